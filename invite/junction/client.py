@@ -1,0 +1,440 @@
+"""The Junction Management API client, on `requests`. It knows HTTP and Junction's shapes, nothing of Flask.
+
+Every call ends in a typed value or one of the errors in errors.py; no requests/urllib3 exception, no
+KeyError from an odd body and no JSONDecodeError ever reaches a caller.
+
+Retries are urllib3's, configured on the adapter: GETs are retried on connect errors, read errors and
+502/503/504; any other method only when the connection could not be made (urllib3 retries a
+ConnectTimeoutError, which NewConnectionError and NameResolutionError subclass, for every method, but
+read/protocol errors and status codes only for `allowed_methods`). So a POST is never sent twice.
+
+The Management Key lives only in the session's default headers: it is not an attribute of the client,
+not in any error (errors are raised outside the `except` block, so they do not even chain the
+requests exception that holds the prepared request), not in repr(), and not in the log line, which
+records method, path (without query), status or failure kind, and duration.
+"""
+
+from __future__ import annotations
+
+import http.cookiejar
+import json
+import logging
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from urllib.parse import quote, urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from requests.exceptions import ChunkedEncodingError, ContentDecodingError
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    MaxRetryError,
+    NameResolutionError,
+    NewConnectionError,
+    ProtocolError,
+    ReadTimeoutError,
+)
+from urllib3.util.retry import Retry
+
+from invite.junction import parsing
+from invite.junction.errors import (
+    AuthenticationError,
+    ConflictError,
+    JunctionError,
+    NotFoundError,
+    OutcomeUnknownError,
+    RateLimitError,
+    ServerError,
+    UnexpectedResponseError,
+    UnexpectedStatusError,
+    UnreachableError,
+    ValidationError,
+)
+from invite.junction.models import Invite, InviteStatus, Member, Org, Page, Team
+from invite.junction.parsing import parse_validation_issues
+from invite.version import __version__
+
+__all__ = ["JunctionClient", "parse_validation_issues"]
+
+log = logging.getLogger("invite.junction")
+
+DEFAULT_USER_AGENT = f"junction-invite-dashboard/{__version__}"
+RETRY_STATUSES = frozenset({502, 503, 504})
+# A body larger than this is not read to the end (no Junction answer comes close).
+MAX_BODY_BYTES = 2 * 1024 * 1024
+
+T = TypeVar("T")
+
+_NOT_JSON = object()
+
+
+@dataclass(frozen=True)
+class _Answer:
+    status: int
+    body: Any  # the decoded JSON value, or _NOT_JSON
+    request_id: str | None
+    retry_after: str | None
+    truncated: bool
+
+
+def _segment(value: str, name: str) -> str:
+    """One path segment, percent-encoded so that an id can never change which endpoint is called."""
+    text = str(value)
+    if text in ("", ".", ".."):
+        raise ValueError(f"{name} must not be empty, '.' or '..'")
+    return quote(text, safe="")
+
+
+class JunctionClient:
+    """One per process: a pooled keep-alive session, safe to share between threads."""
+
+    # list_teams gives up after this many pages (a cursor that never ends is a Junction bug).
+    MAX_LIST_PAGES = 10_000
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        management_key: str,
+        org_id: str,
+        timeout: float = 10.0,
+        connect_timeout: float = 3.05,
+        pool_maxsize: int = 16,
+        user_agent: str | None = None,
+        retries: int = 2,
+        backoff_factor: float = 0.1,
+    ):
+        parts = urlsplit(base_url or "")
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("base_url must be an absolute http(s) URL")
+        if parts.username is not None or parts.password is not None:
+            raise ValueError("base_url must not contain credentials")
+        if parts.query or parts.fragment:
+            raise ValueError("base_url must not have a query or fragment")
+        if (
+            not isinstance(management_key, str)
+            or not management_key
+            or not management_key.isprintable()
+            or not management_key.isascii()
+            or management_key != management_key.strip()
+        ):
+            # Never echo the key: this message goes to logs.
+            raise ValueError("management_key must be a non-empty printable ASCII string, not padded")
+        if timeout <= 0 or connect_timeout <= 0:
+            raise ValueError("timeouts must be positive")
+        if pool_maxsize < 1 or retries < 0 or backoff_factor < 0:
+            raise ValueError("pool_maxsize must be >= 1, retries and backoff_factor >= 0")
+
+        self._base_url = base_url.rstrip("/")
+        self._org_id = str(org_id)
+        self._org_path = f"/v1/org/{_segment(self._org_id, 'org_id')}"
+        self._timeouts = (float(connect_timeout), float(timeout))
+
+        retry = Retry(
+            total=retries,
+            connect=retries,
+            read=retries,
+            status=retries,
+            other=0,
+            redirect=False,
+            allowed_methods=frozenset({"GET"}),
+            status_forcelist=RETRY_STATUSES,
+            backoff_factor=backoff_factor,
+            respect_retry_after_header=False,
+            raise_on_status=False,
+        )
+        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_maxsize, max_retries=retry)
+        session = requests.Session()
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+        session.headers.update(
+            {
+                "X-Management-Key": management_key,
+                "Accept": "application/json",
+                "User-Agent": user_agent or DEFAULT_USER_AGENT,
+            }
+        )
+        # An API client has no use for cookies, and a shared jar is state shared between threads.
+        session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+        self._session = session
+
+    # ------------------------------------------------------------------ public API
+
+    @property
+    def base_url(self) -> str:
+        return self._base_url
+
+    @property
+    def org_id(self) -> str:
+        return self._org_id
+
+    def __repr__(self) -> str:
+        return f"JunctionClient(base_url={self._base_url!r}, org_id={self._org_id!r})"
+
+    def __enter__(self) -> JunctionClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._session.close()
+
+    def create_or_resend_invite(self, email: str, role: str, team_ids: Sequence[str] | None) -> InviteStatus:
+        """POST /v1/org/{org_id}/invite; values pass through as given (validating them is Junction's job)."""
+        if isinstance(team_ids, str | bytes):
+            raise TypeError("team_ids must be a sequence of ids, not a single string")
+        body = {
+            "email": email,
+            "role": role,
+            "team_role_bindings": [{"team_id": team_id} for team_id in team_ids] if team_ids else None,
+        }
+        answer = self._call("POST", f"{self._org_path}/invite", json_body=body)
+        return self._parse(answer, parsing.parse_invite_status, "Create or resend invite")
+
+    def list_invites(self, *, search_query: str | None = None, cursor: str | None = None) -> Page[Invite]:
+        answer = self._call(
+            "GET", f"{self._org_path}/invite", params={"search_query": search_query, "next_cursor": cursor}
+        )
+        return self._parse(answer, parsing.parse_invite_page, "List invites")
+
+    def find_pending_invite(self, email: str, *, max_pages: int = 5) -> Invite | None:
+        """The pending invite whose email equals `email` (case-insensitively), looking at most max_pages."""
+        wanted = email.strip().casefold()
+        pages = self._pages(
+            lambda cursor: self.list_invites(search_query=email.strip(), cursor=cursor), max_pages, "invites"
+        )
+        for page in pages:
+            for invite in page.items:
+                if invite.email.strip().casefold() == wanted:
+                    return invite
+        return None
+
+    def revoke_invite(self, invite_id: str) -> None:
+        """DELETE /v1/org/{org_id}/invite/{invite_id}; any 2xx means revoked, whatever its body."""
+        self._call("DELETE", f"{self._org_path}/invite/{_segment(invite_id, 'invite_id')}")
+
+    def list_teams(self) -> list[Team]:
+        """Every team, following next_cursor to the end."""
+        teams: list[Team] = []
+        pages = self._pages(
+            lambda cursor: self._list_teams_page(cursor), self.MAX_LIST_PAGES, "teams", exhaust_is_error=True
+        )
+        for page in pages:
+            teams.extend(page.items)
+        return teams
+
+    def list_members(self, *, search_query: str | None = None, cursor: str | None = None) -> Page[Member]:
+        answer = self._call(
+            "GET", f"{self._org_path}/member", params={"search_query": search_query, "next_cursor": cursor}
+        )
+        return self._parse(answer, parsing.parse_member_page, "List members")
+
+    def get_org(self) -> Org:
+        return self._parse(self._call("GET", self._org_path), parsing.parse_org, "Get org")
+
+    # ------------------------------------------------------------------ pagination
+
+    def _list_teams_page(self, cursor: str | None) -> Page[Team]:
+        answer = self._call("GET", f"{self._org_path}/team", params={"next_cursor": cursor})
+        return self._parse(answer, parsing.parse_team_page, "List teams")
+
+    @staticmethod
+    def _pages(
+        fetch: Callable[[str | None], Page[T]], max_pages: int, what: str, *, exhaust_is_error: bool = False
+    ) -> Iterator[Page[T]]:
+        """Pages from fetch(cursor), following next_cursor; a cursor seen before is a Junction bug."""
+        seen: set[str] = set()
+        cursor: str | None = None
+        for _ in range(max_pages):
+            page = fetch(cursor)
+            yield page
+            if page.next_cursor is None:
+                return
+            if page.next_cursor in seen:
+                raise UnexpectedResponseError(f"Junction repeated a page cursor while listing {what}.")
+            seen.add(page.next_cursor)
+            cursor = page.next_cursor
+        if exhaust_is_error:
+            raise UnexpectedResponseError(f"Junction's list of {what} did not end after {max_pages} pages.")
+
+    # ------------------------------------------------------------------ HTTP
+
+    def _call(
+        self, method: str, path: str, *, params: dict[str, Any] | None = None, json_body: Any = None
+    ) -> _Answer:
+        """One request (urllib3 may retry it, see the module docstring): a 2xx answer or a typed error."""
+        headers = {}
+        data = None
+        if json_body is not None:
+            data = json.dumps(json_body, ensure_ascii=False, default=str).encode("utf-8")
+            headers["Content-Type"] = "application/json"
+        query = {k: v for k, v in (params or {}).items() if v is not None} or None
+
+        started = time.monotonic()
+        failure: JunctionError | None = None
+        kind = ""
+        answer: _Answer | None = None
+        retried = 0
+        try:
+            response = self._session.request(
+                method,
+                self._base_url + path,
+                params=query,
+                data=data,
+                headers=headers,
+                timeout=self._timeouts,
+                allow_redirects=False,
+                stream=True,
+            )
+            try:
+                retries = getattr(response.raw, "retries", None)
+                retried = len(retries.history) if retries is not None else 0
+                answer = self._read(response)
+            finally:
+                response.close()
+        except Exception as exc:  # noqa: BLE001 - every transport failure becomes a typed error
+            failure, kind = self._transport_error(exc)
+        elapsed_ms = (time.monotonic() - started) * 1000
+
+        # Raised here, outside the except block, so the error does not chain the requests exception
+        # (whose prepared request carries the key in its headers).
+        if failure is not None:
+            log.warning(
+                "junction %s %s -> %s (%s) in %.0f ms",
+                method, path, type(failure).__name__, kind, elapsed_ms,
+            )
+            raise failure
+        assert answer is not None
+        level = logging.WARNING if answer.status >= 500 else logging.INFO
+        log.log(
+            level,
+            "junction %s %s -> %d in %.0f ms%s",
+            method, path, answer.status, elapsed_ms, f" after {retried} retries" if retried else "",
+        )
+        if not 200 <= answer.status < 300:
+            raise _status_error(answer)
+        return answer
+
+    @staticmethod
+    def _read(response: requests.Response) -> _Answer:
+        chunks: list[bytes] = []
+        size = 0
+        truncated = False
+        for chunk in response.iter_content(chunk_size=65536):
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                truncated = True
+                break
+            chunks.append(chunk)
+        content = b"".join(chunks)
+        body: Any = _NOT_JSON
+        if content.strip() and not truncated:
+            try:
+                body = json.loads(content)
+            except (ValueError, RecursionError):  # JSONDecodeError, UnicodeDecodeError, absurd nesting
+                body = _NOT_JSON
+        return _Answer(
+            status=response.status_code,
+            body=body,
+            request_id=response.headers.get("X-Request-Id") or None,
+            retry_after=response.headers.get("Retry-After"),
+            truncated=truncated,
+        )
+
+    def _transport_error(self, exc: Exception) -> tuple[JunctionError, str]:
+        """No (complete) answer: UnreachableError if nothing was sent, else OutcomeUnknownError."""
+        inner: Any = exc.args[0] if getattr(exc, "args", None) else None
+        if isinstance(inner, MaxRetryError):
+            inner = inner.reason
+        cause = getattr(inner, "__cause__", None) or getattr(inner, "__context__", None)
+
+        if isinstance(inner, NameResolutionError):
+            return self._unreachable("Could not connect to Junction: its host name was not found.", "dns")
+        if isinstance(inner, NewConnectionError):
+            if isinstance(cause, ConnectionRefusedError):
+                return self._unreachable("Could not connect to Junction: connection refused.", "refused")
+            return self._unreachable("Could not connect to Junction: no connection could be made.", "connect")
+        if isinstance(exc, requests.ConnectTimeout) or isinstance(inner, ConnectTimeoutError):
+            return self._unreachable(
+                f"Could not connect to Junction within {self._timeouts[0]:g} seconds.", "connect_timeout"
+            )
+        if isinstance(exc, requests.ReadTimeout) or isinstance(inner, ReadTimeoutError):
+            return self._outcome_unknown(
+                f"The request was sent to Junction but no answer came within {self._timeouts[1]:g} seconds.",
+                "read_timeout",
+            )
+        if isinstance(exc, ChunkedEncodingError | ContentDecodingError):
+            return self._outcome_unknown("Junction's answer was cut off or unreadable.", "broken_body")
+        if isinstance(inner, ProtocolError) or isinstance(exc, requests.ConnectionError):
+            return self._outcome_unknown(
+                "The connection to Junction was lost after the request was sent.", "connection_lost"
+            )
+        return self._outcome_unknown("The request to Junction failed in transit.", type(exc).__name__)
+
+    @staticmethod
+    def _unreachable(message: str, kind: str) -> tuple[JunctionError, str]:
+        return UnreachableError(message), kind
+
+    @staticmethod
+    def _outcome_unknown(message: str, kind: str) -> tuple[JunctionError, str]:
+        return OutcomeUnknownError(message), kind
+
+    @staticmethod
+    def _parse(answer: _Answer, parse: Callable[[Any], T], operation: str) -> T:
+        if answer.body is _NOT_JSON:
+            why = "too large" if answer.truncated else "not JSON"
+            raise UnexpectedResponseError(
+                f"Junction's answer to {operation} was {why}.", http_status=answer.status,
+                request_id=answer.request_id,
+            )
+        try:
+            return parse(answer.body)
+        except parsing.ShapeError as exc:
+            shape = f"{exc.where} is not {exc.expected}"
+        except Exception:  # noqa: BLE001 - a parser bug must not escape as a raw exception either
+            shape = "it could not be read"
+        raise UnexpectedResponseError(
+            f"Junction's answer to {operation} did not have the expected shape ({shape}).",
+            http_status=answer.status, request_id=answer.request_id,
+        )
+
+
+# ---------------------------------------------------------------------- errors
+
+
+def _status_error(answer: _Answer) -> JunctionError:
+    status = answer.status
+    body = None if answer.body is _NOT_JSON else answer.body
+    detail = parsing.error_detail(body)
+    common: dict[str, Any] = {"http_status": status, "request_id": answer.request_id}
+    if status in (401, 403):
+        return AuthenticationError(
+            f"Junction rejected the Management Key (HTTP {status}).", detail=detail, **common
+        )
+    if status == 404:
+        return NotFoundError(
+            "Junction found no such organization or invite for this Management Key (HTTP 404).",
+            detail=detail, **common,
+        )
+    if status == 409:
+        return ConflictError(
+            "Junction refused the request as conflicting (HTTP 409).", detail=detail, **common
+        )
+    if status == 422:
+        return ValidationError(
+            "Junction rejected the request as invalid (HTTP 422).",
+            issues=parse_validation_issues(body), **common,
+        )
+    if status == 429:
+        return RateLimitError(
+            "Junction is limiting the rate of requests (HTTP 429).",
+            retry_after_seconds=parsing.parse_retry_after(answer.retry_after), detail=detail, **common,
+        )
+    if 500 <= status <= 599:
+        return ServerError(f"Junction failed with a server error (HTTP {status}).", detail=detail, **common)
+    return UnexpectedStatusError(
+        f"Junction answered with an unexpected HTTP status {status}.", detail=detail, **common
+    )
