@@ -30,6 +30,7 @@ from invite.junction import (
     ValidationError,
     ValidationIssue,
 )
+from invite.junction import client as client_module
 from invite.version import __version__
 
 ORG = "6a3f9b2e-1c4d-4e5f-8a9b-0c1d2e3f4a5b"
@@ -172,6 +173,16 @@ def test_200_unreadable_answer_is_unexpected_response(jc, upstream, reply):
     assert info.value.request_id == "req-123"
     assert_clean(info.value)
     assert upstream.request_count == 1
+
+
+def test_200_body_too_large_is_unexpected_response(jc, upstream, monkeypatch):
+    monkeypatch.setattr(client_module, "MAX_BODY_BYTES", 1000)
+    upstream.script(Reply(200, json={"status": "invite_created", "padding": "x" * 5000}))
+    with pytest.raises(UnexpectedResponseError) as info:
+        invite(jc)
+    assert "too large" in info.value.message
+    upstream.script(Reply(200, json={"status": "invite_created", "padding": "x" * 500}))
+    assert invite(jc) is InviteStatus.INVITE_CREATED
 
 
 def test_200_body_cut_off_is_outcome_unknown(jc, upstream):
@@ -651,7 +662,7 @@ def test_one_log_line_per_call_without_query_or_headers(jc, upstream, caplog):
     lines = [r.getMessage() for r in caplog.records if r.name == "invite.junction"]
     assert len(lines) == 2
     assert lines[0].startswith(f"junction GET /v1/org/{ORG}/invite -> 200 in ")
-    assert lines[0].endswith("ms after 1 retries")
+    assert lines[0].endswith("ms after 1 retry")
     assert lines[1].startswith(f"junction POST {INVITE_PATH} -> 422 in ")
     assert "secret.person" not in caplog.text
 

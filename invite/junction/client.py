@@ -36,6 +36,7 @@ from urllib3.exceptions import (
     ProtocolError,
     ReadTimeoutError,
 )
+from urllib3.exceptions import ProxyError as urllib3_ProxyError
 from urllib3.util.retry import Retry
 
 from invite.junction import parsing
@@ -312,7 +313,8 @@ class JunctionClient:
         log.log(
             level,
             "junction %s %s -> %d in %.0f ms%s",
-            method, path, answer.status, elapsed_ms, f" after {retried} retries" if retried else "",
+            method, path, answer.status, elapsed_ms,
+            f" after {retried} {'retry' if retried == 1 else 'retries'}" if retried else "",
         )
         if not 200 <= answer.status < 300:
             raise _status_error(answer)
@@ -349,6 +351,8 @@ class JunctionClient:
         inner: Any = exc.args[0] if getattr(exc, "args", None) else None
         if isinstance(inner, MaxRetryError):
             inner = inner.reason
+        if isinstance(inner, urllib3_ProxyError):  # as urllib3's Retry does: judge the error behind it
+            inner = inner.original_error
         cause = getattr(inner, "__cause__", None) or getattr(inner, "__context__", None)
 
         if isinstance(inner, NameResolutionError):
@@ -368,6 +372,10 @@ class JunctionClient:
             )
         if isinstance(exc, ChunkedEncodingError | ContentDecodingError):
             return self._outcome_unknown("Junction's answer was cut off or unreadable.", "broken_body")
+        if isinstance(exc, requests.exceptions.SSLError):
+            # Usually the handshake (nothing sent), but urllib3 cannot tell that from a TLS failure
+            # mid-answer, so this stays on the safe side.
+            return self._outcome_unknown("The secure connection to Junction failed.", "tls")
         if isinstance(inner, ProtocolError) or isinstance(exc, requests.ConnectionError):
             return self._outcome_unknown(
                 "The connection to Junction was lost after the request was sent.", "connection_lost"
