@@ -45,7 +45,8 @@ class UnexpectedResponseError(JunctionError):
 class HTTPStatusError(JunctionError):
     """Junction answered with an error status; `detail` is its readable explanation, if it gave one."""
 
-    def __init__(self, message: str, *, http_status: int, request_id: str | None = None, detail: str | None = None):
+    def __init__(self, message: str, *, http_status: int, request_id: str | None = None,
+                 detail: str | None = None):
         super().__init__(message, http_status=http_status, request_id=request_id)
         self.detail = detail
 
@@ -72,7 +73,7 @@ class ValidationError(HTTPStatusError):
 
 
 class RateLimitError(HTTPStatusError):
-    """429: too many requests; `retry_after` is when Junction says to try again, if it said."""
+    """429: too many requests; `retry_after_seconds` is how long Junction says to try again, if it said."""
 
     def __init__(self, message: str, *, retry_after_seconds: float | None, http_status: int = 429,
                  request_id: str | None = None, detail: str | None = None):

@@ -1,0 +1,14 @@
+"""Entry point for `gunicorn app:app` and `flask --app app ...`: builds the app or explains why not."""
+
+import sys
+
+from invite import create_app
+from invite.config import ConfigError
+
+try:
+    app = create_app()
+except ConfigError as error:
+    for problem in error.problems:
+        print(f"configuration error: {problem}", file=sys.stderr)
+    # 3 is gunicorn's "worker failed to boot": the arbiter stops instead of respawning forever.
+    sys.exit(3)

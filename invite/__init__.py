@@ -1,0 +1,67 @@
+"""The Junction invite dashboard: an application factory and nothing else at import time."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from flask import Flask
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from invite.config import Settings, load_settings
+from invite.version import __version__
+
+ROOT = Path(__file__).resolve().parent.parent
+csrf = CSRFProtect()
+
+
+def create_app(env: Mapping[str, str] | None = None, *, settings: Settings | None = None,
+               testing: bool = False) -> Flask:
+    """Build the app. Raises invite.config.ConfigError listing every configuration problem."""
+    settings = settings or load_settings(env)
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=str(ROOT / "instance"),
+    )
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        TESTING=testing,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        WTF_CSRF_TIME_LIMIT=12 * 3600,  # a form left open all working day still posts
+        JUNCTION_TIMEOUT_SECONDS=settings.timeout_seconds,
+        INVITE_SANDBOX=settings.sandbox,
+        APP_VERSION=__version__,
+        SQLALCHEMY_DATABASE_URI=settings.database_url or f"sqlite:///{Path(app.instance_path) / 'invite.db'}",
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+    )
+    app.extensions["settings"] = settings
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if settings.proxy_hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops,
+                                x_host=settings.proxy_hops, x_prefix=settings.proxy_hops)
+
+    from invite import ops, storage, upstream, web
+    from invite.invites import routes as invite_routes
+
+    if not testing:
+        web.configure_logging()
+    storage.db.init_app(app)
+    storage.migrate.init_app(app, storage.db, directory=str(ROOT / "invite" / "migrations"))
+    csrf.init_app(app)
+    web.init_web(app)
+    upstream.init_upstream(app, settings)
+
+    app.register_blueprint(invite_routes.bp)
+    app.register_blueprint(ops.bp)
+    app.register_error_handler(CSRFError, invite_routes.handle_csrf_error)
+
+    @app.context_processor
+    def page_context():
+        return {"sandbox": settings.sandbox, "org_name": app.extensions["upstream"].org_name(),
+                "app_version": __version__}
+
+    return app

@@ -1,0 +1,68 @@
+"""The invite form. Its rules mirror Junction's schema; the one addition is guidance, with an override."""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, HiddenField, SelectField, SelectMultipleField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Email, Length, Regexp, ValidationError
+
+from invite.junction import ROLES, Team
+
+ROLE_LABELS = {
+    "org_admin": "Org admin",
+    "team_admin": "Team admin",
+    "no_role": "No role",
+}
+ROLE_HELP = {
+    "org_admin": "Full access to every team in the org, now and future ones.",
+    "team_admin": "Access only to the teams picked below.",
+    "no_role": "Joins the org with no access to any team until someone gives them a role.",
+}
+assert set(ROLE_LABELS) == set(ROLES)
+
+TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+
+
+def new_submission_token() -> str:
+    return secrets.token_urlsafe(18)
+
+
+class InviteForm(FlaskForm):
+    email = StringField(
+        "Email",
+        filters=[lambda v: v.strip() if isinstance(v, str) else v],
+        validators=[
+            DataRequired("Enter the email address to invite."),
+            Length(max=320, message="That address is longer than an email address can be."),
+            Email("Enter a valid email address, like name@example.com."),
+        ],
+    )
+    role = SelectField("Role", choices=[SelectChoice(r, ROLE_LABELS[r]) for r in ROLES], default="org_admin")
+    teams = SelectMultipleField("Teams", choices=[], validate_choice=False)
+    confirm_no_teams = BooleanField("Invite as a team admin of no team anyway")
+    submission_token = HiddenField(validators=[Regexp(TOKEN_PATTERN, message="This form has expired.")])
+
+    def set_teams(self, teams: list[Team], *, available: bool) -> None:
+        self.teams.choices = [SelectChoice(t.id, t.name) for t in teams]
+        self._teams_available = available
+
+    def validate_role(self, field: SelectField) -> None:
+        if field.data not in ROLES:
+            raise ValidationError("Choose one of the roles listed.")
+
+    def validate_teams(self, field: SelectMultipleField) -> None:
+        known = {choice.value for choice in field.choices}
+        unknown = [v for v in field.data or [] if v not in known]
+        if unknown and getattr(self, "_teams_available", True):
+            raise ValidationError(
+                "Some chosen teams are not in the org's team list any more; refresh the list and choose again."
+            )
+        if self.role.data == "team_admin" and not field.data and not self.confirm_no_teams.data:
+            raise ValidationError(
+                "A team admin with no team cannot see anything in Junction. Pick the teams they should "
+                "manage, or tick “Invite as a team admin of no team anyway”."
+            )

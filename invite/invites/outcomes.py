@@ -1,0 +1,122 @@
+"""What to tell a person after Junction answered (or did not), as plain data the templates render.
+
+Outcomes are stored with the submission, so a repeated post of the same form shows exactly what
+the first one showed. Every failure says whether the invitation was sent, not sent, or may have
+been sent, and what to do next; none carries Junction's raw body or the Management Key.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from invite.junction import (
+    AuthenticationError,
+    ConflictError,
+    Invite,
+    InviteStatus,
+    JunctionError,
+    NotFoundError,
+    RateLimitError,
+    UnreachableError,
+)
+
+NOT_SENT = "not_sent"
+MAYBE_SENT = "maybe_sent"
+
+# Clock skew allowed between us and Junction when deciding whether a pending invite is ours.
+SKEW = timedelta(seconds=30)
+
+
+def result_outcome(status: InviteStatus, request_id: str | None = None) -> dict[str, Any]:
+    return {"kind": "result", "status": status.value, "junction_request_id": request_id}
+
+
+def alert(title: str, text: str, sent: str, error: JunctionError | None = None) -> dict[str, Any]:
+    return {
+        "title": title,
+        "text": text,
+        "sent": sent,
+        "http_status": error.http_status if error else None,
+        "junction_request_id": error.request_id if error else None,
+        "error_kind": type(error).__name__ if error else None,
+    }
+
+
+def form_outcome(notice: dict[str, Any] | None, field_errors: dict[str, list[str]] | None = None,
+                 form_errors: list[str] | None = None) -> dict[str, Any]:
+    return {"kind": "form", "alert": notice, "field_errors": field_errors or {}, "form_errors": form_errors or []}
+
+
+def validation_alert() -> dict[str, Any]:
+    return alert("Junction did not accept this invitation, so nothing was sent.",
+                  "Correct the fields marked below and send again.", NOT_SENT)
+
+
+def _retry_hint(error: RateLimitError) -> str:
+    seconds = error.retry_after_seconds
+    if seconds is None:
+        return "Wait a minute, then send again."
+    if seconds < 90:
+        return f"Wait {max(1, round(seconds))} seconds, then send again."
+    return f"Wait about {round(seconds / 60)} minutes, then send again."
+
+
+def describe_not_sent(error: JunctionError) -> dict[str, Any]:
+    """An error after which Junction certainly did not send anything."""
+    if isinstance(error, AuthenticationError):
+        return alert("Not sent: Junction rejected the dashboard's Management Key.",
+                      "Ask whoever runs this dashboard to check its JUNCTION_MANAGEMENT_KEY setting. "
+                      "Your entries are kept below.", NOT_SENT, error)
+    if isinstance(error, NotFoundError):
+        return alert("Not sent: Junction does not know this organization.",
+                      "Ask whoever runs this dashboard to check its JUNCTION_ORG_ID setting. "
+                      "Your entries are kept below.", NOT_SENT, error)
+    if isinstance(error, ConflictError):
+        reason = f" Junction said: “{error.detail}”." if error.detail else ""
+        return alert("Not sent: Junction refused this invitation as a conflict." + reason,
+                      "Look the address up on the Invitations page, then try again in a moment.", NOT_SENT, error)
+    if isinstance(error, RateLimitError):
+        return alert("Not sent: Junction is limiting how fast invitations can be sent.",
+                      _retry_hint(error) + " Your entries are kept below.", NOT_SENT, error)
+    if isinstance(error, UnreachableError):
+        return alert("Not sent: the dashboard could not connect to Junction.",
+                      "Try again in a minute. If it keeps failing, Junction or the network may be down.",
+                      NOT_SENT, error)
+    status = f" (HTTP {error.http_status})" if error.http_status else ""
+    return alert(f"Not sent: Junction answered with an error{status}.",
+                  "Try again in a minute. Your entries are kept below.", NOT_SENT, error)
+
+
+def _is_recent(invite: Invite, started_at: datetime) -> bool:
+    last_sent = invite.resent_at or invite.invited_at
+    return last_sent >= started_at - SKEW
+
+
+def describe_unknown(error: JunctionError, email: str, started_at: datetime,
+                     pending: Invite | None, check_error: JunctionError | None) -> dict[str, Any]:
+    """An error after which the invitation may have gone out, with what a follow-up lookup found.
+
+    Returns a result outcome when the lookup proves an invitation went out just now.
+    """
+    what = ("Junction did not answer in time" if error.http_status is None
+            else f"Junction failed while handling it (HTTP {error.http_status})")
+    if check_error is not None:
+        return form_outcome(alert(
+            f"Unknown: {what}, so the invitation may or may not have been sent.",
+            f"Checking Junction's invitations list failed too. Before sending again, look {email} up "
+            "on the Invitations page in a minute.", MAYBE_SENT, error))
+    if pending is not None and _is_recent(pending, started_at):
+        return {"kind": "result", "status": "confirmed_pending", "junction_request_id": error.request_id,
+                "checked_invite": {"id": pending.id, "invited_at": pending.invited_at.isoformat(),
+                                   "resent_at": pending.resent_at.isoformat() if pending.resent_at else None}}
+    if pending is not None:
+        last = (pending.resent_at or pending.invited_at).strftime("%Y-%m-%d %H:%M UTC")
+        return form_outcome(alert(
+            f"Unknown: {what}. An invitation for {email} was already pending, last sent {last}.",
+            "This resend may not have gone out. If they still have not received it, send again.",
+            MAYBE_SENT, error))
+    return form_outcome(alert(
+        f"Probably not sent: {what}, and Junction lists no pending invitation for {email}.",
+        "It is safe to send again. (If they are already a member, Junction will say so.)",
+        NOT_SENT, error))

@@ -1,0 +1,80 @@
+"""The process's one Junction client and the values cached from it, reached from views via get_upstream()."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+from flask import Flask, current_app
+
+from invite.cache import CachedValue
+from invite.config import Settings
+from invite.junction import JunctionClient, JunctionError, Org, Team
+
+READY_CHECK_TTL_SECONDS = 10.0
+
+
+@dataclass
+class Upstream:
+    client: JunctionClient
+    teams: CachedValue[list[Team]]
+    org: CachedValue[Org]
+    ready: CachedValue[None]
+    sandbox_server: object | None = field(default=None, repr=False)
+
+    def team_names(self) -> dict[str, str]:
+        try:
+            return {team.id: team.name for team in self.teams.get().value}
+        except JunctionError:
+            return {}
+
+    def org_name(self) -> str | None:
+        try:
+            return self.org.get().value.name
+        except JunctionError:
+            return None
+
+
+_embedded_lock = threading.Lock()
+
+
+def _start_embedded_sandbox(app: Flask):
+    """Sandbox mode with no base URL: serve the sandbox on loopback inside this process."""
+    from invite.sandbox import SandboxServer
+
+    with _embedded_lock:
+        server = SandboxServer(port=0).start()
+    app.logger.info("sandbox: serving a simulated Junction at %s", server.base_url)
+    return server
+
+
+def init_upstream(app: Flask, settings: Settings) -> Upstream:
+    sandbox_server = None
+    base_url = settings.api_base_url
+    if settings.embedded_sandbox:
+        sandbox_server = _start_embedded_sandbox(app)
+        base_url = sandbox_server.base_url
+    client = JunctionClient(
+        base_url=base_url,
+        management_key=settings.management_key,
+        org_id=settings.org_id,
+        timeout=settings.timeout_seconds,
+        pool_maxsize=settings.web_threads,
+    )
+
+    def check_ready() -> None:
+        client.get_org()
+
+    upstream = Upstream(
+        client=client,
+        teams=CachedValue(client.list_teams, settings.teams_cache_ttl_seconds),
+        org=CachedValue(client.get_org, settings.teams_cache_ttl_seconds),
+        ready=CachedValue(check_ready, READY_CHECK_TTL_SECONDS, failure_ttl_seconds=READY_CHECK_TTL_SECONDS),
+        sandbox_server=sandbox_server,
+    )
+    app.extensions["upstream"] = upstream
+    return upstream
+
+
+def get_upstream() -> Upstream:
+    return current_app.extensions["upstream"]

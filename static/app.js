@@ -1,0 +1,84 @@
+// Progressive enhancement only: every page works without this file.
+(function () {
+  "use strict";
+
+  // Team filter: narrows the checkbox list as you type; checked teams stay checked when hidden.
+  function setUpTeamFilter() {
+    var box = document.querySelector(".team-filter");
+    var input = document.getElementById("team-filter");
+    var list = document.getElementById("team-list");
+    if (!box || !input || !list) return;
+    var items = Array.prototype.slice.call(list.querySelectorAll("li"));
+    var count = box.querySelector(".filter-count");
+    var texts = items.map(function (li) { return li.textContent.toLowerCase(); });
+    box.hidden = false;
+    input.addEventListener("input", function () {
+      var needle = input.value.trim().toLowerCase();
+      var shown = 0;
+      for (var i = 0; i < items.length; i++) {
+        var match = !needle || texts[i].indexOf(needle) !== -1;
+        items[i].hidden = !match;
+        if (match) shown++;
+      }
+      count.textContent = needle ? shown + " of " + items.length + " teams shown" : "";
+    });
+    input.addEventListener("keydown", function (event) {
+      // Enter in the filter must not send the invitation.
+      if (event.key === "Enter") event.preventDefault();
+    });
+  }
+
+  // The "team admin of no team" override only matters for team admins.
+  function setUpRoleGuidance() {
+    var role = document.getElementById("role");
+    var confirm = document.querySelector(".confirm-no-teams");
+    if (!role || !confirm) return;
+    var update = function () {
+      confirm.hidden = role.value !== "team_admin";
+      var helps = document.querySelectorAll("[data-role-help]");
+      for (var i = 0; i < helps.length; i++) {
+        helps[i].classList.toggle("current", helps[i].getAttribute("data-role-help") === role.value);
+      }
+    };
+    role.addEventListener("change", update);
+    update();
+  }
+
+  // A second click while the first submission is on its way is ignored (the server also refuses
+  // to send twice; this just spares the round trip).
+  function setUpSubmitOnce() {
+    var forms = document.querySelectorAll("form[data-once]");
+    Array.prototype.forEach.call(forms, function (form) {
+      form.addEventListener("submit", function (event) {
+        if (form.getAttribute("data-submitting") === "1") {
+          event.preventDefault();
+          return;
+        }
+        form.setAttribute("data-submitting", "1");
+        var primary = form.querySelector("button.primary");
+        if (primary && event.submitter === primary) {
+          primary.setAttribute("aria-disabled", "true");
+          primary.textContent = "Sending…";
+        }
+      });
+    });
+  }
+
+  // Times are rendered in UTC on the server; show them in the viewer's zone too.
+  function localiseTimes() {
+    var times = document.querySelectorAll("time.local[datetime]");
+    Array.prototype.forEach.call(times, function (el) {
+      var when = new Date(el.getAttribute("datetime"));
+      if (isNaN(when.getTime())) return;
+      el.title = el.textContent;
+      el.textContent = when.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    setUpTeamFilter();
+    setUpRoleGuidance();
+    setUpSubmitOnce();
+    localiseTimes();
+  });
+})();

@@ -1,0 +1,109 @@
+"""Shared fixtures: a real sandbox on loopback, the app wired to it, and its test client."""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from invite import create_app
+from invite.sandbox import DEMO_KEY, DEMO_ORG_ID, SandboxServer
+
+# The storage tests run on both; CI guarantees PostgreSQL is up (see .ci/run).
+POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/invite_test")
+SECRET = "test-secret-key-0123456789abcdef"
+
+
+@pytest.fixture
+def sandbox() -> Iterator[SandboxServer]:
+    server = SandboxServer(port=0, slow_seconds=1.5).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def ensure_postgres_database(url: str) -> str:
+    """Create the test database if missing. Fails loudly when the server is unreachable: never a skip."""
+    target = make_url(url)
+    admin = sa.create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            exists = conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": target.database})
+            if not exists:
+                conn.execute(sa.text(f'CREATE DATABASE "{target.database}"'))
+    except sa.exc.OperationalError as exc:
+        pytest.fail(f"PostgreSQL at {target.render_as_string(hide_password=True)} is unreachable: {exc}")
+    finally:
+        admin.dispose()
+    return url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'invite.db'}"
+        return
+    url = ensure_postgres_database(POSTGRES_URL)
+    # A schema per test keeps tests independent without creating databases.
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield f"{url}?options=-csearch_path%3D{schema}"
+    finally:
+        with engine.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        engine.dispose()
+
+
+def app_env(sandbox: SandboxServer, database_url: str, **overrides: str) -> dict[str, str]:
+    env = {
+        "INVITE_SANDBOX": "1",
+        "JUNCTION_API_BASE_URL": sandbox.base_url,
+        "JUNCTION_MANAGEMENT_KEY": DEMO_KEY,
+        "JUNCTION_ORG_ID": DEMO_ORG_ID,
+        "JUNCTION_TIMEOUT_SECONDS": "1",
+        "SECRET_KEY": SECRET,
+        "DATABASE_URL": database_url,
+    }
+    env.update(overrides)
+    return env
+
+
+def make_app(env: dict[str, str]):
+    from flask_migrate import upgrade
+
+    app = create_app(env, testing=True)
+    with app.app_context():
+        upgrade()
+    return app
+
+
+@pytest.fixture
+def app(sandbox, tmp_path):
+    app = make_app(app_env(sandbox, f"sqlite:///{tmp_path / 'invite.db'}"))
+    yield app
+    app.extensions["upstream"].client.close()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+_HIDDEN = re.compile(r'<input[^>]*name="(csrf_token|submission_token)"[^>]*value="([^"]*)"')
+
+
+def form_tokens(page: str) -> dict[str, str]:
+    """The hidden tokens of the invite form as rendered."""
+    found = {name: html.unescape(value) for name, value in _HIDDEN.findall(page)}
+    assert {"csrf_token", "submission_token"} <= found.keys(), "invite form tokens not found in page"
+    return found
