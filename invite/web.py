@@ -90,6 +90,10 @@ def init_web(app: Flask) -> None:
         if response.mimetype == "text/html":
             response.headers.setdefault("Cache-Control", "no-store")
         started = getattr(g, "request_started", None)
+        duration_ms = round((time.perf_counter() - started) * 1000, 1) if started else None
+        if duration_ms is not None:
+            # Lets the benchmark (and a browser's dev tools) see server time apart from the network.
+            response.headers["Server-Timing"] = f"app;dur={duration_ms}"
         request_log.info(
             "%s %s %s", request.method, request.path, response.status_code,
             extra={"fields": {
@@ -97,7 +101,7 @@ def init_web(app: Flask) -> None:
                 "method": request.method,
                 "path": request.path,
                 "status": response.status_code,
-                "duration_ms": round((time.perf_counter() - started) * 1000, 1) if started else None,
+                "duration_ms": duration_ms,
                 "remote_addr": request.remote_addr,
             }},
         )

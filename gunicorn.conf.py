@@ -1,0 +1,25 @@
+"""How `web: gunicorn app:app` runs in production (the Procfile points here)."""
+
+import os
+
+
+def _number(name: str, default: float) -> float:
+    try:
+        return float(os.environ.get(name, default))
+    except ValueError:
+        return default  # the app's own start-up check reports the bad value in one clear line
+
+
+bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"  # noqa: S104 - behind the platform's router
+worker_class = "gthread"
+threads = int(_number("WEB_THREADS", 8))  # the app sizes its Junction connection pool to match
+workers = int(_number("WEB_CONCURRENCY", 2))
+if os.environ.get("INVITE_SANDBOX") == "1" and not os.environ.get("JUNCTION_API_BASE_URL"):
+    workers = 1  # the embedded sandbox keeps its state in memory: one process, one simulated org
+
+# A send can wait out the upstream timeout, then look the invitation up: give it room to finish.
+timeout = int(max(30, _number("JUNCTION_TIMEOUT_SECONDS", 10) * 4 + 10))
+graceful_timeout = 30
+keepalive = 5
+accesslog = None  # the app writes one JSON line per request itself
+errorlog = "-"
