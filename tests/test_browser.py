@@ -1,0 +1,400 @@
+"""The invite flows in headless Chromium (Debian's /usr/bin/chromium through Playwright).
+
+Each test serves the dashboard on a real port, wired to a real sandbox, and drives it as a person would:
+labels, roles, the keyboard, with and without JavaScript. What reached the sandbox is checked too, so a
+page that merely looks right is not enough.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Locator, Page, expect
+
+# chromium_browser, serve, live, new_context, page: see tests/browser_fixtures.py
+pytest_plugins = ["browser_fixtures"]
+pytestmark = pytest.mark.browser
+
+CARDIOLOGY = "Cardiology"
+SLEEP = "Sleep Clinic"
+RESULT_URL = re.compile(r"/sent/[A-Za-z0-9_-]{16,64}$")
+
+
+# --- helpers ---------------------------------------------------------------------------------------------
+
+
+def team_id(sandbox, name: str) -> str:
+    with sandbox.state.lock:
+        return next(t["id"] for t in sandbox.state.teams if t["name"] == name)
+
+
+def invite_posts(sandbox) -> list[dict]:
+    return [e for e in sandbox.state.requests_log() if e["method"] == "POST" and e["path"].endswith("/invite")]
+
+
+def email_box(page: Page) -> Locator:
+    return page.get_by_label("Email", exact=True)
+
+
+def role_select(page: Page) -> Locator:
+    return page.get_by_label("Role", exact=True)
+
+
+def team_box(page: Page, name: str) -> Locator:
+    """A team's checkbox by its label ("Cardiology US"), found even while the filter hides it."""
+    return page.get_by_role("checkbox", name=re.compile(rf"^{re.escape(name)} (US|EU)$"), include_hidden=True)
+
+
+def send_button(page: Page) -> Locator:
+    return page.locator("button.primary")
+
+
+def fill_and_send(page: Page, url: str, email: str, role: str, teams: tuple[str, ...] = ()) -> None:
+    page.goto(url + "/")
+    email_box(page).fill(email)
+    role_select(page).select_option(role)
+    for name in teams:
+        team_box(page, name).check()
+    page.get_by_role("button", name="Send invitation").click()
+
+
+def summary_value(page: Page, term: str) -> Locator:
+    """The value next to ``term`` in the result page's summary list."""
+    return page.locator(".summary div").filter(has=page.locator("dt", has_text=term)).locator("dd")
+
+
+def heading(page: Page) -> Locator:
+    return page.get_by_role("heading", level=1)
+
+
+# --- 1. the happy path, teams found through the JS filter -------------------------------------------------
+
+
+def test_send_to_two_teams_found_with_the_filter(page, live, sandbox):
+    page.goto(live.url + "/")
+    expect(heading(page)).to_have_text("Invite someone to Acme Health")
+    email_box(page).fill("new.person@example.org")
+    role_select(page).select_option("team_admin")
+
+    total = len(sandbox.state.teams)
+    search = page.get_by_role("searchbox", name="Filter teams")
+    expect(search).to_be_visible()  # app.js unhides it
+    count = page.locator(".filter-count")
+    visible_items = page.locator("#team-list li:visible")
+
+    search.fill("cardio")
+    expect(count).to_have_text(f"2 of {total} teams shown")
+    expect(visible_items).to_have_count(2)  # Cardiology, Paris Cardiologie
+    expect(team_box(page, SLEEP)).to_be_hidden()
+    team_box(page, CARDIOLOGY).check()
+
+    search.fill("sleep")
+    expect(count).to_have_text(f"1 of {total} teams shown")
+    expect(team_box(page, CARDIOLOGY)).to_be_hidden()
+    team_box(page, SLEEP).check()
+
+    search.fill("")
+    expect(visible_items).to_have_count(total)
+    expect(count).to_have_text("")
+    expect(team_box(page, CARDIOLOGY)).to_be_checked()  # stayed ticked while filtered out
+    expect(page.get_by_role("checkbox", checked=True)).to_have_count(2)
+
+    page.get_by_role("button", name="Send invitation").click()
+
+    expect(page).to_have_url(RESULT_URL)
+    expect(heading(page)).to_have_text("Invitation sent to new.person@example.org")
+    result = page.locator(".result")
+    expect(result).to_contain_text("as Team admin of Cardiology, Sleep Clinic.")
+    expect(summary_value(page, "Teams")).to_have_text("Cardiology, Sleep Clinic")
+    expect(summary_value(page, "Role")).to_have_text("Team admin")
+    [sent] = invite_posts(sandbox)
+    assert sent["json"] == {
+        "email": "new.person@example.org",
+        "role": "team_admin",
+        "team_role_bindings": [{"team_id": team_id(sandbox, CARDIOLOGY)}, {"team_id": team_id(sandbox, SLEEP)}],
+    }
+
+
+# --- 2. resend and already a member ---------------------------------------------------------------------
+
+
+def test_pending_invite_is_sent_again_and_member_is_already_a_member(page, live, sandbox):
+    with sandbox.state.lock:
+        pending = sandbox.state.invites[0]["email"]
+        member = sandbox.state.members[0]["email"]
+
+    fill_and_send(page, live.url, pending, "no_role")
+    expect(page).to_have_url(RESULT_URL)
+    expect(heading(page)).to_have_text(f"Invitation sent again to {pending}")
+    expect(page.locator(".result")).to_contain_text("already had a pending invitation")
+
+    page.get_by_role("link", name="Invite someone else").click()
+    expect(email_box(page)).to_have_value("")  # a fresh form, not the previous one
+    email_box(page).fill(member)
+    role_select(page).select_option("no_role")
+    page.get_by_role("button", name="Send invitation").click()
+    expect(page).to_have_url(RESULT_URL)
+    expect(heading(page)).to_have_text(f"{member} is already a member")
+    expect(page.locator(".result")).to_contain_text("no invitation was sent")
+
+    assert [p["json"]["email"] for p in invite_posts(sandbox)] == [pending, member]
+
+
+# --- 3. a local field error -----------------------------------------------------------------------------
+
+
+def test_invalid_email_is_marked_on_the_field_and_values_are_kept(page, live, sandbox):
+    page.goto(live.url + "/")
+    email_box(page).fill("not-an-email")
+    role_select(page).select_option("team_admin")
+    team_box(page, CARDIOLOGY).check()
+    with page.expect_response(lambda r: r.request.method == "POST") as answer:
+        page.get_by_role("button", name="Send invitation").click()  # novalidate: the browser lets it through
+    assert answer.value.status == 422
+
+    message = "Enter a valid email address, like name@example.com."
+    email = email_box(page)
+    expect(email).to_have_attribute("aria-invalid", "true")
+    described_by = (email.get_attribute("aria-describedby") or "").split()
+    assert described_by, "the email input names no element describing it"
+    texts = [page.locator(f"[id='{element_id}']").inner_text() for element_id in described_by]
+    assert any(text.strip() == message for text in texts), texts
+    expect(email).to_have_accessible_description(re.compile(re.escape(message)))
+    # Shown under the email field, not somewhere else on the page.
+    field = page.locator(".field").filter(has=email)
+    expect(field.get_by_text(message)).to_be_visible()
+    expect(page.locator("#teams").get_by_text(message)).to_have_count(0)
+
+    expect(email).to_have_value("not-an-email")
+    expect(role_select(page)).to_have_value("team_admin")
+    expect(team_box(page, CARDIOLOGY)).to_be_checked()
+    expect(page.get_by_role("checkbox", checked=True)).to_have_count(1)
+    assert invite_posts(sandbox) == []
+
+
+# --- 4. Junction's own 422 ------------------------------------------------------------------------------
+
+
+def test_junction_422_for_a_team_removed_meanwhile_is_shown_under_teams(page, live, sandbox):
+    page.goto(live.url + "/")  # the dashboard caches this team list
+    gone = team_id(sandbox, SLEEP)
+    with sandbox.state.lock:
+        sandbox.state.teams = [t for t in sandbox.state.teams if t["id"] != gone]
+
+    email_box(page).fill("teamless@example.org")
+    role_select(page).select_option("team_admin")
+    team_box(page, CARDIOLOGY).check()
+    team_box(page, SLEEP).check()
+    with page.expect_response(lambda r: r.request.method == "POST") as answer:
+        page.get_by_role("button", name="Send invitation").click()
+    assert answer.value.status == 422
+
+    expect(page.get_by_role("alert").first).to_contain_text("Junction did not accept this invitation")
+    teams = page.locator("fieldset#teams")
+    errors = teams.locator("#teams-error")
+    expect(errors).to_be_visible()
+    expect(errors).to_contain_text(SLEEP)
+    expect(errors).to_contain_text("does not belong")
+    expect(teams).to_have_attribute("aria-describedby", "teams-error")
+    expect(team_box(page, SLEEP)).to_have_attribute("aria-invalid", "true")
+    expect(team_box(page, SLEEP)).to_have_accessible_description(re.compile(SLEEP))
+    # What was filled in is still there.
+    expect(email_box(page)).to_have_value("teamless@example.org")
+    expect(role_select(page)).to_have_value("team_admin")
+    expect(team_box(page, CARDIOLOGY)).to_be_checked()
+    [sent] = invite_posts(sandbox)
+    assert {b["team_id"] for b in sent["json"]["team_role_bindings"]} == {team_id(sandbox, CARDIOLOGY), gone}
+
+
+# --- 5. an upstream failure -----------------------------------------------------------------------------
+
+
+def test_conflict_says_not_sent_and_keeps_values(page, live, sandbox):
+    fill_and_send(page, live.url, "status409@example.com", "no_role")
+
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text("Not sent: Junction refused this invitation as a conflict")
+    expect(alert).to_contain_text("already being processed")
+    expect(alert).to_contain_text("HTTP 409")
+    expect(page).not_to_have_url(RESULT_URL)
+    expect(email_box(page)).to_have_value("status409@example.com")
+    expect(role_select(page)).to_have_value("no_role")
+    assert len(invite_posts(sandbox)) == 1
+
+
+# --- 6. double click ------------------------------------------------------------------------------------
+
+
+def test_double_click_sends_one_invitation(page, serve, sandbox):
+    # slow@ answers after the sandbox's 1.5 s, so the second click lands while the first is in flight;
+    # the longer timeout lets that answer arrive.
+    live = serve(JUNCTION_TIMEOUT_SECONDS="5")
+    page.goto(live.url + "/")
+    email_box(page).fill("slow@example.com")
+    browser_posts: list[str] = []
+    page.on("request", lambda request: request.method == "POST" and browser_posts.append(request.url))
+
+    send_button(page).dblclick()
+
+    expect(send_button(page)).to_have_attribute("aria-disabled", "true")
+    expect(send_button(page)).to_have_text("Sending…")
+    expect(page).to_have_url(RESULT_URL, timeout=10_000)
+    expect(heading(page)).to_have_text("Invitation sent to slow@example.com")
+    assert browser_posts == [live.url + "/"]  # app.js swallowed the second submit
+    assert len(invite_posts(sandbox)) == 1
+
+
+# --- 7. without JavaScript ------------------------------------------------------------------------------
+
+
+def test_whole_flow_works_without_javascript(new_context, live, sandbox):
+    page = new_context(java_script_enabled=False).new_page()
+    page.goto(live.url + "/")
+    expect(page.locator(".team-filter")).to_be_hidden()
+    expect(page.get_by_role("searchbox", name="Filter teams")).to_have_count(0)
+    expect(page.locator("#team-list li:visible")).to_have_count(len(sandbox.state.teams))
+
+    email_box(page).fill("no.js@example.org")
+    role_select(page).select_option("team_admin")
+    page.locator("#team-list label").filter(has_text=re.compile(rf"^{CARDIOLOGY} US$")).click()  # the label ticks it
+    team_box(page, SLEEP).check()
+    expect(team_box(page, CARDIOLOGY)).to_be_checked()
+    page.get_by_role("button", name="Send invitation").click()
+
+    expect(page).to_have_url(RESULT_URL)
+    expect(heading(page)).to_have_text("Invitation sent to no.js@example.org")
+    expect(page.locator(".result")).to_contain_text("as Team admin of Cardiology, Sleep Clinic.")
+    [sent] = invite_posts(sandbox)
+    assert sent["json"]["team_role_bindings"] == [{"team_id": team_id(sandbox, CARDIOLOGY)},
+                                                  {"team_id": team_id(sandbox, SLEEP)}]
+
+
+# --- 8. keyboard only -----------------------------------------------------------------------------------
+
+
+def test_keyboard_only(page, live, sandbox):
+    keyboard = page.keyboard
+    page.goto(live.url + "/")
+    total = len(sandbox.state.teams)
+
+    keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+    keyboard.press("Enter")
+    expect(page.locator("main")).to_be_focused()
+
+    keyboard.press("Tab")
+    expect(email_box(page)).to_be_focused()
+    keyboard.type("keys.only@example.org")
+
+    keyboard.press("Tab")
+    expect(role_select(page)).to_be_focused()
+    keyboard.press("ArrowDown")  # Org admin -> Team admin
+    expect(role_select(page)).to_have_value("team_admin")
+
+    keyboard.press("Tab")
+    expect(page.get_by_role("searchbox", name="Filter teams")).to_be_focused()
+    keyboard.type("sleep")
+    keyboard.press("Enter")  # must filter, not send
+    expect(page.locator(".filter-count")).to_have_text(f"1 of {total} teams shown")
+
+    keyboard.press("Tab")  # the teams filtered out are skipped
+    expect(team_box(page, SLEEP)).to_be_focused()
+    keyboard.press("Space")
+    expect(team_box(page, SLEEP)).to_be_checked()
+
+    keyboard.press("Tab")
+    expect(page.get_by_label("Invite as a team admin of no team anyway")).to_be_focused()
+    keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Refresh teams")).to_be_focused()
+    keyboard.press("Tab")
+    expect(send_button(page)).to_be_focused()
+    assert invite_posts(sandbox) == []
+    keyboard.press("Enter")
+
+    expect(page).to_have_url(RESULT_URL)
+    expect(heading(page)).to_have_text("Invitation sent to keys.only@example.org")
+    expect(page.locator(".result")).to_contain_text("as Team admin of Sleep Clinic.")
+    [sent] = invite_posts(sandbox)
+    assert sent["json"] == {"email": "keys.only@example.org", "role": "team_admin",
+                            "team_role_bindings": [{"team_id": team_id(sandbox, SLEEP)}]}
+
+
+# --- 9. accessibility (axe-core) ------------------------------------------------------------------------
+
+
+def _form(page, url, sandbox):
+    page.goto(url + "/")
+    return page.get_by_role("button", name="Send invitation")
+
+
+def _form_local_errors(page, url, sandbox):
+    page.goto(url + "/")
+    email_box(page).fill("not-an-email")
+    role_select(page).select_option("team_admin")  # and no team: a second field error
+    page.get_by_role("button", name="Send invitation").click()
+    return page.locator("#teams-error")
+
+
+def _form_upstream_errors(page, url, sandbox):
+    page.goto(url + "/")
+    gone = team_id(sandbox, SLEEP)
+    with sandbox.state.lock:
+        sandbox.state.teams = [t for t in sandbox.state.teams if t["id"] != gone]
+    email_box(page).fill("teamless@example.org")
+    role_select(page).select_option("team_admin")
+    team_box(page, SLEEP).check()
+    page.get_by_role("button", name="Send invitation").click()
+    return page.locator("#teams-error").get_by_text(SLEEP)
+
+
+def _form_error_alert(page, url, sandbox):
+    fill_and_send(page, url, "status409@example.com", "org_admin")
+    return page.get_by_role("alert").get_by_text("Not sent")
+
+
+def _result_created(page, url, sandbox):
+    fill_and_send(page, url, "axe.created@example.org", "team_admin", (CARDIOLOGY, SLEEP))
+    return heading(page).get_by_text("Invitation sent to axe.created@example.org")
+
+
+def _result_resent(page, url, sandbox):
+    with sandbox.state.lock:
+        pending = sandbox.state.invites[0]["email"]
+    fill_and_send(page, url, pending, "org_admin")
+    return heading(page).get_by_text("Invitation sent again")
+
+
+def _result_already_member(page, url, sandbox):
+    with sandbox.state.lock:
+        member = sandbox.state.members[0]["email"]
+    fill_and_send(page, url, member, "org_admin")
+    return heading(page).get_by_text("is already a member")
+
+
+PAGE_VARIANTS = {
+    "form": _form,
+    "form-local-errors": _form_local_errors,
+    "form-upstream-422": _form_upstream_errors,
+    "form-error-alert": _form_error_alert,
+    "result-created": _result_created,
+    "result-resent": _result_resent,
+    "result-already-member": _result_already_member,
+}
+
+
+@pytest.mark.parametrize("variant", list(PAGE_VARIANTS))
+def test_no_serious_accessibility_violations(variant, page, live, sandbox):
+    proof = PAGE_VARIANTS[variant](page, live.url, sandbox)
+    expect(proof).to_be_visible()  # the page under test really is the variant named
+
+    # axe is injected through Playwright's evaluate (DevTools protocol), which the page's
+    # Content-Security-Policy does not block: no bypass_csp needed.
+    results = Axe().run(page)
+    violations = results.response["violations"]
+    blocking = [v for v in violations if v["impact"] in {"serious", "critical"}]
+    assert not blocking, "\n".join(
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']]}" for v in blocking
+    )
+    assert results.response["url"] == page.url  # axe ran against this very page
