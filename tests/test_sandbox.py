@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import queue
 import signal
 import subprocess
 import sys
@@ -27,7 +28,7 @@ from invite.sandbox import (
     create_sandbox_app,
 )
 
-SLOW_SECONDS = 0.4
+SLOW_SECONDS = 0.25
 UNKNOWN_UUID = "00000000-0000-4000-8000-000000000000"
 REPO = Path(__file__).resolve().parents[1]
 
@@ -603,13 +604,13 @@ def test_python_dash_m_serves_until_sigterm():
         cwd=REPO, env=env, stderr=subprocess.PIPE, text=True,
     )
     try:
-        line_holder: list[str] = []
-        reader = threading.Thread(target=lambda: line_holder.append(process.stderr.readline()), daemon=True)
-        reader.start()
-        reader.join(timeout=15)
-        assert line_holder, "the sandbox never said where it listens"
-        [line] = line_holder
-        assert "listening on http://127.0.0.1:" in line
+        lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=lambda: [lines.put(line) for line in process.stderr], daemon=True).start()
+        deadline = time.monotonic() + 15
+        line = ""
+        while "listening on" not in line:
+            line = lines.get(timeout=max(0.1, deadline - time.monotonic()))
+        assert "Junction sandbox listening on http://127.0.0.1:" in line
         url = line.split("listening on ")[1].split()[0]
         body = requests.get(f"{url}/v1/org/{DEMO_ORG_ID}/team", headers={"X-Management-Key": DEMO_KEY},
                             timeout=5).json()

@@ -16,15 +16,13 @@ SLOW_ADDRESS = "slow@example.com"
 
 SCRIPTED_ADDRESSES: dict[str, str] = {
     "status409@example.com": (
-        '409 with {"detail": "An invitation for this address is already being processed"}'
+        '409 with `{"detail": "An invitation for this address is already being processed"}`'
     ),
-    "status429@example.com": '429 with header Retry-After: 30 and {"detail": "Too many requests"}',
-    "status500@example.com": '500 with text/plain "Internal Server Error", as Starlette sends it',
+    "status429@example.com": '429 with header `Retry-After: 30` and `{"detail": "Too many requests"}`',
+    "status500@example.com": "500 with text/plain `Internal Server Error`, as Starlette sends it",
     "status502@example.com": "502 with an HTML error page, as a load balancer sends it",
-    SLOW_ADDRESS: "answers only after slow_seconds (default 15), then creates or resends the invite normally",
-    "oddstatus@example.com": (
-        '200 with {"status": "invite_queued"}, a status the OpenAPI document does not list'
-    ),
+    SLOW_ADDRESS: "answers only after `slow_seconds` (default 15), then creates or resends the invite normally",
+    "oddstatus@example.com": '200 with `{"status": "invite_queued"}`, a status the OpenAPI document does not list',
 }
 
 README_SNIPPET = """\

@@ -136,7 +136,7 @@ class SandboxServer:
         self._server = server
         # A short poll interval keeps stop() quick (the default 0.5 s would dominate a test's teardown).
         self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="junction-sandbox", daemon=True
+            target=server.serve_forever, kwargs={"poll_interval": 0.01}, name="junction-sandbox", daemon=True
         )
         self._thread.start()
         log.debug("Junction sandbox listening on %s", self.base_url)
