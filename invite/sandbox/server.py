@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
-if TYPE_CHECKING:
-    from _typeshed.wsgi import WSGIEnvironment
-
 from invite.sandbox.app import create_sandbox_app
 from invite.sandbox.state import SandboxState
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIEnvironment
 
 log = logging.getLogger(__name__)
 
