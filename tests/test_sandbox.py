@@ -473,17 +473,15 @@ def test_scripted_addresses_still_need_auth_and_a_valid_body(api, server):
     assert response.status_code == 422
 
 
-def test_slow_address_answers_late_then_the_invite_is_pending(api, server):
+def test_slow_address_acts_at_once_and_answers_late(api, server):
     started = time.monotonic()
     response = invite(api, server, {"email": "slow@example.com"})
     assert response.json() == {"status": "invite_created"}
     assert time.monotonic() - started >= SLOW_SECONDS
     with pytest.raises(requests.ReadTimeout):
         api.post(org_url(server, "/invite"), json={"email": "SLOW@example.com"}, timeout=(2, 0.1))
-    deadline = time.monotonic() + SLOW_SECONDS + 2
-    while server.state.find_invite_by_email("slow@example.com")["resent_at"] is None:
-        assert time.monotonic() < deadline, "the timed-out resend never happened"
-        time.sleep(0.05)
+    # The client gave up, but the resend already happened: Junction acted, only its answer was late.
+    assert server.state.find_invite_by_email("slow@example.com")["resent_at"] is not None
 
 
 def test_scripted_addresses_are_documented():

@@ -4,8 +4,8 @@ Posting an invite for one of these addresses to the sandbox's ``POST /v1/org/{or
 failure the real Junction produces only rarely, so demos and tests can show how the dashboard copes.
 Addresses match case-insensitively, and only after the request passed auth and validation (as a real
 failure deep in Junction would). They never change the sandbox's state, except slow@example.com, which
-really creates or resends the invite once its delay is over: a client that gave up waiting later finds
-the invite pending.
+really creates or resends the invite at once and then delays its answer: a client that gave up waiting
+finds the invite pending when it looks.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ Inviting one of these addresses through the built-in sandbox produces a failure 
     for address, description in SCRIPTED_ADDRESSES.items()
 ) + """
 None of them changes the sandbox's data except `slow@example.com`, which creates (or resends) the invite
-once its delay is over, so a client that timed out will find it pending afterwards. The delay is
+at once and only then waits, so a client that timed out finds it pending when it checks. The delay is
 `--slow-seconds` on `python -m invite.sandbox` (`slow_seconds=` in Python).
 """
 
