@@ -1,8 +1,12 @@
-"""What the dashboard keeps: one row per submitted form, keyed by the form's one-time token.
+"""What the dashboard keeps: one row per state-changing action (send, resend, revoke).
 
-The row is written before Junction is called and completed after, so a reload, a double click
-or a second tab posting the same token finds it and is shown the first outcome instead of
-sending a second invitation. Works the same on SQLite (one instance) and PostgreSQL (several).
+A row is written before Junction is called and completed after, keyed by the one-time token of the
+form that asked for it. That gives two things at once:
+- idempotency: a reload, a double click or a second tab posting the same token finds the row and is
+  shown the first outcome instead of acting twice (a unique constraint, so it holds across processes
+  and instances on PostgreSQL);
+- the audit trail: who did what to whom and how it ended; a crash mid-call leaves a row whose outcome
+  stays "unknown", never nothing.
 """
 
 from __future__ import annotations
@@ -13,67 +17,92 @@ from typing import Any
 
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import JSON, DateTime, String
+from sqlalchemy import JSON, DateTime, Integer, String
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
 db = SQLAlchemy()
 migrate = Migrate()
 
-SENDING = "sending"
+PENDING = "pending"
 DONE = "done"
+UNKNOWN = "unknown"  # outcome_kind of a row whose call never reported back
+
+ACTIONS = ("send", "resend", "revoke")
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class Submission(db.Model):
-    __tablename__ = "invite_submissions"
+class Action(db.Model):
+    __tablename__ = "actions"
 
-    token: Mapped[str] = mapped_column(String(64), primary_key=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    state: Mapped[str] = mapped_column(String(16), default=SENDING)
-    email: Mapped[str] = mapped_column(String(320))
-    role: Mapped[str] = mapped_column(String(32))
-    # [{"id": ..., "name": ...}] as the form showed them, so the result page needs no lookup.
+    state: Mapped[str] = mapped_column(String(16), default=PENDING)
+
+    actor_email: Mapped[str] = mapped_column(String(320), index=True)
+    actor_role: Mapped[str | None] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(16), index=True)
+    target_email: Mapped[str] = mapped_column(String(320), index=True)
+    role: Mapped[str | None] = mapped_column(String(32))
+    # [{"id": ..., "name": ...}] as the page showed them, so later pages need no lookup.
     teams: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    invite_id: Mapped[str | None] = mapped_column(String(64))
+
+    # invite_created / invite_resent / already_in_org / confirmed_pending / revoked / not_found /
+    # validation_error / rejected / unreachable / rate_limited / unknown …
+    outcome_kind: Mapped[str] = mapped_column(String(32), default=UNKNOWN, index=True)
+    http_status: Mapped[int | None] = mapped_column(Integer)
     # What to show for this token: {"kind": "result" | "form", ...}; see invites/outcomes.py.
     outcome: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    junction_request_id: Mapped[str | None] = mapped_column(String(128))
+    client_addr: Mapped[str | None] = mapped_column(String(64))
 
     @property
     def team_ids(self) -> list[str]:
         return [team["id"] for team in self.teams]
 
+    @property
+    def team_names(self) -> list[str]:
+        return [team["name"] for team in self.teams]
+
 
 @dataclass(frozen=True)
 class Claim:
-    submission: Submission
+    action: Action
     is_new: bool
 
 
-def claim_submission(token: str, *, email: str, role: str, teams: list[dict[str, str]]) -> Claim:
-    """Record the token as being sent, or return the row another request already made for it."""
-    row = Submission(token=token, email=email, role=role, teams=teams, state=SENDING, created_at=utcnow())
+def claim_action(token: str, **fields: Any) -> Claim:
+    """Record the token's action as under way, or return the row another request already made for it."""
+    row = Action(token=token, state=PENDING, outcome_kind=UNKNOWN, created_at=utcnow(), **fields)
     db.session.add(row)
     try:
         db.session.commit()
         return Claim(row, is_new=True)
     except IntegrityError:
         db.session.rollback()
-    existing = db.session.get(Submission, token)
-    if existing is None:  # pragma: no cover - the row was there a moment ago; rows are never deleted
-        raise RuntimeError("submission vanished between insert and read")
+    existing = get_action(token)
+    if existing is None:  # pragma: no cover - rows are never deleted
+        raise RuntimeError("action vanished between insert and read")
     return Claim(existing, is_new=False)
 
 
-def complete_submission(submission: Submission, outcome: dict[str, Any]) -> None:
-    submission.outcome = outcome
-    submission.state = DONE
-    submission.completed_at = utcnow()
+def complete_action(row: Action, *, outcome: dict[str, Any], outcome_kind: str, http_status: int | None = None,
+                    junction_request_id: str | None = None) -> None:
+    row.outcome = outcome
+    row.outcome_kind = outcome_kind
+    row.http_status = http_status
+    row.junction_request_id = junction_request_id
+    row.state = DONE
+    row.completed_at = utcnow()
     db.session.commit()
 
 
-def get_submission(token: str) -> Submission | None:
-    return db.session.get(Submission, token)
+def get_action(token: str) -> Action | None:
+    return db.session.scalar(db.select(Action).where(Action.token == token))

@@ -1,4 +1,4 @@
-"""Submission storage on real SQLite and real PostgreSQL, migrated by Alembic as in production."""
+"""Action storage on real SQLite and real PostgreSQL, migrated by Alembic as in production."""
 
 from __future__ import annotations
 
@@ -7,35 +7,51 @@ import threading
 import sqlalchemy as sa
 from conftest import app_env, make_app
 
-from invite.storage import DONE, SENDING, Submission, claim_submission, complete_submission, db, get_submission
+from invite.storage import DONE, PENDING, Action, claim_action, complete_action, db, get_action
 
 TEAMS = [{"id": "11111111-2222-4333-8444-555555555555", "name": "Cardiology"}]
+FIELDS = dict(actor_email="ada@corp.example", actor_role="admin", action="send", target_email="a@example.org",
+              role="team_admin", teams=TEAMS, client_addr="10.0.0.7", request_id="req-1")
 
 
 def test_migrations_create_the_schema(sandbox, database_url):
     app = make_app(app_env(sandbox, database_url))
     with app.app_context():
-        columns = {c["name"] for c in sa.inspect(db.engine).get_columns("invite_submissions")}
-    assert {"token", "state", "email", "role", "teams", "outcome", "created_at", "completed_at"} <= columns
+        inspector = sa.inspect(db.engine)
+        columns = {c["name"] for c in inspector.get_columns("actions")}
+        assert {"token", "state", "actor_email", "action", "target_email", "teams", "outcome_kind",
+                "http_status", "request_id", "client_addr", "created_at", "completed_at"} <= columns
+        assert any(u["column_names"] == ["token"] for u in inspector.get_unique_constraints("actions"))
 
 
 def test_claim_once_then_complete_then_survive_a_restart(sandbox, database_url):
     env = app_env(sandbox, database_url)
     app = make_app(env)
     with app.app_context():
-        first = claim_submission("tok_abcdefghijklmnop", email="a@example.org", role="team_admin", teams=TEAMS)
-        assert first.is_new and first.submission.state == SENDING
-        again = claim_submission("tok_abcdefghijklmnop", email="a@example.org", role="team_admin", teams=TEAMS)
-        assert not again.is_new and again.submission.state == SENDING
-        complete_submission(first.submission, {"kind": "result", "status": "invite_created"})
+        first = claim_action("tok_abcdefghijklmnop", **FIELDS)
+        assert first.is_new and first.action.state == PENDING and first.action.outcome_kind == "unknown"
+        again = claim_action("tok_abcdefghijklmnop", **FIELDS)
+        assert not again.is_new and again.action.id == first.action.id
+        complete_action(first.action, outcome={"kind": "result", "status": "invite_created"},
+                        outcome_kind="invite_created", http_status=200)
 
     restarted = make_app(env)  # a new app, engine and session: only what was committed remains
     with restarted.app_context():
-        row = get_submission("tok_abcdefghijklmnop")
-        assert row.state == DONE
+        row = get_action("tok_abcdefghijklmnop")
+        assert row.state == DONE and row.outcome_kind == "invite_created" and row.http_status == 200
         assert row.outcome == {"kind": "result", "status": "invite_created"}
-        assert row.teams == TEAMS and row.team_ids == [TEAMS[0]["id"]]
+        assert row.teams == TEAMS and row.team_ids == [TEAMS[0]["id"]] and row.team_names == ["Cardiology"]
+        assert row.actor_email == "ada@corp.example" and row.client_addr == "10.0.0.7"
         assert row.completed_at is not None
+
+
+def test_a_started_action_that_never_completes_stays_unknown(sandbox, database_url):
+    env = app_env(sandbox, database_url)
+    with make_app(env).app_context():
+        claim_action("tok_crashed_midcall_00", **FIELDS)
+    with make_app(env).app_context():
+        row = get_action("tok_crashed_midcall_00")
+        assert row.state == PENDING and row.outcome_kind == "unknown" and row.completed_at is None
 
 
 def test_concurrent_claims_of_one_token_let_exactly_one_through(sandbox, database_url):
@@ -46,8 +62,7 @@ def test_concurrent_claims_of_one_token_let_exactly_one_through(sandbox, databas
     def claim():
         with app.app_context():
             barrier.wait()
-            result = claim_submission("tok_concurrent_000000", email="c@example.org", role="no_role", teams=[])
-            winners.append(result.is_new)
+            winners.append(claim_action("tok_concurrent_000000", **FIELDS).is_new)
             db.session.remove()
 
     threads = [threading.Thread(target=claim) for _ in range(6)]
@@ -57,4 +72,4 @@ def test_concurrent_claims_of_one_token_let_exactly_one_through(sandbox, databas
         t.join()
     assert sorted(winners) == [False] * 5 + [True]
     with app.app_context():
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(Submission)) == 1
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Action)) == 1

@@ -5,14 +5,14 @@ from __future__ import annotations
 import contextlib
 from datetime import UTC, datetime, timedelta
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 
+from invite import actions
 from invite.invites import outcomes
-from invite.invites.field_errors import map_issues_to_fields
 from invite.invites.forms import ROLE_HELP, ROLE_LABELS, TOKEN_PATTERN, InviteForm, new_submission_token
-from invite.junction import InviteStatus, JunctionError, Team, ValidationError
-from invite.storage import SENDING, claim_submission, complete_submission, get_submission
+from invite.junction import InviteStatus, JunctionError, Team
+from invite.storage import PENDING, Action, get_action
 from invite.upstream import get_upstream
 from invite.web import current_request_id
 
@@ -74,10 +74,10 @@ def refresh_teams():
     return _render_form(form)
 
 
-def _show_stored_outcome(form: InviteForm, submission):
-    outcome = submission.outcome or {}
-    if submission.state == SENDING or outcome.get("kind") == "result":
-        return redirect(url_for("invites.result", token=submission.token), code=303)
+def _show_stored_outcome(form: InviteForm, action: Action):
+    outcome = action.outcome or {}
+    if action.state == PENDING or outcome.get("kind") == "result":
+        return redirect(url_for("invites.result", token=action.token), code=303)
     return _render_form(form, status=422 if outcome.get("field_errors") else 200, alert=outcome.get("alert"),
                         field_errors=outcome.get("field_errors"), form_errors=outcome.get("form_errors"),
                         new_token=True)
@@ -92,51 +92,18 @@ def send_invite():
         return _render_form(form, status=422, teams=teams, teams_notice=teams_notice)
 
     names = {team.id: team.name for team in teams}
-    team_ids = list(form.teams.data or [])
-    claim = claim_submission(
+    claim = actions.send_invite(
+        get_upstream().client,
         form.submission_token.data,
+        current_actor(),
         email=form.email.data,
         role=form.role.data,
-        teams=[{"id": tid, "name": names.get(tid, tid)} for tid in team_ids],
+        teams=[{"id": tid, "name": names.get(tid, tid)} for tid in form.teams.data or []],
     )
-    if not claim.is_new:
-        return _show_stored_outcome(form, claim.submission)
-
-    outcome = _send(form.email.data, form.role.data, team_ids, names)
-    complete_submission(claim.submission, outcome)
-    return _show_stored_outcome(form, claim.submission)
+    return _show_stored_outcome(form, claim.action)
 
 
-def _send(email: str, role: str, team_ids: list[str], team_names: dict[str, str]) -> dict:
-    client = get_upstream().client
-    started_at = datetime.now(UTC)
-    try:
-        status = client.create_or_resend_invite(email, role, team_ids)
-    except ValidationError as exc:
-        mapped = map_issues_to_fields(exc.issues, team_ids, team_names)
-        return outcomes.form_outcome(outcomes.validation_alert(), mapped.fields, mapped.form)
-    except JunctionError as exc:
-        _log_upstream_error(exc)
-        if not exc.may_have_taken_effect:
-            return outcomes.form_outcome(outcomes.describe_not_sent(exc))
-        pending, check_error = None, None
-        try:
-            pending = client.find_pending_invite(email)
-        except JunctionError as follow_up:
-            check_error = follow_up
-        return outcomes.describe_unknown(exc, email, started_at, pending, check_error)
-    return outcomes.result_outcome(status)
-
-
-def _log_upstream_error(exc: JunctionError) -> None:
-    current_app.logger.warning(
-        "junction call failed: %s", exc.message,
-        extra={"fields": {"request_id": current_request_id(), "error_kind": type(exc).__name__,
-                          "http_status": exc.http_status, "junction_request_id": exc.request_id}},
-    )
-
-
-# A row still "sending" this long after it was written belongs to a request that died mid-call.
+# A row still pending this long after it was written belongs to a request that died mid-call.
 def _abandoned_after() -> timedelta:
     return timedelta(seconds=current_app.config["JUNCTION_TIMEOUT_SECONDS"] * 3 + 10)
 
@@ -145,21 +112,21 @@ def _abandoned_after() -> timedelta:
 def result(token: str):
     if not TOKEN_PATTERN.match(token):
         abort(404)
-    submission = get_submission(token)
-    if submission is None:
+    action = get_action(token)
+    if action is None or action.action not in ("send", "resend"):
         abort(404)
-    outcome = submission.outcome or {}
-    still_sending = submission.state == SENDING
-    abandoned = still_sending and datetime.now(UTC) - _aware(submission.created_at) > _abandoned_after()
+    outcome = action.outcome or {}
+    still_sending = action.state == PENDING
+    abandoned = still_sending and datetime.now(UTC) - _aware(action.created_at) > _abandoned_after()
     pending, check_failed = None, False
     if abandoned:
         try:
-            pending = get_upstream().client.find_pending_invite(submission.email)
+            pending = get_upstream().client.find_pending_invite(action.target_email)
         except JunctionError:
             check_failed = True
     return render_template(
         "invites/result.html",
-        submission=submission,
+        action=action,
         outcome=outcome,
         still_sending=still_sending and not abandoned,
         abandoned=abandoned,
@@ -173,6 +140,16 @@ def result(token: str):
 def _aware(moment: datetime) -> datetime:
     # SQLite hands datetimes back without their zone; they were written in UTC.
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def current_actor() -> actions.Actor:
+    identity = getattr(g, "identity", None)
+    return actions.Actor(
+        email=identity.email if identity else "unknown",
+        role=identity.role if identity else None,
+        client_addr=request.remote_addr,
+        request_id=current_request_id(),
+    )
 
 
 def handle_csrf_error(error: CSRFError):

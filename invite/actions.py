@@ -1,0 +1,124 @@
+"""Every state-changing call to Junction goes through here: recorded first, performed, then completed.
+
+Views hand over what the person asked for and who they are; they get back the recorded Action, whose
+`outcome` says what to show. A token seen before returns the first Action untouched, so nothing is
+sent or revoked twice. Each start and completion is also one JSON log line on "invite.audit".
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from invite.invites import outcomes
+from invite.invites.field_errors import map_issues_to_fields
+from invite.junction import (
+    AuthenticationError,
+    ConflictError,
+    JunctionClient,
+    JunctionError,
+    NotFoundError,
+    RateLimitError,
+    UnreachableError,
+    ValidationError,
+)
+from invite.storage import Action, Claim, claim_action, complete_action
+
+audit_log = logging.getLogger("invite.audit")
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The person behind a request, as the SSO proxy vouched for them."""
+
+    email: str
+    role: str | None
+    client_addr: str | None
+    request_id: str | None
+
+
+def _error_kind(error: JunctionError) -> str:
+    kinds = [
+        (ValidationError, "validation_error"),
+        (AuthenticationError, "key_rejected"),
+        (NotFoundError, "not_found"),
+        (ConflictError, "conflict"),
+        (RateLimitError, "rate_limited"),
+        (UnreachableError, "unreachable"),
+    ]
+    for cls, kind in kinds:
+        if isinstance(error, cls):
+            return kind
+    return "unknown" if error.may_have_taken_effect else "rejected"
+
+
+def _log(event: str, row: Action) -> None:
+    audit_log.info(
+        "%s %s %s by %s: %s", event, row.action, row.target_email, row.actor_email, row.outcome_kind,
+        extra={"fields": {
+            "audit": event,
+            "action_id": row.id,
+            "at": (row.completed_at or row.created_at).isoformat(),
+            "actor_email": row.actor_email,
+            "actor_role": row.actor_role,
+            "action": row.action,
+            "target_email": row.target_email,
+            "role": row.role,
+            "teams": row.teams,
+            "invite_id": row.invite_id,
+            "outcome": row.outcome_kind,
+            "http_status": row.http_status,
+            "request_id": row.request_id,
+            "junction_request_id": row.junction_request_id,
+            "client_addr": row.client_addr,
+        }},
+    )
+
+
+def _start(token: str, actor: Actor, **fields: Any) -> Claim:
+    claim = claim_action(token, actor_email=actor.email, actor_role=actor.role, client_addr=actor.client_addr,
+                         request_id=actor.request_id, **fields)
+    if claim.is_new:
+        _log("started", claim.action)
+    return claim
+
+
+def _finish(row: Action, outcome: dict[str, Any], kind: str, error: JunctionError | None = None) -> None:
+    complete_action(row, outcome=outcome, outcome_kind=kind, http_status=error.http_status if error else 200,
+                    junction_request_id=error.request_id if error else None)
+    _log("completed", row)
+
+
+def send_invite(client: JunctionClient, token: str, actor: Actor, *, email: str, role: str,
+                teams: list[dict[str, str]], action: str = "send", invite_id: str | None = None) -> Claim:
+    """Create or resend an invitation (action "send" from the form, "resend" from the list)."""
+    claim = _start(token, actor, action=action, target_email=email, role=role, teams=teams, invite_id=invite_id)
+    if not claim.is_new:
+        return claim
+    row = claim.action
+    team_ids = [team["id"] for team in teams]
+    started_at = datetime.now(UTC)
+    try:
+        status = client.create_or_resend_invite(email, role, team_ids)
+    except ValidationError as exc:
+        mapped = map_issues_to_fields(exc.issues, team_ids, {t["id"]: t["name"] for t in teams})
+        _finish(row, outcomes.form_outcome(outcomes.validation_alert(), mapped.fields, mapped.form),
+                "validation_error", exc)
+        return claim
+    except JunctionError as exc:
+        if not exc.may_have_taken_effect:
+            _finish(row, outcomes.form_outcome(outcomes.describe_not_sent(exc)), _error_kind(exc), exc)
+            return claim
+        pending, check_error = None, None
+        try:
+            pending = client.find_pending_invite(email)
+        except JunctionError as follow_up:
+            check_error = follow_up
+        outcome = outcomes.describe_unknown(exc, email, started_at, pending, check_error)
+        kind = "confirmed_pending" if outcome.get("status") == "confirmed_pending" else "unknown"
+        _finish(row, outcome, kind, exc)
+        return claim
+    _finish(row, outcomes.result_outcome(status), status.value)
+    return claim
