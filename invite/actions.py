@@ -122,3 +122,36 @@ def send_invite(client: JunctionClient, token: str, actor: Actor, *, email: str,
         return claim
     _finish(row, outcomes.result_outcome(status), status.value)
     return claim
+
+
+def revoke_invite(client: JunctionClient, token: str, actor: Actor, *, invite_id: str, email: str,
+                  role: str | None, teams: list[dict[str, str]]) -> Claim:
+    """Revoke a pending invitation; the outcome (kind "revoke") is a message for the invitations list."""
+    claim = _start(token, actor, action="revoke", target_email=email, role=role, teams=teams, invite_id=invite_id)
+    if not claim.is_new:
+        return claim
+    row = claim.action
+    try:
+        client.revoke_invite(invite_id)
+    except NotFoundError as exc:
+        _finish(row, outcomes.describe_revoke_failure(exc, email), "already_gone", exc)
+        return claim
+    except ValidationError as exc:
+        _finish(row, outcomes.revoke_outcome("error", "Not revoked: Junction did not accept that invitation id.",
+                                             "Reload the invitations list and try again."), "invalid_id", exc)
+        return claim
+    except JunctionError as exc:
+        if not exc.may_have_taken_effect:
+            _finish(row, outcomes.describe_revoke_failure(exc, email), _error_kind(exc), exc)
+            return claim
+        still_pending, check_error = None, None
+        try:
+            still_pending = client.find_pending_invite(email)
+        except JunctionError as follow_up:
+            check_error = follow_up
+        outcome, kind = outcomes.describe_revoke_unknown(exc, email, invite_id, still_pending, check_error)
+        _finish(row, outcome, kind, exc)
+        return claim
+    _finish(row, outcomes.revoke_outcome("success", f"Revoked the invitation for {email}.",
+                                         "The link in their email no longer works."), "revoked")
+    return claim

@@ -120,3 +120,31 @@ def describe_unknown(error: JunctionError, email: str, started_at: datetime,
         f"Probably not sent: {what}, and Junction lists no pending invitation for {email}.",
         "It is safe to send again. (If they are already a member, Junction will say so.)",
         NOT_SENT, error))
+
+
+def revoke_outcome(level: str, title: str, text: str = "") -> dict[str, Any]:
+    """What the invitations list says after a revoke; level is "success", "warning" or "error"."""
+    return {"kind": "revoke", "level": level, "title": title, "text": text}
+
+
+def describe_revoke_failure(error: JunctionError, email: str) -> dict[str, Any]:
+    if isinstance(error, NotFoundError):
+        return revoke_outcome("warning", f"The invitation for {email} was already gone.",
+                              "Someone revoked it, or it was accepted, since this page was loaded. Nothing was done.")
+    notice = describe_not_sent(error)
+    return revoke_outcome("error", notice["title"].replace("Not sent:", "Not revoked:"), notice["text"])
+
+
+def describe_revoke_unknown(error: JunctionError, email: str, invite_id: str, still_pending: Invite | None,
+                            check_error: JunctionError | None) -> tuple[dict[str, Any], str]:
+    """After a revoke whose answer was lost: what the invitations list now shows, and the audit kind."""
+    if check_error is not None:
+        return revoke_outcome("warning", f"Unknown: Junction did not confirm revoking the invitation for {email}.",
+                              "Checking its invitations list failed too; look the address up again in a minute."), \
+            "unknown"
+    if still_pending is not None and still_pending.id == invite_id:
+        return revoke_outcome("error", f"Not revoked: the invitation for {email} is still pending.",
+                              "Junction did not confirm the revoke and still lists the invitation. Try again."), \
+            "unknown"
+    return revoke_outcome("success", f"Revoked the invitation for {email}.",
+                          "Junction did not confirm in time, but no longer lists the invitation."), "revoked"
