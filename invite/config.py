@@ -36,6 +36,7 @@ class Settings:
     proxy_hops: int = 0
     teams_cache_ttl_seconds: float = 60.0
     web_threads: int = 8
+    resend_cooldown_minutes: float = 10.0
 
 
 def _flag(value: str | None) -> bool:
@@ -130,6 +131,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     proxy_hops = int(_number(env, "PROXY_FIX_HOPS", 0, problems, low=0, high=10, integer=True))
     ttl = _number(env, "TEAMS_CACHE_TTL_SECONDS", 60.0, problems, low=0, high=86400)
     threads = int(_number(env, "WEB_THREADS", 8, problems, low=1, high=256, integer=True))
+    cooldown = _number(env, "INVITE_RESEND_COOLDOWN_MINUTES", 10.0, problems, low=0, high=7 * 24 * 60)
 
     database_url = env.get("DATABASE_URL", "").strip() or None
     if database_url and database_url.startswith("postgres://"):
@@ -152,4 +154,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         proxy_hops=proxy_hops,
         teams_cache_ttl_seconds=ttl,
         web_threads=threads,
+        resend_cooldown_minutes=cooldown,
     )

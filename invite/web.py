@@ -14,6 +14,8 @@ from flask import Flask, Response, g, render_template, request
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import HTTPException
 
+from invite.actions import Actor
+
 REQUEST_ID_HEADER = "X-Request-Id"
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -66,6 +68,17 @@ class SchemeAwareSessionInterface(SecureCookieSessionInterface):
 
 def current_request_id() -> str:
     return getattr(g, "request_id", "-")
+
+
+def current_actor() -> Actor:
+    """Who is asking, for the audit trail: the SSO identity resolved for this request."""
+    identity = getattr(g, "identity", None)
+    return Actor(
+        email=identity.email if identity else "unknown",
+        role=identity.role if identity else None,
+        client_addr=request.remote_addr,
+        request_id=current_request_id(),
+    )
 
 
 def init_web(app: Flask) -> None:

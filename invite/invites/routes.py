@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from datetime import UTC, datetime, timedelta
 
-from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 
 from invite import actions
@@ -14,7 +14,7 @@ from invite.invites.forms import ROLE_HELP, ROLE_LABELS, TOKEN_PATTERN, InviteFo
 from invite.junction import InviteStatus, JunctionError, Team
 from invite.storage import PENDING, Action, get_action
 from invite.upstream import get_upstream
-from invite.web import current_request_id
+from invite.web import current_actor, current_request_id
 
 bp = Blueprint("invites", __name__)
 
@@ -140,16 +140,6 @@ def result(token: str):
 def _aware(moment: datetime) -> datetime:
     # SQLite hands datetimes back without their zone; they were written in UTC.
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def current_actor() -> actions.Actor:
-    identity = getattr(g, "identity", None)
-    return actions.Actor(
-        email=identity.email if identity else "unknown",
-        role=identity.role if identity else None,
-        client_addr=request.remote_addr,
-        request_id=current_request_id(),
-    )
 
 
 def handle_csrf_error(error: CSRFError):
