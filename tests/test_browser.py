@@ -7,7 +7,10 @@ page that merely looks right is not enough.
 
 from __future__ import annotations
 
+import json
 import re
+import time
+import uuid
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
@@ -63,6 +66,13 @@ def fill_and_send(page: Page, url: str, email: str, role: str, teams: tuple[str,
 def summary_value(page: Page, term: str) -> Locator:
     """The value next to ``term`` in the result page's summary list."""
     return page.locator(".summary div").filter(has=page.locator("dt", has_text=term)).locator("dd")
+
+
+def wait_until(condition, message: str, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, message
+        time.sleep(0.02)
 
 
 def heading(page: Page) -> Locator:
@@ -228,21 +238,36 @@ def test_conflict_says_not_sent_and_keeps_values(page, live, sandbox):
 
 
 def test_double_click_sends_one_invitation(page, serve, sandbox):
-    # slow@ answers after the sandbox's 1.5 s, so the second click lands while the first is in flight;
-    # the longer timeout lets that answer arrive.
+    # slow@ answers after the sandbox's 1.5 s, so the second click surely lands while the first request is
+    # in flight; the longer timeout lets that answer arrive.
     live = serve(JUNCTION_TIMEOUT_SECONDS="5")
     page.goto(live.url + "/")
     email_box(page).fill("slow@example.com")
+    # Record, after app.js's own listener, what each submit event looked like. sessionStorage outlives the
+    # navigation to the result page; Playwright's evaluate is not subject to the page's CSP.
+    page.evaluate("""() => {
+      const form = document.querySelector("form[data-once]");
+      const button = form.querySelector("button.primary");
+      form.addEventListener("submit", (event) => {
+        const seen = JSON.parse(sessionStorage.getItem("submits") || "[]");
+        seen.push({prevented: event.defaultPrevented, disabled: button.getAttribute("aria-disabled"),
+                   text: button.textContent});
+        sessionStorage.setItem("submits", JSON.stringify(seen));
+      });
+    }""")
     browser_posts: list[str] = []
     page.on("request", lambda request: request.method == "POST" and browser_posts.append(request.url))
 
     send_button(page).dblclick()
 
-    expect(send_button(page)).to_have_attribute("aria-disabled", "true")
-    expect(send_button(page)).to_have_text("Sending…")
     expect(page).to_have_url(RESULT_URL, timeout=10_000)
     expect(heading(page)).to_have_text("Invitation sent to slow@example.com")
-    assert browser_posts == [live.url + "/"]  # app.js swallowed the second submit
+    submits = json.loads(page.evaluate("sessionStorage.getItem('submits')") or "[]")
+    assert submits == [
+        {"prevented": False, "disabled": "true", "text": "Sending…"},  # the first click sends
+        {"prevented": True, "disabled": "true", "text": "Sending…"},  # app.js swallows the second
+    ]
+    assert browser_posts == [live.url + "/"]
     assert len(invite_posts(sandbox)) == 1
 
 
@@ -324,21 +349,21 @@ def test_keyboard_only(page, live, sandbox):
 # --- 9. accessibility (axe-core) ------------------------------------------------------------------------
 
 
-def _form(page, url, sandbox):
-    page.goto(url + "/")
+def _form(page, live, sandbox):
+    page.goto(live.url + "/")
     return page.get_by_role("button", name="Send invitation")
 
 
-def _form_local_errors(page, url, sandbox):
-    page.goto(url + "/")
+def _form_local_errors(page, live, sandbox):
+    page.goto(live.url + "/")
     email_box(page).fill("not-an-email")
     role_select(page).select_option("team_admin")  # and no team: a second field error
     page.get_by_role("button", name="Send invitation").click()
     return page.locator("#teams-error")
 
 
-def _form_upstream_errors(page, url, sandbox):
-    page.goto(url + "/")
+def _form_upstream_errors(page, live, sandbox):
+    page.goto(live.url + "/")
     gone = team_id(sandbox, SLEEP)
     with sandbox.state.lock:
         sandbox.state.teams = [t for t in sandbox.state.teams if t["id"] != gone]
@@ -349,28 +374,50 @@ def _form_upstream_errors(page, url, sandbox):
     return page.locator("#teams-error").get_by_text(SLEEP)
 
 
-def _form_error_alert(page, url, sandbox):
-    fill_and_send(page, url, "status409@example.com", "org_admin")
+def _form_error_alert(page, live, sandbox):
+    fill_and_send(page, live.url, "status409@example.com", "org_admin")
     return page.get_by_role("alert").get_by_text("Not sent")
 
 
-def _result_created(page, url, sandbox):
-    fill_and_send(page, url, "axe.created@example.org", "team_admin", (CARDIOLOGY, SLEEP))
+def _result_created(page, live, sandbox):
+    fill_and_send(page, live.url, "axe.created@example.org", "team_admin", (CARDIOLOGY, SLEEP))
     return heading(page).get_by_text("Invitation sent to axe.created@example.org")
 
 
-def _result_resent(page, url, sandbox):
+def _result_resent(page, live, sandbox):
     with sandbox.state.lock:
         pending = sandbox.state.invites[0]["email"]
-    fill_and_send(page, url, pending, "org_admin")
+    fill_and_send(page, live.url, pending, "org_admin")
     return heading(page).get_by_text("Invitation sent again")
 
 
-def _result_already_member(page, url, sandbox):
+def _result_already_member(page, live, sandbox):
     with sandbox.state.lock:
         member = sandbox.state.members[0]["email"]
-    fill_and_send(page, url, member, "org_admin")
+    fill_and_send(page, live.url, member, "org_admin")
     return heading(page).get_by_text("is already a member")
+
+
+def _form_maybe_sent_alert(page, live, sandbox):
+    # A 500 for an address Junction already lists as pending: the amber "may not have gone out" alert.
+    with sandbox.state.lock:
+        old = sandbox.state.invites[-1]
+        sandbox.state.invites.append({**old, "id": str(uuid.uuid4()), "email": "status500@example.com"})
+    fill_and_send(page, live.url, "status500@example.com", "org_admin")
+    return page.locator(".alert-warning").get_by_text("An invitation for status500@example.com was already pending")
+
+
+def _result_still_sending(page, live, sandbox):
+    # What reloading the result address (or opening it in another tab) shows while Junction has not
+    # answered yet: slow@ keeps the first request in flight for about a second.
+    page.goto(live.url + "/")
+    token = page.locator("input[name='submission_token']").input_value()
+    email_box(page).fill("slow@example.com")
+    page.get_by_role("button", name="Send invitation").click(no_wait_after=True)
+    wait_until(lambda: invite_posts(sandbox), "the invitation never reached the sandbox")
+    second = page.context.new_page()
+    second.goto(f"{live.url}/sent/{token}")
+    return heading(second).get_by_text("Sending the invitation to slow@example.com")
 
 
 PAGE_VARIANTS = {
@@ -378,23 +425,37 @@ PAGE_VARIANTS = {
     "form-local-errors": _form_local_errors,
     "form-upstream-422": _form_upstream_errors,
     "form-error-alert": _form_error_alert,
+    "form-maybe-sent-alert": _form_maybe_sent_alert,
     "result-created": _result_created,
     "result-resent": _result_resent,
     "result-already-member": _result_already_member,
+    "result-still-sending": _result_still_sending,
+}
+# Slow pages need Junction's answer to take longer than the 1 s the tests use elsewhere.
+VARIANT_ENV = {"result-still-sending": {"JUNCTION_TIMEOUT_SECONDS": "5"}}
+# Real problems reported to the templates' owners, ignored here so the rest of the page is still checked.
+# The test fails once they are fixed, so that an entry cannot outlive its bug.
+KNOWN_PROBLEMS = {
+    # templates/invites/result.html: <meta http-equiv="refresh" content="2"> (WCAG 2.2.1).
+    "result-still-sending": {"meta-refresh"},
 }
 
 
 @pytest.mark.parametrize("variant", list(PAGE_VARIANTS))
-def test_no_serious_accessibility_violations(variant, page, live, sandbox):
-    proof = PAGE_VARIANTS[variant](page, live.url, sandbox)
+def test_no_serious_accessibility_violations(variant, page, serve, sandbox):
+    live = serve(**VARIANT_ENV.get(variant, {}))
+    proof = PAGE_VARIANTS[variant](page, live, sandbox)
     expect(proof).to_be_visible()  # the page under test really is the variant named
+    page = proof.page
 
     # axe is injected through Playwright's evaluate (DevTools protocol), which the page's
     # Content-Security-Policy does not block: no bypass_csp needed.
     results = Axe().run(page)
-    violations = results.response["violations"]
-    blocking = [v for v in violations if v["impact"] in {"serious", "critical"}]
+    assert results.response["url"] == page.url  # axe ran against this very page
+    serious = {v["id"]: v for v in results.response["violations"] if v["impact"] in {"serious", "critical"}}
+    known = KNOWN_PROBLEMS.get(variant, set())
+    blocking = [v for rule, v in serious.items() if rule not in known]
     assert not blocking, "\n".join(
         f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']]}" for v in blocking
     )
-    assert results.response["url"] == page.url  # axe ran against this very page
+    assert known <= serious.keys(), f"fixed: {sorted(known - serious.keys())}; remove from KNOWN_PROBLEMS"
