@@ -45,6 +45,7 @@ def create_app(env: Mapping[str, str] | None = None, *, settings: Settings | Non
                                 x_host=settings.proxy_hops, x_prefix=settings.proxy_hops)
 
     from invite import ops, storage, upstream, web
+    from invite.activity import routes as activity_routes
     from invite.invites import routes as invite_routes
 
     if not testing:
@@ -57,6 +58,7 @@ def create_app(env: Mapping[str, str] | None = None, *, settings: Settings | Non
 
     app.register_blueprint(invite_routes.bp)
     app.register_blueprint(ops.bp)
+    app.register_blueprint(activity_routes.bp)
     app.register_error_handler(CSRFError, invite_routes.handle_csrf_error)
 
     @app.context_processor

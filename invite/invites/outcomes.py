@@ -17,6 +17,7 @@ from invite.junction import (
     InviteStatus,
     JunctionError,
     NotFoundError,
+    OutcomeUnknownError,
     RateLimitError,
     UnreachableError,
 )
@@ -116,6 +117,12 @@ def describe_unknown(error: JunctionError, email: str, started_at: datetime,
             f"Unknown: {what}. An invitation for {email} was already pending, last sent {last}.",
             "This resend may not have gone out. If they still have not received it, send again.",
             MAYBE_SENT, error))
+    if isinstance(error, OutcomeUnknownError):
+        # No answer at all: Junction may still be working on it, so an empty list proves nothing yet.
+        return form_outcome(alert(
+            f"Unknown: {what}, and Junction does not list an invitation for {email} yet.",
+            "It may still be on its way. Look the address up on the Invitations page in a minute "
+            "before sending again.", MAYBE_SENT, error))
     return form_outcome(alert(
         f"Probably not sent: {what}, and Junction lists no pending invitation for {email}.",
         "It is safe to send again. (If they are already a member, Junction will say so.)",

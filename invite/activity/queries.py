@@ -1,0 +1,72 @@
+"""Reading the audit trail: filtering, paging, counting per day. Nothing here writes."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import Select, func, select
+
+from invite.activity.forms import OUTCOME_GROUPS, outcome_group
+from invite.storage import Action, db
+
+PAGE_SIZE = 50
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped.lower()}%"
+
+
+def filtered(*, who: str | None = None, target: str | None = None, action: str | None = None,
+             outcome: str | None = None, date_from: date | None = None, date_to: date | None = None) -> Select:
+    query = select(Action)
+    if who:
+        query = query.where(func.lower(Action.actor_email).like(_like(who.strip()), escape="\\"))
+    if target:
+        query = query.where(func.lower(Action.target_email).like(_like(target.strip()), escape="\\"))
+    if action:
+        query = query.where(Action.action == action)
+    if outcome in OUTCOME_GROUPS:
+        query = query.where(Action.outcome_kind.in_(OUTCOME_GROUPS[outcome]))
+    elif outcome:
+        query = query.where(Action.outcome_kind == outcome)
+    if date_from:
+        query = query.where(Action.created_at >= datetime.combine(date_from, time.min, UTC))
+    if date_to:
+        query = query.where(Action.created_at < datetime.combine(date_to + timedelta(days=1), time.min, UTC))
+    return query
+
+
+def page(query: Select, number: int) -> tuple[list[Action], bool]:
+    """One page, newest first, and whether another follows."""
+    rows = db.session.scalars(
+        query.order_by(Action.created_at.desc(), Action.id.desc()).offset((number - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)
+    ).all()
+    return list(rows[:PAGE_SIZE]), len(rows) > PAGE_SIZE
+
+
+def each_row(query: Select, batch: int = 500):
+    """Every matching row, oldest first, without holding them all in memory (for the CSV export)."""
+    last_id = 0
+    while True:
+        rows = db.session.scalars(query.where(Action.id > last_id).order_by(Action.id).limit(batch)).all()
+        if not rows:
+            return
+        yield from rows
+        last_id = rows[-1].id
+        db.session.expunge_all()
+
+
+def per_day(query: Select, first: date, last: date) -> dict[date, Counter]:
+    """Actions per UTC day by outcome group, for every day from first to last (empty days included)."""
+    counts: dict[date, Counter] = {first + timedelta(days=i): Counter() for i in range((last - first).days + 1)}
+    window = query.where(Action.created_at >= datetime.combine(first, time.min, UTC),
+                         Action.created_at < datetime.combine(last + timedelta(days=1), time.min, UTC))
+    rows = db.session.execute(window.with_only_columns(Action.created_at, Action.outcome_kind)).all()
+    for created_at, kind in rows:
+        moment = created_at if created_at.tzinfo else created_at.replace(tzinfo=UTC)
+        day = moment.astimezone(UTC).date()
+        if day in counts:
+            counts[day][outcome_group(kind)] += 1
+    return counts

@@ -1,0 +1,127 @@
+"""The audit trail page: filters, paging, CSV export safe for spreadsheets, the server-drawn chart."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from conftest import form_tokens
+
+from invite.activity.export import safe_cell
+from invite.storage import Action, claim_action, complete_action, db
+
+NOW = datetime.now(UTC)
+
+
+def record(app, token, *, actor="ada@corp.example", action="send", target="x@example.org", kind="invite_created",
+           when=None, teams=(), role="no_role"):
+    with app.app_context():
+        claim = claim_action(token, actor_email=actor, actor_role="admin", action=action, target_email=target,
+                             role=role, teams=list(teams), client_addr="10.1.2.3", request_id=f"req-{token}")
+        complete_action(claim.action, outcome={"kind": "result"}, outcome_kind=kind, http_status=200)
+        if when is not None:
+            claim.action.created_at = when
+            db.session.commit()
+
+
+@pytest.fixture
+def seeded(app):
+    record(app, "tok_a_000000000000000", actor="ada@corp.example", target="first@example.org")
+    record(app, "tok_b_000000000000000", actor="bob@corp.example", action="resend", target="second@example.org",
+           kind="invite_resent")
+    record(app, "tok_c_000000000000000", actor="bob@corp.example", action="revoke", target="third@example.org",
+           kind="already_gone", when=NOW - timedelta(days=3))
+    record(app, "tok_d_000000000000000", actor="cy@corp.example", target="fourth@example.org", kind="unknown",
+           when=NOW - timedelta(days=40))
+    return app
+
+
+def rows_shown(client, query=""):
+    text = client.get(f"/activity{query}").get_data(as_text=True)
+    return {email for email in ("first@example.org", "second@example.org", "third@example.org",
+                                "fourth@example.org") if email in text}
+
+
+def test_a_send_through_the_form_appears_with_who_and_outcome(client, sandbox):
+    page = client.get("/").get_data(as_text=True)
+    client.post("/", data={**form_tokens(page), "email": "trail@example.org", "role": "org_admin"})
+    text = client.get("/activity").get_data(as_text=True)
+    assert "trail@example.org" in text and "Invitation sent" in text and "HTTP 200" in text
+
+
+@pytest.mark.parametrize("query, expected", [
+    ("", {"first@example.org", "second@example.org", "third@example.org", "fourth@example.org"}),
+    ("?who=BOB", {"second@example.org", "third@example.org"}),
+    ("?target=third", {"third@example.org"}),
+    ("?action=resend", {"second@example.org"}),
+    ("?outcome=failed", {"third@example.org"}),
+    ("?outcome=unknown", {"fourth@example.org"}),
+    ("?outcome=invite_created", {"first@example.org"}),
+    (f"?date_from={(NOW - timedelta(days=5)).date()}&date_to={(NOW - timedelta(days=1)).date()}",
+     {"third@example.org"}),
+    ("?who=%25", set()),  # a literal %, not a wildcard
+])
+def test_filters(seeded, client, query, expected):
+    assert rows_shown(client, query) == expected
+
+
+def test_invalid_dates_say_so_and_apply_no_filter(seeded, client):
+    response = client.get("/activity?date_from=2026-05-02&date_to=2026-05-01")
+    text = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "must be on or after" in text and 'aria-invalid="true"' in text
+
+
+def test_paging_newest_first(app, client):
+    for i in range(55):
+        record(app, f"tok_page_{i:013d}", target=f"p{i:02d}@example.org", when=NOW - timedelta(minutes=i))
+    first = client.get("/activity").get_data(as_text=True)
+    assert "p00@example.org" in first and "p49@example.org" in first and "p50@example.org" not in first
+    assert 'rel="next"' in first
+    second = client.get("/activity?page=2").get_data(as_text=True)
+    assert "p50@example.org" in second and "p54@example.org" in second and 'rel="next"' not in second
+
+
+def test_csv_export_has_every_matching_row_and_neutralises_formulas(app, client):
+    record(app, "tok_evil_00000000000", actor="@admin", target="=HYPERLINK(\"http://x\")@example.org",
+           teams=[{"id": "t1", "name": "+SUM(A1)"}, {"id": "t2", "name": "-1"}], role="=cmd")
+    record(app, "tok_plain_0000000000", target="plain@example.org", action="resend", kind="invite_resent")
+    response = client.get("/activity.csv")
+    assert response.mimetype == "text/csv"
+    assert "attachment" in response.headers["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    assert len(rows) == 2
+    evil = next(r for r in rows if "HYPERLINK" in r["target_email"])
+    assert evil["who"] == "'@admin"
+    assert evil["target_email"].startswith("'=")
+    assert evil["role"] == "'=cmd"
+    assert evil["team_names"] == "'+SUM(A1); -1"
+    assert evil["client_address"] == "10.1.2.3" and evil["outcome"] == "invite_created"
+    filtered = list(csv.DictReader(io.StringIO(client.get("/activity.csv?action=resend").get_data(as_text=True))))
+    assert [r["target_email"] for r in filtered] == ["plain@example.org"]
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("=1+1", "'=1+1"), ("+1", "'+1"), ("-1", "'-1"), ("@x", "'@x"), ("\tx", "'\tx"), ("a=b", "a=b"), (None, ""),
+])
+def test_safe_cell(value, expected):
+    assert safe_cell(value) == expected
+
+
+def test_chart_is_inline_svg_with_a_bar_per_active_day_and_a_text_alternative(seeded, client):
+    text = client.get("/activity").get_data(as_text=True)
+    assert '<svg xmlns="http://www.w3.org/2000/svg"' in text and 'role="img"' in text
+    today = NOW.date().isoformat()
+    assert f"<title>{today}: 2 succeeded</title>" in text  # ada's send and bob's resend
+    assert f"<title>{(NOW - timedelta(days=3)).date().isoformat()}: 1 failed</title>" in text
+    assert "<script" not in text.split("<svg", 1)[1].split("</svg>", 1)[0]
+    assert "The chart&#39;s numbers" in text or "The chart's numbers" in text
+
+
+def test_records_are_not_changed_by_viewing(seeded, client):
+    client.get("/activity")
+    client.get("/activity.csv")
+    with seeded.app_context():
+        assert db.session.scalar(db.select(db.func.count()).select_from(Action)) == 4
