@@ -23,3 +23,6 @@ graceful_timeout = 30
 keepalive = 5
 accesslog = None  # the app writes one JSON line per request itself
 errorlog = "-"
+# gunicorn's runtime control socket is one fixed path per user: two instances (tests, a benchmark)
+# would fight over it, and nothing here uses it.
+control_socket_disable = True

@@ -17,11 +17,12 @@ from typing import Any
 
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import JSON, DateTime, Integer, String
+from sqlalchemy import JSON, DateTime, Engine, Integer, String, event
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
-db = SQLAlchemy()
+# Rows are read right after they are committed (to show the outcome): keep their loaded values.
+db = SQLAlchemy(session_options={"expire_on_commit": False})
 migrate = Migrate()
 
 PENDING = "pending"
@@ -70,6 +71,18 @@ class Action(db.Model):
     @property
     def team_names(self) -> list[str]:
         return [team["name"] for team in self.teams]
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    # WAL lets readers and the writer proceed together across gunicorn processes, and NORMAL syncs at
+    # checkpoints instead of on every commit (WAL keeps that crash-safe): every send commits twice.
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.close()
 
 
 @dataclass(frozen=True)
