@@ -58,6 +58,7 @@ def create_app(env: Mapping[str, str] | None = None, *, settings: Settings | Non
 
     app.register_blueprint(invite_routes.bp)
     app.register_blueprint(ops.bp)
+    app.register_blueprint(__import__("invite.support.routes", fromlist=["bp"]).bp)
     app.register_blueprint(activity_routes.bp)
     app.register_error_handler(CSRFError, invite_routes.handle_csrf_error)
 

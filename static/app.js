@@ -82,3 +82,11 @@
     localiseTimes();
   });
 })();
+
+// Support pages: the search box has focus on load (autofocus); select what it holds so that pasting an
+// address from a ticket replaces the previous search.
+document.addEventListener("DOMContentLoaded", function () {
+  "use strict";
+  var box = document.querySelector("form[role='search'] input[type='search'][autofocus]");
+  if (box && document.activeElement === box && box.value) box.select();
+});

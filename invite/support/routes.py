@@ -1,0 +1,294 @@
+"""Support pages: pending invitations (search, cursor pages, resend, revoke) and members.
+
+Every view is its own function (so each can carry its own permission decorator), and every page view
+costs exactly one List call to Junction; team names come from the cached team list. Resend and revoke
+re-read the invitation from Junction and act on what Junction holds, never on values from the form, and
+go through invite.actions with the form's one-time token, so a double click acts once.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask_wtf.csrf import CSRFError
+
+from invite import actions
+from invite.junction import Invite, JunctionClient, JunctionError
+from invite.storage import PENDING, Action, get_action
+from invite.support import views
+from invite.support.forms import RowAction, canonical_uuid, new_submission_token, read_row_action
+from invite.support.paging import MAX_QUERY_CHARS, Pager
+from invite.upstream import get_upstream
+from invite.web import current_actor
+
+bp = Blueprint("support", __name__)
+
+# How many pages of a search to look through for one invitation id before calling it gone.
+FIND_PAGES_WITH_EMAIL = 5
+FIND_PAGES_WITHOUT_EMAIL = 20
+
+
+# ------------------------------------------------------------------------------------------ helpers
+
+
+def _client() -> JunctionClient:
+    return get_upstream().client
+
+
+def _cooldown_minutes() -> float:
+    return current_app.extensions["settings"].resend_cooldown_minutes
+
+
+def find_invite(client: JunctionClient, invite_id: str, email: str) -> Invite | None:
+    """The pending invitation with this id, searched for by its email; None when Junction no longer lists it.
+
+    Raises JunctionError when Junction could not be asked.
+    """
+    cursor: str | None = None
+    seen: set[str] = set()
+    for _ in range(FIND_PAGES_WITH_EMAIL if email else FIND_PAGES_WITHOUT_EMAIL):
+        page = client.list_invites(search_query=email or None, cursor=cursor)
+        for invite in page.items:
+            if invite.id.lower() == invite_id:
+                return invite
+        if page.next_cursor is None or page.next_cursor in seen:
+            return None
+        seen.add(page.next_cursor)
+        cursor = page.next_cursor
+    return None
+
+
+def dashboard_senders(invites: tuple[Invite, ...]) -> dict[str, str]:
+    """Hook: invite id -> who in the company sent it through this dashboard (from the Actions table).
+
+    Shown in the "Created by" cell next to Junction's creator. Not implemented yet: returns nothing.
+    """
+    return {}
+
+
+def _teams_of(invite: Invite) -> list[dict[str, str]]:
+    names = get_upstream().team_names()
+    return [{"id": team_id, "name": names.get(team_id, team_id)} for team_id in invite.team_ids]
+
+
+def _list_url(q: str = "", **extra: str) -> str:
+    return url_for("support.invitations", **({"q": q} if q else {}), **extra)
+
+
+def _not_an_invite():
+    return render_template("support/not_found.html"), 404
+
+
+def _after_existing(action: Action, q: str):
+    """A token that already did something: show what it did instead of doing it again."""
+    if action.action == "revoke":
+        return redirect(_list_url(q, done=action.token), code=303)
+    return redirect(url_for("invites.result", token=action.token), code=303)
+
+
+def _done_message(token: str | None) -> dict | None:
+    """The message for ?done=<token>, read from the Action the revoke recorded."""
+    if not token:
+        return None
+    action = get_action(token)
+    if action is None or action.action != "revoke":
+        return None
+    if action.state == PENDING:
+        return views.message("info", f"Revoking the invitation for {action.target_email}…",
+                             "Junction has not answered yet. Reload this page in a moment.")
+    outcome = action.outcome or {}
+    if outcome.get("kind") != "revoke":
+        return None
+    return views.message(outcome.get("level", "info"), outcome.get("title", ""), outcome.get("text", ""))
+
+
+def member_row_url(email: str) -> str:
+    """Where a member's row is: /members?q=<email>#member-<id>, found with one List Members call.
+
+    Without an exact match (or when Junction cannot be asked) the search alone, which shows the row too.
+    """
+    base = url_for("support.members", q=email)
+    try:
+        page = _client().list_members(search_query=email)
+    except JunctionError:
+        return base
+    wanted = email.strip().casefold()
+    for member in page.items:
+        if member.email.strip().casefold() == wanted:
+            return url_for("support.members", q=email, _anchor=f"member-{member.id}")
+    return base
+
+
+@bp.app_context_processor
+def support_links():
+    # A callable, so the one List Members call happens only where a template asks for the link.
+    return {"member_row_url": member_row_url}
+
+
+@bp.errorhandler(CSRFError)
+def expired_form(error: CSRFError):
+    """An expired resend/revoke form: back to the list, which says nothing was done."""
+    q = (request.form.get("q") or "").strip()[:MAX_QUERY_CHARS]
+    return redirect(_list_url(q, notice="expired"), code=303)
+
+
+# ------------------------------------------------------------------------------------------ pages
+
+
+@bp.get("/invitations")
+def invitations():
+    pager = Pager.from_args(request.args)
+    messages = [m for m in (views.NOTICES.get(request.args.get("notice", "")),
+                            _done_message(request.args.get("done"))) if m]
+    upstream = get_upstream()
+    names = upstream.team_names()
+    rows: list[views.InviteRow] = []
+    next_cursor = None
+    problem = None
+    try:
+        page = upstream.client.list_invites(search_query=pager.search_query, cursor=pager.cursor)
+    except JunctionError as exc:
+        problem = views.failure(exc, "Could not load the invitations", paged=pager.cursor is not None)
+    else:
+        senders = dashboard_senders(page.items)
+        rows = [views.invite_row(invite, names, senders.get(invite.id)) for invite in page.items]
+        next_cursor = page.next_cursor
+    return render_template(
+        "support/invitations.html",
+        pager=pager,
+        rows=rows,
+        next_cursor=next_cursor,
+        problem=problem,
+        messages=messages,
+        # One token per row: each resend button is its own one-time form.
+        tokens={row.id: new_submission_token() for row in rows},
+        cooldown_minutes=_cooldown_minutes(),
+    )
+
+
+@bp.get("/members")
+def members():
+    pager = Pager.from_args(request.args)
+    upstream = get_upstream()
+    names = upstream.team_names()
+    rows: list[views.MemberRow] = []
+    next_cursor = None
+    problem = None
+    try:
+        page = upstream.client.list_members(search_query=pager.search_query, cursor=pager.cursor)
+    except JunctionError as exc:
+        problem = views.failure(exc, "Could not load the members", paged=pager.cursor is not None)
+    else:
+        rows = [views.member_row(member, names, pager.q) for member in page.items]
+        next_cursor = page.next_cursor
+    return render_template("support/members.html", pager=pager, rows=rows, next_cursor=next_cursor,
+                           problem=problem)
+
+
+# ------------------------------------------------------------------------------------------ resend
+
+
+def _render_resend(invite_id: str, form: RowAction, *, invite: Invite | None = None, problem=None):
+    return render_template(
+        "support/resend.html",
+        invite_id=invite_id,
+        form=form,
+        row=views.invite_row(invite, get_upstream().team_names()) if invite else None,
+        ago=views.ago(invite.resent_at or invite.invited_at) if invite else None,
+        cooldown_minutes=_cooldown_minutes(),
+        problem=problem,
+    )
+
+
+@bp.post("/invitations/<invite_id>/resend")
+def resend(invite_id: str):
+    """Re-post the invitation's own email, role and teams as Junction holds them, once per token."""
+    invite_id = canonical_uuid(invite_id)
+    if invite_id is None:
+        return _not_an_invite()
+    form = read_row_action(request.form)
+    if form is None:
+        return redirect(_list_url(request.form.get("q", "")[:MAX_QUERY_CHARS].strip(), notice="expired"), code=303)
+    if (existing := get_action(form.token)) is not None:
+        return _after_existing(existing, form.q)
+
+    try:
+        invite = find_invite(_client(), invite_id, form.email)
+    except JunctionError as exc:
+        return _render_resend(invite_id, form, problem=views.failure(
+            exc, "Nothing was sent: the invitation could not be looked up"))
+    if invite is None or (not form.confirmed and views.last_sent_within(invite, _cooldown_minutes())):
+        # A second click that raced the first finds the first one's action by now: show its result.
+        if (existing := get_action(form.token)) is not None:
+            return _after_existing(existing, form.q)
+        if invite is None:
+            return redirect(_list_url(form.q, notice="gone"), code=303)
+        return _render_resend(invite_id, form, invite=invite)
+
+    claim = actions.send_invite(
+        _client(), form.token, current_actor(),
+        email=invite.email, role=invite.role, teams=_teams_of(invite), action="resend", invite_id=invite.id,
+    )
+    return _after_existing(claim.action, form.q)
+
+
+# ------------------------------------------------------------------------------------------ revoke
+
+
+def _render_revoke(invite_id: str, *, email: str, q: str, token: str, invite: Invite | None = None,
+                   problem=None, retry_post: bool = False):
+    return render_template(
+        "support/revoke.html",
+        invite_id=invite_id,
+        email=email,
+        q=q,
+        token=token,
+        row=views.invite_row(invite, get_upstream().team_names()) if invite else None,
+        problem=problem,
+        retry_post=retry_post,
+    )
+
+
+@bp.get("/invitations/<invite_id>/revoke")
+def revoke_confirm(invite_id: str):
+    """Name the email, role and teams of the invitation (as Junction holds it now) before revoking it."""
+    invite_id = canonical_uuid(invite_id)
+    if invite_id is None:
+        return _not_an_invite()
+    email = (request.args.get("email") or "").strip()[:MAX_QUERY_CHARS]
+    q = (request.args.get("q") or "").strip()[:MAX_QUERY_CHARS]
+    token = new_submission_token()
+    try:
+        invite = find_invite(_client(), invite_id, email)
+    except JunctionError as exc:
+        return _render_revoke(invite_id, email=email, q=q, token=token, problem=views.failure(
+            exc, "Could not look the invitation up"))
+    if invite is None:
+        return redirect(_list_url(q or email, notice="gone"), code=303)
+    return _render_revoke(invite_id, email=invite.email, q=q, token=token, invite=invite)
+
+
+@bp.post("/invitations/<invite_id>/revoke")
+def revoke(invite_id: str):
+    """DELETE the invitation, once per token, then the list with what happened."""
+    invite_id = canonical_uuid(invite_id)
+    if invite_id is None:
+        return _not_an_invite()
+    form = read_row_action(request.form)
+    if form is None:
+        return redirect(_list_url(request.form.get("q", "")[:MAX_QUERY_CHARS].strip(), notice="expired"), code=303)
+    if (existing := get_action(form.token)) is not None:
+        return _after_existing(existing, form.q)
+
+    try:
+        invite = find_invite(_client(), invite_id, form.email)
+    except JunctionError as exc:
+        return _render_revoke(invite_id, email=form.email, q=form.q, token=form.token, retry_post=True,
+                              problem=views.failure(exc, "Nothing was revoked: the invitation could not be looked up"))
+    if invite is None:
+        if (existing := get_action(form.token)) is not None:
+            return _after_existing(existing, form.q)
+        return redirect(_list_url(form.q, notice="gone"), code=303)
+
+    claim = actions.revoke_invite(_client(), form.token, current_actor(), invite_id=invite.id, email=invite.email,
+                                  role=invite.role, teams=_teams_of(invite))
+    return _after_existing(claim.action, form.q)

@@ -1,0 +1,199 @@
+"""What the support pages show, as plain values: table rows, who created an invite, and what went wrong."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from invite.invites.forms import ROLE_LABELS
+from invite.junction import (
+    AuthenticationError,
+    Creator,
+    Invite,
+    JunctionError,
+    Member,
+    NotFoundError,
+    OutcomeUnknownError,
+    RateLimitError,
+    ServerError,
+    UnexpectedResponseError,
+    UnreachableError,
+    ValidationError,
+)
+
+
+def utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def role_label(role: str) -> str:
+    return ROLE_LABELS.get(role, role)
+
+
+def team_labels(role: str, team_ids: tuple[str, ...], names: dict[str, str]) -> list[str]:
+    """Team names for a role's bindings; an org admin without bindings has every team."""
+    if not team_ids:
+        return ["All teams"] if role == "org_admin" else []
+    return [names.get(team_id, "unknown team") for team_id in team_ids]
+
+
+def creator_label(creator: Creator) -> str:
+    """Who created an invite, as Junction recorded it."""
+    if creator.type == "org_member":
+        if creator.name and creator.email:
+            return f"{creator.name} ({creator.email})"
+        return creator.name or creator.email or "an org member"
+    if creator.type == "management_key":
+        return "Management Key"
+    if creator.type == "vital_staff":
+        return "Junction staff"
+    if creator.type == "removed_org_member":
+        return "removed member"
+    return creator.type.replace("_", " ")
+
+
+@dataclass(frozen=True)
+class InviteRow:
+    id: str
+    email: str
+    role: str
+    role_label: str
+    teams: list[str]
+    invited_at: datetime
+    resent_at: datetime | None
+    created_by: str
+    creator_type: str
+    # Hook for "who in the company sent it" from our own audit trail (the Actions table): the creator
+    # cell shows it when set. Filled by routes.dashboard_senders(), which knows nothing yet.
+    sent_via_dashboard_by: str | None = None
+
+    @property
+    def last_sent(self) -> datetime:
+        return self.resent_at or self.invited_at
+
+
+def invite_row(invite: Invite, names: dict[str, str], sent_by: str | None = None) -> InviteRow:
+    return InviteRow(
+        id=invite.id,
+        email=invite.email,
+        role=invite.role,
+        role_label=role_label(invite.role),
+        teams=team_labels(invite.role, invite.team_ids, names),
+        invited_at=utc(invite.invited_at),
+        resent_at=utc(invite.resent_at) if invite.resent_at else None,
+        created_by=creator_label(invite.creator),
+        creator_type=invite.creator.type,
+        sent_via_dashboard_by=sent_by,
+    )
+
+
+@dataclass(frozen=True)
+class MemberRow:
+    id: str
+    name: str
+    email: str
+    role_label: str
+    teams: list[str]
+    member_since: datetime
+    is_match: bool
+
+
+def member_row(member: Member, names: dict[str, str], q: str) -> MemberRow:
+    return MemberRow(
+        id=member.id,
+        name=member.name,
+        email=member.email,
+        role_label=role_label(member.role),
+        teams=team_labels(member.role, member.team_ids, names),
+        member_since=utc(member.created_on),
+        is_match=bool(q) and member.email.strip().casefold() == q.strip().casefold(),
+    )
+
+
+def last_sent_within(invite: Invite, cooldown_minutes: float, now: datetime | None = None) -> bool:
+    if cooldown_minutes <= 0:
+        return False
+    now = now or datetime.now(UTC)
+    return now - utc(invite.resent_at or invite.invited_at) < timedelta(minutes=cooldown_minutes)
+
+
+def ago(moment: datetime, now: datetime | None = None) -> str:
+    seconds = max(0, int(((now or datetime.now(UTC)) - utc(moment)).total_seconds()))
+    if seconds < 60:
+        return "less than a minute ago"
+    minutes = seconds // 60
+    if minutes < 120:
+        return f"{minutes} minute{'s' if minutes != 1 else ''} ago"
+    return f"{minutes // 60} hours ago"
+
+
+# ------------------------------------------------------------------------------------------ messages
+
+
+def message(level: str, title: str, text: str = "", error: JunctionError | None = None) -> dict[str, Any]:
+    """Something to tell the person; level is "success", "info", "warning" or "error"."""
+    return {
+        "level": level,
+        "title": title,
+        "text": text,
+        "http_status": error.http_status if error else None,
+        "junction_request_id": error.request_id if error else None,
+    }
+
+
+# Fixed messages a redirect may ask for by name (?notice=…): nothing from the URL is shown as text.
+NOTICES = {
+    "gone": message(
+        "warning", "That invitation is no longer pending, so nothing was done.",
+        "Someone revoked it, or it was accepted, since the list was loaded. Check Members, or invite them again.",
+    ),
+    "expired": message(
+        "warning", "That form had expired, so nothing was done.",
+        "The list below has just been loaded again; repeat the action if it is still needed.",
+    ),
+}
+
+
+def _retry_hint(error: RateLimitError) -> str:
+    seconds = error.retry_after_seconds
+    if seconds is None:
+        return "Wait a minute, then try again."
+    if seconds < 90:
+        return f"Wait {max(1, round(seconds))} seconds, then try again."
+    return f"Wait about {round(seconds / 60)} minutes, then try again."
+
+
+def failure(error: JunctionError, doing: str, *, paged: bool = False) -> dict[str, Any]:
+    """An upstream failure while `doing` ("Could not load the invitations", "Nothing was sent", …).
+
+    Says what happened and what to do next; never Junction's raw body, never the key. `paged` means the
+    request carried a cursor, so a 422 is a page that went stale.
+    """
+    if isinstance(error, ValidationError):
+        if paged:
+            return message("warning", "This page of results is out of date.",
+                           "The list changed, or the link is old. Start again from the first page.", error)
+        return message("error", f"{doing}: Junction did not accept the request.",
+                       "Change the search and try again.", error)
+    if isinstance(error, AuthenticationError):
+        return message("error", f"{doing}: Junction rejected the dashboard's Management Key.",
+                       "Ask whoever runs this dashboard to check its JUNCTION_MANAGEMENT_KEY setting.", error)
+    if isinstance(error, NotFoundError):
+        return message("error", f"{doing}: Junction does not know this organization.",
+                       "Ask whoever runs this dashboard to check its JUNCTION_ORG_ID setting.", error)
+    if isinstance(error, RateLimitError):
+        return message("error", f"{doing}: Junction is limiting how fast the dashboard may ask.",
+                       _retry_hint(error), error)
+    if isinstance(error, UnreachableError):
+        return message("error", f"{doing}: the dashboard could not connect to Junction.",
+                       "Try again in a minute. If it keeps failing, Junction or the network may be down.", error)
+    if isinstance(error, OutcomeUnknownError):
+        return message("error", f"{doing}: Junction did not answer in time.", "Try again in a minute.", error)
+    if isinstance(error, UnexpectedResponseError):
+        return message("error", f"{doing}: Junction's answer could not be read.", "Try again in a minute.", error)
+    if isinstance(error, ServerError):
+        return message("error", f"{doing}: Junction failed with a server error (HTTP {error.http_status}).",
+                       "Try again in a minute.", error)
+    status = f" (HTTP {error.http_status})" if error.http_status else ""
+    return message("error", f"{doing}: Junction answered with an error{status}.", "Try again in a minute.", error)
