@@ -25,7 +25,11 @@ def chromium_browser() -> Iterator[Browser]:
     try:
         playwright, browser = launch_chromium()
     except BrowserUnavailable as exc:
-        pytest.fail(str(exc), pytrace=False)
+        problem = str(exc)
+    else:
+        problem = None
+    if problem:  # a failure, never a skip: the browser tests must not vanish quietly
+        pytest.fail(problem, pytrace=False)
     try:
         yield browser
     finally:
