@@ -9,6 +9,7 @@ from flask import Flask
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from invite.auth import can, init_auth
 from invite.config import Settings, load_settings
 from invite.version import __version__
 
@@ -52,8 +53,10 @@ def create_app(env: Mapping[str, str] | None = None, *, settings: Settings | Non
         web.configure_logging()
     storage.db.init_app(app)
     storage.migrate.init_app(app, storage.db, directory=str(ROOT / "invite" / "migrations"))
-    csrf.init_app(app)
     web.init_web(app)
+    # Before CSRF, so an anonymous POST gets the sign-in page rather than a CSRF error.
+    init_auth(app, settings.auth)
+    csrf.init_app(app)
     upstream.init_upstream(app, settings)
 
     app.register_blueprint(invite_routes.bp)
@@ -64,7 +67,9 @@ def create_app(env: Mapping[str, str] | None = None, *, settings: Settings | Non
 
     @app.context_processor
     def page_context():
-        return {"sandbox": settings.sandbox, "org_name": app.extensions["upstream"].org_name(),
+        # No Junction lookup for a refused request: the 401/403 pages render without the org name.
+        return {"sandbox": settings.sandbox,
+                "org_name": app.extensions["upstream"].org_name() if can("view") else None,
                 "app_version": __version__}
 
     return app

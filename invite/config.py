@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from invite.auth.settings import AuthSettings, load_auth_settings
+
 DEFAULT_API_BASE_URL = "https://api.management.junction.com"
 
 
@@ -37,6 +39,7 @@ class Settings:
     teams_cache_ttl_seconds: float = 60.0
     web_threads: int = 8
     resend_cooldown_minutes: float = 10.0
+    auth: AuthSettings | None = None  # always set by load_settings
 
 
 def _flag(value: str | None) -> bool:
@@ -140,6 +143,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     elif database_url and database_url.startswith("postgresql://"):
         database_url = "postgresql+psycopg://" + database_url[len("postgresql://"):]
 
+    auth, auth_problems = load_auth_settings(env, sandbox=sandbox)
+    problems.extend(auth_problems)
+
     if problems:
         raise ConfigError(problems)
     return Settings(
@@ -155,4 +161,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         teams_cache_ttl_seconds=ttl,
         web_threads=threads,
         resend_cooldown_minutes=cooldown,
+        auth=auth,
     )

@@ -14,7 +14,8 @@ KEY = "mg_live_0123456789abcdef"
 
 
 def good_env(**extra):
-    env = {"JUNCTION_MANAGEMENT_KEY": KEY, "JUNCTION_ORG_ID": ORG, "SECRET_KEY": "s" * 32}
+    env = {"JUNCTION_MANAGEMENT_KEY": KEY, "JUNCTION_ORG_ID": ORG, "SECRET_KEY": "s" * 32,
+           "AUTH_MODE": "header", "AUTH_TRUSTED_PROXIES": "10.0.0.0/8", "ADMIN_GROUPS": "junction-admins"}
     env.update(extra)
     return env
 
@@ -57,12 +58,13 @@ def test_every_problem_is_one_line_naming_its_variable(tmp_path):
         "JUNCTION_TIMEOUT_SECONDS": "soon",
         "SECRET_KEY": "short",
         "PROXY_FIX_HOPS": "-1",
+        "AUTH_MODE": "magic",
     }
     found = problems(env)
     for variable in ["JUNCTION_MANAGEMENT_KEY", "JUNCTION_ORG_ID", "JUNCTION_API_BASE_URL",
-                     "JUNCTION_TIMEOUT_SECONDS", "SECRET_KEY", "PROXY_FIX_HOPS"]:
+                     "JUNCTION_TIMEOUT_SECONDS", "SECRET_KEY", "PROXY_FIX_HOPS", "AUTH_MODE"]:
         assert sum(variable in line for line in found) >= 1, variable
-    assert len(found) == 6
+    assert len(found) == 7
     assert all("not-a-key" not in line for line in found)
 
 
@@ -88,6 +90,11 @@ def test_sandbox_mode_needs_nothing_else_and_embeds_its_sandbox():
     settings = load_settings({"INVITE_SANDBOX": "1"})
     assert settings.sandbox and settings.embedded_sandbox
     assert settings.management_key.startswith("mg_")
+    assert settings.auth.mode == "dev"
+
+
+def test_dev_identity_is_refused_outside_the_sandbox():
+    assert any("AUTH_MODE" in p and "INVITE_SANDBOX" in p for p in problems(good_env(AUTH_MODE="dev")))
 
 
 def test_postgres_scheme_of_hosting_platforms_is_accepted():
@@ -101,6 +108,6 @@ def test_start_up_prints_one_line_per_problem_and_exits_non_zero():
                           text=True, timeout=60)
     assert proc.returncode == 3
     lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 3, proc.stderr
+    assert len(lines) == 4, proc.stderr
     assert all(line.startswith("configuration error: ") for line in lines)
     assert "Traceback" not in proc.stderr

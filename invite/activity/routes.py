@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from flask import Blueprint, Response, render_template, request, stream_with_context, url_for
 
 from invite.activity import queries
+from invite.auth import require
 from invite.activity.chart import SERIES, chart_svg
 from invite.activity.export import csv_lines
 from invite.activity.forms import OUTCOME_LABELS, ActivityFilterForm, outcome_group
@@ -30,6 +31,7 @@ def _parse() -> tuple[ActivityFilterForm, dict, bool]:
 
 
 @bp.get("/activity")
+@require("view")
 def activity():
     form, filters, valid = _parse()
     query = queries.filtered(**filters)
@@ -65,6 +67,7 @@ def activity():
 
 
 @bp.get("/activity.csv")
+@require("view")
 def export_csv():
     _, filters, _ = _parse()
     query = queries.filtered(**filters)

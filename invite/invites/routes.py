@@ -9,6 +9,7 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from flask_wtf.csrf import CSRFError
 
 from invite import actions
+from invite.auth import can, require
 from invite.invites import outcomes
 from invite.invites.forms import ROLE_HELP, ROLE_LABELS, TOKEN_PATTERN, InviteForm, new_submission_token
 from invite.junction import InviteStatus, JunctionError, Team
@@ -60,12 +61,17 @@ def _render_form(form: InviteForm, *, status: int = 200, alert=None, field_error
 
 
 @bp.get("/")
+@require("view")
 def invite_form():
+    if not can("send"):
+        # Support staff start from the invitations list; the form would only refuse them.
+        return redirect(url_for("support.invitations"))
     form = InviteForm(formdata=None)
     return _render_form(form, new_token=True)
 
 
 @bp.post("/teams/refresh")
+@require("send")
 def refresh_teams():
     """Reload the team list, then show the form again exactly as it was filled in."""
     with contextlib.suppress(JunctionError):  # _load_teams below says the list is unavailable
@@ -84,6 +90,7 @@ def _show_stored_outcome(form: InviteForm, action: Action):
 
 
 @bp.post("/")
+@require("send")
 def send_invite():
     form = InviteForm()
     teams, teams_notice = _load_teams()
@@ -109,6 +116,7 @@ def _abandoned_after() -> timedelta:
 
 
 @bp.get("/sent/<token>")
+@require("view")
 def result(token: str):
     if not TOKEN_PATTERN.match(token):
         abort(404)
