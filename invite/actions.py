@@ -104,8 +104,8 @@ def send_invite(client: JunctionClient, token: str, actor: Actor, *, email: str,
         status = client.create_or_resend_invite(email, role, team_ids)
     except ValidationError as exc:
         mapped = map_issues_to_fields(exc.issues, team_ids, {t["id"]: t["name"] for t in teams})
-        _finish(row, outcomes.form_outcome(outcomes.validation_alert(), mapped.fields, mapped.form),
-                "validation_error", exc)
+        _finish(row, outcomes.form_outcome(outcomes.validation_alert(), mapped.fields, mapped.form,
+                                           mapped.invalid_team_ids), "validation_error", exc)
         return claim
     except JunctionError as exc:
         if not exc.may_have_taken_effect:

@@ -10,7 +10,11 @@
     if (!box || !input || !list) return;
     var items = Array.prototype.slice.call(list.querySelectorAll("li"));
     var count = box.querySelector(".filter-count");
-    var texts = items.map(function (li) { return li.textContent.toLowerCase(); });
+    // Match team names only: the region badge ("US", "EU") would make short queries match everything.
+    var texts = items.map(function (li) {
+      var label = li.querySelector("label[data-name]");
+      return (label ? label.getAttribute("data-name") : li.textContent).toLowerCase();
+    });
     box.hidden = false;
     input.addEventListener("input", function () {
       var needle = input.value.trim().toLowerCase();
@@ -55,8 +59,10 @@
           return;
         }
         form.setAttribute("data-submitting", "1");
+        // Any submit but a formaction one ("Refresh teams") sends; Enter in a field uses the hidden default.
+        var sends = !event.submitter || !event.submitter.hasAttribute("formaction");
         var primary = form.querySelector("button.primary");
-        if (primary && event.submitter === primary) {
+        if (primary && sends) {
           primary.setAttribute("aria-disabled", "true");
           primary.textContent = "Sending…";
         }
@@ -75,11 +81,34 @@
     });
   }
 
+  // After a failed submission, start where the problem is: the first invalid control, else the alert.
+  function focusFirstProblem() {
+    var target = document.querySelector("main [aria-invalid='true']") || document.querySelector("main .alert[tabindex]");
+    if (target) target.focus();
+  }
+
+  // "Still sending" pages: look again every 2 s and show the outcome as soon as there is one.
+  function pollWhileSending() {
+    if (!document.querySelector("[data-still-sending]") || !window.fetch) return;
+    var check = function () {
+      fetch(window.location.href, { cache: "no-store", credentials: "same-origin" })
+        .then(function (response) { return response.text(); })
+        .then(function (text) {
+          if (text.indexOf("data-still-sending") === -1) window.location.reload();
+          else window.setTimeout(check, 2000);
+        })
+        .catch(function () { window.setTimeout(check, 5000); });
+    };
+    window.setTimeout(check, 2000);
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     setUpTeamFilter();
     setUpRoleGuidance();
     setUpSubmitOnce();
     localiseTimes();
+    focusFirstProblem();
+    pollWhileSending();
   });
 })();
 

@@ -435,10 +435,7 @@ PAGE_VARIANTS = {
 VARIANT_ENV = {"result-still-sending": {"JUNCTION_TIMEOUT_SECONDS": "5"}}
 # Real problems reported to the templates' owners, ignored here so the rest of the page is still checked.
 # The test fails once they are fixed, so that an entry cannot outlive its bug.
-KNOWN_PROBLEMS = {
-    # templates/invites/result.html: <meta http-equiv="refresh" content="2"> (WCAG 2.2.1).
-    "result-still-sending": {"meta-refresh"},
-}
+KNOWN_PROBLEMS: dict[str, set[str]] = {}
 
 
 @pytest.mark.parametrize("variant", list(PAGE_VARIANTS))
@@ -459,3 +456,49 @@ def test_no_serious_accessibility_violations(variant, page, serve, sandbox):
         f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']]}" for v in blocking
     )
     assert known <= serious.keys(), f"fixed: {sorted(known - serious.keys())}; remove from KNOWN_PROBLEMS"
+
+
+# --- fixes found by the checks above --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("javascript", [True, False])
+def test_enter_in_the_email_field_sends_rather_than_refreshing_teams(new_context, live, sandbox, javascript):
+    page = new_context(java_script_enabled=javascript).new_page()
+    page.goto(live.url + "/")
+    email_box(page).fill("enter@example.org")
+    email_box(page).press("Enter")
+    expect(page).to_have_url(RESULT_URL)
+    expect(heading(page)).to_contain_text("Invitation sent to enter@example.org")
+    assert [p["json"]["email"] for p in invite_posts(sandbox)] == ["enter@example.org"]
+
+
+def test_after_an_error_focus_is_on_the_problem_and_the_title_says_so(page, live, sandbox):
+    page.goto(live.url + "/")
+    email_box(page).fill("nope")
+    page.get_by_role("button", name="Send invitation").click()
+    expect(email_box(page)).to_be_focused()
+    expect(page).to_have_title(re.compile(r"^Error: "))
+    fill_and_send(page, live.url, "status409@example.com", "no_role")
+    expect(page.locator("main .alert").first).to_be_focused()
+
+
+def test_team_filter_matches_names_not_the_region_badge(page, live, sandbox):
+    page.goto(live.url + "/")
+    page.get_by_label("Filter teams").fill("us")
+    names = [t["name"] for t in sandbox.state.teams if "us" in t["name"].lower()]
+    expect(page.locator("#team-list li:visible")).to_have_count(len(names))
+    assert len(names) < len(sandbox.state.teams)
+
+
+def test_still_sending_page_shows_the_outcome_by_itself(page, serve, sandbox):
+    live = serve(JUNCTION_TIMEOUT_SECONDS="5")
+    page.goto(live.url + "/")
+    token = page.locator("input[name='submission_token']").input_value()
+    email_box(page).fill("slow@example.com")
+    page.get_by_role("button", name="Send invitation").click(no_wait_after=True)
+    wait_until(lambda: invite_posts(sandbox), "the invitation never reached the sandbox")
+    watcher = page.context.new_page()
+    watcher.goto(f"{live.url}/sent/{token}")
+    expect(heading(watcher)).to_contain_text("Sending the invitation")
+    expect(watcher.get_by_role("link", name="Check again")).to_be_visible()
+    expect(heading(watcher)).to_contain_text("Invitation sent to slow@example.com", timeout=10_000)

@@ -186,6 +186,12 @@ def test_server_error_is_unknown_then_checked(client):
     assert "HTTP 500" in text
 
 
+def test_an_answer_with_an_unknown_status_is_not_called_a_failure(client):
+    text = html.unescape(post_invite(client, email="oddstatus@example.com", role="org_admin").get_data(as_text=True))
+    assert "Junction's answer could not be understood (HTTP 200)" in text
+    assert "Probably not sent" not in text and "safe to send again" not in text
+
+
 def test_bad_gateway_html_is_never_shown(client):
     text = post_invite(client, email="status502@example.com", role="org_admin").get_data(as_text=True)
     assert "<center>" not in text and "502 Bad Gateway" not in text

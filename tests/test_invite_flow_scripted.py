@@ -88,6 +88,10 @@ def test_422_errors_land_under_their_fields_and_the_rest_at_the_top(upstream, tm
     assert "Input should be a valid UUID (at path.org_id)" in top
     assert "Extra inputs are not permitted (at body.nickname)" in top
     assert 'aria-describedby="role-error role-help"' in text
+    # Only the team Junction named is marked invalid; the group as a whole is described by the errors.
+    assert re.search(rf'value="{TEAM_B}"[^>]*aria-invalid="true"', text)
+    assert not re.search(rf'value="{TEAM_A}"[^>]*aria-invalid', text)
+    assert "<title>Error: " in text
     assert 'value="someone@example.org"' in text
     with app.app_context():
         row = db.session.scalar(db.select(Action))

@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 from flask import Blueprint, Response, render_template, request, stream_with_context, url_for
 
 from invite.activity import queries
-from invite.auth import require
 from invite.activity.chart import SERIES, chart_svg
 from invite.activity.export import csv_lines
 from invite.activity.forms import OUTCOME_LABELS, ActivityFilterForm, outcome_group
+from invite.auth import require
 
 bp = Blueprint("activity", __name__)
 

@@ -27,6 +27,8 @@ API_FIELD_TO_FORM_FIELD = {
 class FormErrors:
     fields: dict[str, list[str]] = field(default_factory=dict)
     form: list[str] = field(default_factory=list)
+    # The submitted teams Junction named by index, so only their checkboxes are marked invalid.
+    invalid_team_ids: list[str] = field(default_factory=list)
 
     def add_field(self, name: str, message: str) -> None:
         messages = self.fields.setdefault(name, [])
@@ -65,6 +67,8 @@ def map_issues_to_fields(
             index = loc[2] if len(loc) >= 3 else None
             if form_field == "teams" and isinstance(index, int) and not isinstance(index, bool):
                 message = f"{_team_label(index, submitted_team_ids, team_names)}: {message}"
+                if 0 <= index < len(submitted_team_ids) and submitted_team_ids[index] not in result.invalid_team_ids:
+                    result.invalid_team_ids.append(submitted_team_ids[index])
             result.add_field(form_field, message)
             continue
         where = _where(loc)

@@ -19,6 +19,7 @@ from invite.junction import (
     NotFoundError,
     OutcomeUnknownError,
     RateLimitError,
+    UnexpectedResponseError,
     UnreachableError,
 )
 
@@ -45,8 +46,9 @@ def alert(title: str, text: str, sent: str, error: JunctionError | None = None) 
 
 
 def form_outcome(notice: dict[str, Any] | None, field_errors: dict[str, list[str]] | None = None,
-                 form_errors: list[str] | None = None) -> dict[str, Any]:
-    return {"kind": "form", "alert": notice, "field_errors": field_errors or {}, "form_errors": form_errors or []}
+                 form_errors: list[str] | None = None, invalid_team_ids: list[str] | None = None) -> dict[str, Any]:
+    return {"kind": "form", "alert": notice, "field_errors": field_errors or {}, "form_errors": form_errors or [],
+            "invalid_team_ids": invalid_team_ids or []}
 
 
 def validation_alert() -> dict[str, Any]:
@@ -100,8 +102,12 @@ def describe_unknown(error: JunctionError, email: str, started_at: datetime,
 
     Returns a result outcome when the lookup proves an invitation went out just now.
     """
-    what = ("Junction did not answer in time" if error.http_status is None
-            else f"Junction failed while handling it (HTTP {error.http_status})")
+    if isinstance(error, UnexpectedResponseError):
+        what = f"Junction's answer could not be understood (HTTP {error.http_status})"
+    elif error.http_status is None:
+        what = "Junction did not answer in time"
+    else:
+        what = f"Junction failed while handling it (HTTP {error.http_status})"
     if check_error is not None:
         return form_outcome(alert(
             f"Unknown: {what}, so the invitation may or may not have been sent.",
@@ -117,8 +123,9 @@ def describe_unknown(error: JunctionError, email: str, started_at: datetime,
             f"Unknown: {what}. An invitation for {email} was already pending, last sent {last}.",
             "This resend may not have gone out. If they still have not received it, send again.",
             MAYBE_SENT, error))
-    if isinstance(error, OutcomeUnknownError):
-        # No answer at all: Junction may still be working on it, so an empty list proves nothing yet.
+    if isinstance(error, OutcomeUnknownError | UnexpectedResponseError):
+        # No answer, or one we cannot read: Junction may have acted or still be acting, so an empty list
+        # proves nothing yet.
         return form_outcome(alert(
             f"Unknown: {what}, and Junction does not list an invitation for {email} yet.",
             "It may still be on its way. Look the address up on the Invitations page in a minute "

@@ -34,7 +34,8 @@ def _load_teams() -> tuple[list[Team], str | None]:
 
 
 def _render_form(form: InviteForm, *, status: int = 200, alert=None, field_errors=None, form_errors=None,
-                 teams: list[Team] | None = None, teams_notice: str | None = None, new_token: bool = False):
+                 invalid_team_ids=None, teams: list[Team] | None = None, teams_notice: str | None = None,
+                 new_token: bool = False):
     if teams is None:
         teams, teams_notice = _load_teams()
         form.set_teams(teams, available=teams_notice is None or bool(teams))
@@ -46,6 +47,7 @@ def _render_form(form: InviteForm, *, status: int = 200, alert=None, field_error
         if messages:
             errors[name] = list(dict.fromkeys(messages))
     top = list(dict.fromkeys((form_errors or []) + [m for m in form.submission_token.errors]))
+    page_has_errors = bool(errors or top or alert)
     return render_template(
         "invites/form.html",
         form=form,
@@ -57,6 +59,8 @@ def _render_form(form: InviteForm, *, status: int = 200, alert=None, field_error
         field_errors=errors,
         form_errors=top,
         alert=alert,
+        invalid_team_ids=set(invalid_team_ids or []),
+        page_has_errors=page_has_errors,
     ), status
 
 
@@ -86,7 +90,7 @@ def _show_stored_outcome(form: InviteForm, action: Action):
         return redirect(url_for("invites.result", token=action.token), code=303)
     return _render_form(form, status=422 if outcome.get("field_errors") else 200, alert=outcome.get("alert"),
                         field_errors=outcome.get("field_errors"), form_errors=outcome.get("form_errors"),
-                        new_token=True)
+                        invalid_team_ids=outcome.get("invalid_team_ids"), new_token=True)
 
 
 @bp.post("/")

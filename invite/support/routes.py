@@ -8,6 +8,8 @@ go through invite.actions with the form's one-time token, so a double click acts
 
 from __future__ import annotations
 
+from urllib.parse import quote, urlencode
+
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 
@@ -68,6 +70,23 @@ def dashboard_senders(invites: tuple[Invite, ...]) -> dict[str, str]:
 def _teams_of(invite: Invite) -> list[dict[str, str]]:
     names = get_upstream().team_names()
     return [{"id": team_id, "name": names.get(team_id, team_id)} for team_id in invite.team_ids]
+
+
+class RowLinks:
+    """The row actions' addresses, built from one url_for each (url_for per row is most of a page's render)."""
+
+    def __init__(self, q: str):
+        placeholder = "00000000-0000-0000-0000-000000000000"
+        self._resend = url_for("support.resend", invite_id=placeholder).split(placeholder)
+        self._revoke = url_for("support.revoke_confirm", invite_id=placeholder).split(placeholder)
+        self._q = q
+
+    def resend(self, row: views.InviteRow) -> str:
+        return quote(row.id, safe="-").join(self._resend)
+
+    def revoke(self, row: views.InviteRow) -> str:
+        query = urlencode({"email": row.email, **({"q": self._q} if self._q else {})})
+        return f"{quote(row.id, safe='-').join(self._revoke)}?{query}"
 
 
 def _list_url(q: str = "", **extra: str) -> str:
@@ -161,6 +180,7 @@ def invitations():
         messages=messages,
         # One token per row: each resend button is its own one-time form.
         tokens={row.id: new_submission_token() for row in rows},
+        links=RowLinks(pager.q),
         cooldown_minutes=_cooldown_minutes(),
     )
 
