@@ -1,0 +1,149 @@
+"""Who may do what, through the real app: identity from the SSO proxy's headers, roles from groups/emails.
+
+Every refused request is checked to have reached neither the view nor Junction (the sandbox saw nothing).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+
+import pytest
+from conftest import app_env, form_tokens, make_app
+
+from invite.web import JsonLogFormatter
+
+PROXY = "10.0.0.5"
+ADMIN = {"X-Forwarded-Email": "ada@corp.example", "X-Forwarded-Groups": "staff,junction-admins"}
+SUPPORT = {"X-Forwarded-Email": "sam@corp.example", "X-Forwarded-Groups": "staff,helpdesk"}
+NOBODY = {"X-Forwarded-Email": "eve@corp.example", "X-Forwarded-Groups": "staff"}
+
+
+@pytest.fixture
+def app(sandbox, tmp_path):
+    return make_app(app_env(
+        sandbox, f"sqlite:///{tmp_path / 'access.db'}",
+        AUTH_MODE="header", AUTH_TRUSTED_PROXIES="10.0.0.0/24",
+        ADMIN_GROUPS="junction-admins", SUPPORT_GROUPS="helpdesk", SUPPORT_EMAILS="Temp.Helper@corp.example",
+    ))
+
+
+def as_(app, headers, peer=PROXY):
+    client = app.test_client()
+    client.environ_base.update({"REMOTE_ADDR": peer, **{f"HTTP_{k.upper().replace('-', '_')}": v
+                                                         for k, v in headers.items()}})
+    return client
+
+
+def junction_calls(sandbox):
+    return len(sandbox.state.requests_log())
+
+
+def pending_invite(sandbox):
+    with sandbox.state.lock:
+        return dict(sandbox.state.invites[0])
+
+
+def test_no_identity_gets_the_sign_in_page_and_junction_is_not_called(app, sandbox):
+    for path in ["/", "/activity", "/invitations", "/members", "/sent/AAAAAAAAAAAAAAAAAAAAAAAA", "/nowhere"]:
+        response = as_(app, {}).get(path)
+        assert response.status_code == 401, path
+        assert "sign in" in response.get_data(as_text=True).lower()
+    response = as_(app, {}).post("/", data={"email": "x@example.org", "role": "org_admin"})
+    assert response.status_code == 401
+    assert junction_calls(sandbox) == 0
+
+
+def test_headers_from_an_untrusted_peer_are_refused(app, sandbox):
+    response = as_(app, ADMIN, peer="203.0.113.50").get("/")
+    assert response.status_code == 401
+    assert junction_calls(sandbox) == 0
+
+
+def test_health_checks_need_no_identity(app):
+    assert as_(app, {}, peer="203.0.113.50").get("/healthz").status_code == 200
+
+
+def test_signed_in_without_a_role_gets_403_naming_the_granting_groups(app, sandbox):
+    response = as_(app, NOBODY).get("/invitations")
+    assert response.status_code == 403
+    text = response.get_data(as_text=True)
+    assert "junction-admins" in text and "helpdesk" in text
+    assert "Temp.Helper" not in text and "temp.helper" not in text  # emails are not advertised
+    assert junction_calls(sandbox) == 0
+
+
+def test_header_shows_who_is_signed_in_and_their_role(app):
+    text = as_(app, SUPPORT).get("/invitations").get_data(as_text=True)
+    assert "sam@corp.example" in text and ">support<" in text
+    assert as_(app, {"X-Forwarded-Email": "TEMP.helper@corp.example"}).get("/members").status_code == 200
+
+
+def test_support_cannot_send_or_revoke_by_any_route_and_junction_is_not_called(app, sandbox):
+    admin = as_(app, ADMIN)
+    page = admin.get("/").get_data(as_text=True)  # a real form, so CSRF is not what refuses
+    support = as_(app, SUPPORT)
+    with support.session_transaction() as s, admin.session_transaction() as a:
+        s.update(a)
+    invite = pending_invite(sandbox)
+    before = junction_calls(sandbox)
+    attempts = [
+        support.post("/", data={**form_tokens(page), "email": "x@example.org", "role": "org_admin"}),
+        support.post("/teams/refresh", data=form_tokens(page)),
+        support.get(f"/invitations/{invite['id']}/revoke?email={invite['email']}"),
+        support.post(f"/invitations/{invite['id']}/revoke",
+                     data={**form_tokens(page), "email": invite["email"]}),
+    ]
+    assert [r.status_code for r in attempts] == [403, 403, 403, 403]
+    assert junction_calls(sandbox) == before
+    assert "send new invitations" in html.unescape(attempts[0].get_data(as_text=True))
+
+
+def test_support_lands_on_invitations_without_send_controls(app, sandbox):
+    support = as_(app, SUPPORT)
+    landing = support.get("/")
+    assert landing.status_code == 302 and landing.headers["Location"].endswith("/invitations")
+    text = support.get("/invitations").get_data(as_text=True)
+    assert "Resend" in text
+    assert "Revoke" not in text
+    assert 'href="/"' not in text  # no "Invite" in the navigation
+
+
+def test_admin_can_send_and_the_trail_records_who(app, sandbox):
+    admin = as_(app, ADMIN)
+    page = admin.get("/").get_data(as_text=True)
+    response = admin.post("/", data={**form_tokens(page), "email": "new@example.org", "role": "no_role"},
+                          environ_overrides={"REMOTE_ADDR": PROXY})
+    assert response.status_code == 303
+    result = admin.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Sent by</dt><dd>ada@corp.example (admin)" in result
+    activity = admin.get("/activity").get_data(as_text=True)
+    assert "ada@corp.example" in activity and "new@example.org" in activity
+
+
+def test_each_audit_record_is_one_json_log_line(app, sandbox):
+    lines = []
+
+    class Capture(logging.Handler):
+        def emit(self, record):
+            lines.append(json.loads(JsonLogFormatter().format(record)))
+
+    handler = Capture()
+    logger = logging.getLogger("invite.audit")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        admin = as_(app, ADMIN)
+        page = admin.get("/").get_data(as_text=True)
+        admin.post("/", data={**form_tokens(page), "email": "logged@example.org", "role": "no_role"},
+                   headers={"X-Request-Id": "req-audit-1"})
+    finally:
+        logger.removeHandler(handler)
+    assert [entry["audit"] for entry in lines] == ["started", "completed"]
+    done = lines[1]
+    assert done["actor_email"] == "ada@corp.example" and done["actor_role"] == "admin"
+    assert done["action"] == "send" and done["target_email"] == "logged@example.org"
+    assert done["outcome"] == "invite_created" and done["http_status"] == 200
+    assert done["request_id"] == "req-audit-1" and done["client_addr"] == PROXY
+    assert lines[0]["outcome"] == "unknown"  # recorded before Junction answered
