@@ -7,12 +7,18 @@ import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import form_tokens
+from conftest import app_env, form_tokens, make_app
 
 from invite.activity.export import safe_cell
 from invite.storage import Action, claim_action, complete_action, db
 
 NOW = datetime.now(UTC)
+
+
+@pytest.fixture
+def app(sandbox, database_url):
+    """The trail's queries (LIKE escapes, time zones, day buckets) run on SQLite and on PostgreSQL."""
+    return make_app(app_env(sandbox, database_url))
 
 
 def record(app, token, *, actor="ada@corp.example", action="send", target="x@example.org", kind="invite_created",
