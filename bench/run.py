@@ -42,6 +42,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import requests
 
@@ -518,6 +519,159 @@ def warm_every_worker(dashboard: Dashboard, sandbox: Sandbox, workers: int, conc
     return seen
 
 
+# --------------------------------------------------------------------------------------------- invitations page
+
+INVITATION_PAGES = 3  # pages of pending invitations the sandbox holds for part 3
+INVITATIONS_MARGIN_MS = 15.0  # what a view may add to its one upstream call (p50, server time)
+_INVITATIONS_TABLE = 'table class="data invitations"'
+_NEXT_LINK = re.compile(r'<a href="([^"]+)" rel="next">')
+_LIST_INVITES = re.compile(r"^/v1/org/[^/]+/invite$")
+
+
+@dataclass
+class InvitationsPart:
+    lines: list[str]
+    targets: list[tuple[str, bool, str]]
+    figures: dict[str, Any]
+
+
+def _cursor_of(url: str) -> str | None:
+    values = parse_qs(urlsplit(url).query).get("cursor")
+    return values[0] if values else None
+
+
+def run_invitation_views(dashboard: Dashboard, urls: list[str], count: int, concurrency: int) -> list[Sample]:
+    """GET the invitations pages in turn (first, second, ... again), timed like the form renders."""
+    sessions = Sessions()
+
+    def one(i: int) -> Sample:
+        sample = Sample()
+        started = time.perf_counter()
+        try:
+            response = sessions.get().get(dashboard.url + urls[i % len(urls)], timeout=DASHBOARD_TIMEOUT)
+        except requests.RequestException as exc:
+            sample.error = describe(exc)
+            return sample
+        sample.ms = (time.perf_counter() - started) * 1000
+        sample.server_ms = server_timing(response)
+        sample.ok = (response.status_code == 200 and _INVITATIONS_TABLE in response.text
+                     and 'role="alert"' not in response.text)
+        if not sample.ok:
+            sample.error = f"HTTP {response.status_code}: {page_heading(response.text)[:70]}"
+        return sample
+
+    try:
+        return run_concurrently(one, count, concurrency)
+    finally:
+        sessions.close()
+
+
+def invitations_part(stack: contextlib.ExitStack, run_dir: Path, args: argparse.Namespace,
+                     step: Callable[[str], None]) -> InvitationsPart:
+    """Part 3: views of /invitations, INVITATION_PAGES pages deep, against the sandbox's latency.
+
+    Each view must cost exactly one List Invites call for the page it shows (the earlier cursors ride in
+    the URL; team names and the org come from the cache), and its p50 server time must stay within
+    INVITATIONS_MARGIN_MS of that call's own time as the dashboard's client logged it.
+    """
+    step(f"starting a sandbox for the invitations page (latency {args.latency_ms:g} ms, "
+         f"page size {args.page_size})")
+    sandbox = Sandbox(stack, run_dir, latency_ms=args.latency_ms, page_size=args.page_size, extra_teams=0,
+                      label="invitations")
+    pending = 12  # the sandbox's seed
+    wanted = args.page_size * (INVITATION_PAGES - 1) + max(1, args.page_size // 2)
+    extra = max(0, wanted - pending)
+    step(f"adding {extra} pending invitations ({INVITATION_PAGES} pages)")
+    added = run_direct(sandbox, extra, args.concurrency, secrets.token_hex(3) + "-inv")
+    dashboard = Dashboard(stack, run_dir, sandbox, workers=args.workers, threads=args.threads, ttl_seconds=3600,
+                          label="invitations", database_url=args.database_url)
+    warm_every_worker(dashboard, sandbox, args.workers, args.concurrency, TeamCalls(0, 0, 0))
+
+    # The page addresses, found as a person finds them: by following "Next page" (untimed).
+    urls = ["/invitations"]
+    with requests.Session() as session:
+        while len(urls) <= INVITATION_PAGES:
+            page = session.get(dashboard.url + urls[-1], timeout=DASHBOARD_TIMEOUT).text
+            found = _NEXT_LINK.search(page)
+            if not found:
+                break
+            urls.append(html.unescape(found.group(1)))
+    # Every process renders each page before timing (templates compiled, connections to Junction open):
+    # fresh connections, so that every gunicorn worker is likely hit.
+    def warm(i: int) -> Sample:
+        with contextlib.suppress(requests.RequestException):
+            requests.get(dashboard.url + urls[i % len(urls)], timeout=DASHBOARD_TIMEOUT,
+                         headers={"Connection": "close"})
+        return Sample()
+
+    run_concurrently(warm, 3 * args.concurrency * len(urls), args.concurrency)
+
+    mark = len(sandbox.log())
+    step(f"timing {args.renders} views of {len(urls)} invitations pages at concurrency 1, "
+         f"then {args.concurrency}")
+    views_1 = run_invitation_views(dashboard, urls, args.renders, 1)
+    views_c = run_invitation_views(dashboard, urls, args.renders, args.concurrency)
+    during = sandbox.log()[mark:]
+    junction = dashboard.junction_calls()
+    dashboard.child.stop()
+    sandbox.child.stop()
+
+    views = views_1 + views_c
+    list_calls = [e for e in during if e["method"] == "GET" and _LIST_INVITES.match(e["path"])]
+    other_calls = len(during) - len(list_calls)
+    asked = Counter(_cursor_of(urls[i % len(urls)]) for _ in range(2) for i in range(args.renders))
+    received = Counter((e.get("query", {}).get("next_cursor") or [None])[0] for e in list_calls)
+    one_call_each = len(list_calls) == len(views) and received == asked and other_calls == 0
+    upstream_ms = [float(c[3]) for c in junction if c[0] == "GET" and _LIST_INVITES.match(c[1]) and c[2] == 200]
+    # The log ends with the timed views' calls, the concurrency-1 run's first: the budget is measured
+    # against those (at concurrency C the sandbox's own queueing would widen it).
+    timed = upstream_ms[-len(views):] if len(upstream_ms) >= len(views) else []
+    upstream_1 = timed[:len(views_1)]
+    upstream_p50 = percentile(upstream_1, 0.5)
+    server_1 = summary(ok_values(views_1, "server_ms"))
+    server_c = summary(ok_values(views_c, "server_ms"))
+    errors = {**error_counts(views_1), **error_counts(views_c)}
+    seeding_errors = error_counts(added)
+    budget = upstream_p50 + INVITATIONS_MARGIN_MS
+
+    lines = [
+        f"3. Invitations page: {len(urls)} pages of up to {args.page_size} invitations "
+        f"({pending + extra - sum(seeding_errors.values())} pending), sandbox latency {args.latency_ms:g} ms",
+        header("GET /invitations[?cursor=...&back=...], ms"),
+        line("server time, concurrency 1", views_1, "server_ms"),
+        line(f"server time, concurrency {args.concurrency}", views_c, "server_ms"),
+        line("client time, concurrency 1", views_1),
+        line(f"client time, concurrency {args.concurrency}", views_c),
+        row("  List Invites call, concurrency 1 (client log)", upstream_1),
+        row(f"  List Invites call, concurrency {args.concurrency} (client log)", timed[len(views_1):]),
+        f"   Junction calls during the {len(views)} timed views: {len(list_calls)} List Invites "
+        f"({sum(1 for e in list_calls if not (e.get('query', {}).get('next_cursor')))} first pages), "
+        f"{other_calls} other",
+    ]
+    if errors:
+        lines.append("   view errors: " + "; ".join(f"{n} x {kind}" for kind, n in errors.items()))
+    if seeding_errors:
+        lines.append("   seeding errors: " + "; ".join(f"{n} x {kind}" for kind, n in seeding_errors.items()))
+    targets = [
+        ("invitations view: one List Invites call per page shown", one_call_each,
+         f"{len(list_calls)} calls for {len(views)} views, cursors {'as asked' if received == asked else 'DIFFER'}, "
+         f"{other_calls} other calls"),
+        (f"invitations p50 server time <= List Invites p50 + {INVITATIONS_MARGIN_MS:g} ms, concurrency 1",
+         server_1["p50"] <= budget, f"{server_1['p50']:.1f} <= {upstream_p50:.0f} + {INVITATIONS_MARGIN_MS:g} ms"),
+        ("every invitations view succeeded", not errors and not seeding_errors,
+         f"{sum(errors.values())} + {sum(seeding_errors.values())} errors"),
+    ]
+    figures = {
+        "pages": len(urls), "page_size": args.page_size, "pending": pending + extra,
+        "server_c1": server_1, "server_cN": server_c,
+        "client_c1": summary(ok_values(views_1)), "client_cN": summary(ok_values(views_c)),
+        "list_invites_call_c1": summary(upstream_1), "list_invites_call_cN": summary(timed[len(views_1):]),
+        "junction_calls_during_views": {"list_invites": len(list_calls), "other": other_calls},
+        "errors": errors, "seeding_errors": seeding_errors,
+    }
+    return InvitationsPart(lines, targets, figures)
+
+
 # --------------------------------------------------------------------------------------------- report
 
 
@@ -659,6 +813,11 @@ def main(argv: list[str] | None = None) -> int:
         for _ in range(expiry_rounds):
             spread_renders(short_ttl, args.concurrency)
         expired = team_calls(big).minus(mark)
+        short_ttl.child.stop()
+        big.child.stop()
+
+        # ---- part 3: the invitations page -------------------------------------------------------
+        invitations = invitations_part(stack, run_dir, args, step)
     except KeyboardInterrupt:
         print("\ninterrupted: stopping the sandbox and the dashboard", file=sys.stderr)
         return 130
@@ -697,6 +856,8 @@ def main(argv: list[str] | None = None) -> int:
         ("every invite and render succeeded", not (errors_direct or errors_through or render_errors),
          f"{sum(errors_direct.values())} + {sum(errors_through.values())} + {sum(render_errors.values())} errors"),
     ]
+
+    targets += invitations.targets
 
     out: list[str] = []
     w = out.append
@@ -758,6 +919,8 @@ def main(argv: list[str] | None = None) -> int:
     if render_errors:
         w("   render errors: " + "; ".join(f"{n} x {kind}" for kind, n in render_errors.items()))
     w("")
+    out.extend(invitations.lines)
+    w("")
     w("Targets")
     for label, ok, detail in targets:
         w(f"   {verdict(ok)}  {label:<{LABEL + 10}} {detail}")
@@ -792,6 +955,7 @@ def main(argv: list[str] | None = None) -> int:
             "traversals": {"warm": traversals(warm), "during_renders": traversals(during),
                            "short_ttl_warm": traversals(warm_short), "after_ttl": traversals(expired)},
         },
+        "invitations": invitations.figures,
         "targets": [{"target": label, "pass": ok, "detail": detail} for label, ok, detail in targets],
         "logs": str(run_dir),
     })
