@@ -110,14 +110,16 @@ def test_revoke_with_confirmation(page, live, sandbox):
     page.goto(f"{live.url}/invitations?q={GRACE}")
     expect(search_box(page)).to_have_value(GRACE)
     expect(rows(page)).to_have_count(1)
-    page.get_by_role("link", name=f"Revoke invitation for {GRACE}").click()
+    tab_to(page, page.get_by_role("link", name=f"Revoke invitation for {GRACE}"))  # by keyboard, from the box
+    page.keyboard.press("Enter")
 
     expect(heading(page)).to_have_text(f"Revoke the invitation for {GRACE}?")
     summary = page.locator(".summary")
     expect(summary).to_contain_text("Team admin")
     expect(summary).to_contain_text("Sleep Clinic")
     assert deletes(sandbox) == []
-    page.get_by_role("button", name="Revoke invitation").click()
+    tab_to(page, page.get_by_role("button", name="Revoke invitation"))
+    page.keyboard.press("Enter")
 
     expect(page).to_have_url(re.compile(rf"/invitations\?q={re.escape(GRACE)}&done="))
     expect(page.get_by_role("status")).to_contain_text(f"Revoked the invitation for {GRACE}.")
