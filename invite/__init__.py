@@ -48,6 +48,7 @@ def create_app(env: Mapping[str, str] | None = None, *, settings: Settings | Non
     from invite import ops, storage, upstream, web
     from invite.activity import routes as activity_routes
     from invite.invites import routes as invite_routes
+    from invite.support import routes as support_routes
 
     if not testing:
         web.configure_logging()
@@ -61,7 +62,7 @@ def create_app(env: Mapping[str, str] | None = None, *, settings: Settings | Non
 
     app.register_blueprint(invite_routes.bp)
     app.register_blueprint(ops.bp)
-    app.register_blueprint(__import__("invite.support.routes", fromlist=["bp"]).bp)
+    app.register_blueprint(support_routes.bp)
     app.register_blueprint(activity_routes.bp)
     app.register_error_handler(CSRFError, invite_routes.handle_csrf_error)
 

@@ -14,6 +14,7 @@ from flask import Blueprint, current_app, redirect, render_template, request, ur
 from flask_wtf.csrf import CSRFError
 
 from invite import actions
+from invite.auth import require
 from invite.junction import Invite, JunctionClient, JunctionError
 from invite.storage import PENDING, Action, get_action
 from invite.support import views
@@ -154,6 +155,7 @@ def expired_form(error: CSRFError):
 
 
 @bp.get("/invitations")
+@require("view")
 def invitations():
     pager = Pager.from_args(request.args)
     messages = [m for m in (views.NOTICES.get(request.args.get("notice", "")),
@@ -186,6 +188,7 @@ def invitations():
 
 
 @bp.get("/members")
+@require("view")
 def members():
     pager = Pager.from_args(request.args)
     upstream = get_upstream()
@@ -220,6 +223,7 @@ def _render_resend(invite_id: str, form: RowAction, *, invite: Invite | None = N
 
 
 @bp.post("/invitations/<invite_id>/resend")
+@require("resend")
 def resend(invite_id: str):
     """Re-post the invitation's own email, role and teams as Junction holds them, once per token."""
     invite_id = canonical_uuid(invite_id)
@@ -269,6 +273,7 @@ def _render_revoke(invite_id: str, *, email: str, q: str, token: str, invite: In
 
 
 @bp.get("/invitations/<invite_id>/revoke")
+@require("revoke")
 def revoke_confirm(invite_id: str):
     """Name the email, role and teams of the invitation (as Junction holds it now) before revoking it."""
     invite_id = canonical_uuid(invite_id)
@@ -288,6 +293,7 @@ def revoke_confirm(invite_id: str):
 
 
 @bp.post("/invitations/<invite_id>/revoke")
+@require("revoke")
 def revoke(invite_id: str):
     """DELETE the invitation, once per token, then the list with what happened."""
     invite_id = canonical_uuid(invite_id)
