@@ -147,3 +147,25 @@ def test_each_audit_record_is_one_json_log_line(app, sandbox):
     assert done["outcome"] == "invite_created" and done["http_status"] == 200
     assert done["request_id"] == "req-audit-1" and done["client_addr"] == PROXY
     assert lines[0]["outcome"] == "unknown"  # recorded before Junction answered
+
+
+def test_invitations_list_names_who_sent_and_who_last_resent_from_the_trail(app, sandbox):
+    from test_support_flow import resend_form, set_last_sent
+
+    admin = as_(app, ADMIN)
+    page = admin.get("/").get_data(as_text=True)
+    admin.post("/", data={**form_tokens(page), "email": "traced@example.org", "role": "no_role"})
+    text = html.unescape(admin.get("/invitations?q=traced@example.org").get_data(as_text=True))
+    assert "Through this dashboard: sent by ada@corp.example" in text
+    assert "last resent by" not in text
+
+    set_last_sent(sandbox, "traced@example.org", minutes_ago=60, resent=False)  # outside the cooldown
+    support = as_(app, SUPPORT)
+    invite_id, fields = resend_form(support, "traced@example.org")
+    assert support.post(f"/invitations/{invite_id}/resend", data=fields).status_code == 303
+    text = html.unescape(support.get("/invitations?q=traced@example.org").get_data(as_text=True))
+    assert "last resent by sam@corp.example" in text
+    # Invitations sent outside this dashboard (the seeded ones) get no attribution.
+    first_page = html.unescape(support.get("/invitations").get_data(as_text=True))
+    assert "traced@example.org" in first_page
+    assert first_page.count("Through this dashboard") == 1

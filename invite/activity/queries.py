@@ -70,3 +70,43 @@ def per_day(query: Select, first: date, last: date) -> dict[date, Counter]:
         if day in counts:
             counts[day][outcome_group(kind)] += 1
     return counts
+
+
+# How far our record of a send may be from Junction's own timestamp and still be the same event.
+ATTRIBUTION_WINDOW = timedelta(minutes=5)
+_CREATED = ("invite_created", "confirmed_pending")
+_RESENT = ("invite_resent",)
+
+
+def _near(ours: datetime, theirs: datetime | None) -> bool:
+    if theirs is None:
+        return False
+    ours = ours if ours.tzinfo else ours.replace(tzinfo=UTC)
+    return abs(ours - theirs.astimezone(UTC)) <= ATTRIBUTION_WINDOW
+
+
+def senders(invites) -> dict[str, tuple[Action | None, Action | None]]:
+    """Invite id -> (our record of who sent it, of who last resent it), matched by address and time.
+
+    Junction records every invite as "management key"; only this trail knows the person. One query for
+    the whole page. An invite created or resent outside this dashboard simply has no match.
+    """
+    invites = list(invites)
+    emails = {invite.email.lower() for invite in invites}
+    if not emails:
+        return {}
+    rows = db.session.scalars(
+        select(Action)
+        .where(func.lower(Action.target_email).in_(emails), Action.outcome_kind.in_(_CREATED + _RESENT))
+        .order_by(Action.created_at)
+    ).all()
+    found: dict[str, tuple[Action | None, Action | None]] = {}
+    for invite in invites:
+        mine = [row for row in rows if row.target_email.lower() == invite.email.lower()]
+        created = next((r for r in reversed(mine) if r.outcome_kind in _CREATED
+                        and _near(r.created_at, invite.invited_at)), None)
+        resent = next((r for r in reversed(mine) if r.outcome_kind in _RESENT
+                       and _near(r.created_at, invite.resent_at)), None)
+        if created or resent:
+            found[invite.id] = (created, resent)
+    return found

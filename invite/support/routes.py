@@ -14,6 +14,7 @@ from flask import Blueprint, current_app, redirect, render_template, request, ur
 from flask_wtf.csrf import CSRFError
 
 from invite import actions
+from invite.activity import queries
 from invite.auth import require
 from invite.junction import Invite, JunctionClient, JunctionError
 from invite.storage import PENDING, Action, get_action
@@ -61,11 +62,17 @@ def find_invite(client: JunctionClient, invite_id: str, email: str) -> Invite | 
 
 
 def dashboard_senders(invites: tuple[Invite, ...]) -> dict[str, str]:
-    """Hook: invite id -> who in the company sent it through this dashboard (from the Actions table).
-
-    Shown in the "Created by" cell next to Junction's creator. Not implemented yet: returns nothing.
-    """
-    return {}
+    """Invite id -> who in the company sent and last resent it, from our own trail (Junction only knows
+    "management key")."""
+    described = {}
+    for invite_id, (created, resent) in queries.senders(invites).items():
+        parts = []
+        if created:
+            parts.append(f"sent by {created.actor_email}")
+        if resent:
+            parts.append(f"last resent by {resent.actor_email}")
+        described[invite_id] = "; ".join(parts)
+    return described
 
 
 def _teams_of(invite: Invite) -> list[dict[str, str]]:

@@ -64,8 +64,7 @@ class InviteRow:
     resent_at: datetime | None
     created_by: str
     creator_type: str
-    # Hook for "who in the company sent it" from our own audit trail (the Actions table): the creator
-    # cell shows it when set. Filled by routes.dashboard_senders(), which knows nothing yet.
+    # Who in the company sent / last resent it, from our own audit trail (routes.dashboard_senders()).
     sent_via_dashboard_by: str | None = None
 
     @property
