@@ -217,6 +217,21 @@ def members():
 # ------------------------------------------------------------------------------------------ resend
 
 
+def _start_row_post(raw_id: str):
+    """What every row action (resend, revoke) checks first: a real invite id, an unexpired form, and a
+    one-time token not used before. Returns (invite_id, form, None) to go on, or a response to give now."""
+    invite_id = canonical_uuid(raw_id)
+    if invite_id is None:
+        return None, None, _not_an_invite()
+    form = read_row_action(request.form)
+    if form is None:
+        q = request.form.get("q", "")[:MAX_QUERY_CHARS].strip()
+        return invite_id, None, redirect(_list_url(q, notice="expired"), code=303)
+    if (existing := get_action(form.token)) is not None:
+        return invite_id, form, _after_existing(existing, form.q)
+    return invite_id, form, None
+
+
 def _render_resend(invite_id: str, form: RowAction, *, invite: Invite | None = None, problem=None):
     return render_template(
         "support/resend.html",
@@ -233,15 +248,9 @@ def _render_resend(invite_id: str, form: RowAction, *, invite: Invite | None = N
 @require("resend")
 def resend(invite_id: str):
     """Re-post the invitation's own email, role and teams as Junction holds them, once per token."""
-    invite_id = canonical_uuid(invite_id)
-    if invite_id is None:
-        return _not_an_invite()
-    form = read_row_action(request.form)
-    if form is None:
-        return redirect(_list_url(request.form.get("q", "")[:MAX_QUERY_CHARS].strip(), notice="expired"), code=303)
-    if (existing := get_action(form.token)) is not None:
-        return _after_existing(existing, form.q)
-
+    invite_id, form, answer = _start_row_post(invite_id)
+    if answer is not None:
+        return answer
     try:
         invite = find_invite(_client(), invite_id, form.email)
     except JunctionError as exc:
@@ -303,15 +312,9 @@ def revoke_confirm(invite_id: str):
 @require("revoke")
 def revoke(invite_id: str):
     """DELETE the invitation, once per token, then the list with what happened."""
-    invite_id = canonical_uuid(invite_id)
-    if invite_id is None:
-        return _not_an_invite()
-    form = read_row_action(request.form)
-    if form is None:
-        return redirect(_list_url(request.form.get("q", "")[:MAX_QUERY_CHARS].strip(), notice="expired"), code=303)
-    if (existing := get_action(form.token)) is not None:
-        return _after_existing(existing, form.q)
-
+    invite_id, form, answer = _start_row_post(invite_id)
+    if answer is not None:
+        return answer
     try:
         invite = find_invite(_client(), invite_id, form.email)
     except JunctionError as exc:
