@@ -17,6 +17,7 @@ from invite.invites.field_errors import map_issues_to_fields
 from invite.junction import (
     AuthenticationError,
     ConflictError,
+    Invite,
     JunctionClient,
     JunctionError,
     NotFoundError,
@@ -91,6 +92,14 @@ def _finish(row: Action, outcome: dict[str, Any], kind: str, error: JunctionErro
     _log("completed", row)
 
 
+def _look_up_pending(client: JunctionClient, email: str) -> tuple[Invite | None, JunctionError | None]:
+    """After an answer that never came: what Junction lists for the address now, or why we cannot know."""
+    try:
+        return client.find_pending_invite(email), None
+    except JunctionError as follow_up:
+        return None, follow_up
+
+
 def send_invite(client: JunctionClient, token: str, actor: Actor, *, email: str, role: str,
                 teams: list[dict[str, str]], action: str = "send", invite_id: str | None = None) -> Claim:
     """Create or resend an invitation (action "send" from the form, "resend" from the list)."""
@@ -111,11 +120,7 @@ def send_invite(client: JunctionClient, token: str, actor: Actor, *, email: str,
         if not exc.may_have_taken_effect:
             _finish(row, outcomes.form_outcome(outcomes.describe_not_sent(exc)), _error_kind(exc), exc)
             return claim
-        pending, check_error = None, None
-        try:
-            pending = client.find_pending_invite(email)
-        except JunctionError as follow_up:
-            check_error = follow_up
+        pending, check_error = _look_up_pending(client, email)
         outcome = outcomes.describe_unknown(exc, email, started_at, pending, check_error)
         kind = "confirmed_pending" if outcome.get("status") == "confirmed_pending" else "unknown"
         _finish(row, outcome, kind, exc)
@@ -144,11 +149,7 @@ def revoke_invite(client: JunctionClient, token: str, actor: Actor, *, invite_id
         if not exc.may_have_taken_effect:
             _finish(row, outcomes.describe_revoke_failure(exc, email), _error_kind(exc), exc)
             return claim
-        still_pending, check_error = None, None
-        try:
-            still_pending = client.find_pending_invite(email)
-        except JunctionError as follow_up:
-            check_error = follow_up
+        still_pending, check_error = _look_up_pending(client, email)
         outcome, kind = outcomes.describe_revoke_unknown(exc, email, invite_id, still_pending, check_error)
         _finish(row, outcome, kind, exc)
         return claim
