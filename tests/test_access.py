@@ -169,3 +169,30 @@ def test_invitations_list_names_who_sent_and_who_last_resent_from_the_trail(app,
     first_page = html.unescape(support.get("/invitations").get_data(as_text=True))
     assert "traced@example.org" in first_page
     assert first_page.count("Through this dashboard") == 1
+
+
+def test_jwt_mode_through_the_real_app(sandbox, tmp_path):
+    """A signed assertion from the proxy, verified against its JWKS on loopback, lets an admin send;
+    a tampered one is refused before Junction hears of it."""
+    from test_auth_jwt import AUDIENCE, HEADER, ISSUER, RSA, JwksServer, public_jwk, sign
+
+    with JwksServer() as jwks:
+        jwks.keys = [public_jwk(RSA, "rsa-1", "RS256")]
+        app = make_app(app_env(
+            sandbox, f"sqlite:///{tmp_path / 'jwt.db'}", AUTH_MODE="jwt", AUTH_JWT_HEADER=HEADER,
+            AUTH_JWKS_URL=jwks.url, AUTH_JWT_AUDIENCE=AUDIENCE, AUTH_JWT_ISSUER=ISSUER,
+            ADMIN_GROUPS="invite-admins",
+        ))
+        token = sign()
+        header, payload, signature = token.split(".")
+        tampered = f"{header}.{payload[:-4]}AAAA.{signature}"
+        assert app.test_client().get("/", headers={HEADER: tampered}).status_code == 401
+        assert junction_calls(sandbox) == 0
+
+        client = app.test_client()
+        client.environ_base[f"HTTP_{HEADER.upper().replace('-', '_')}"] = token
+        page = client.get("/").get_data(as_text=True)
+        response = client.post("/", data={**form_tokens(page), "email": "jwt@example.org", "role": "no_role"})
+        assert response.status_code == 303
+        assert "Sent by</dt><dd>ada@example.com (admin)" in client.get(response.headers["Location"]).get_data(
+            as_text=True)
