@@ -37,14 +37,19 @@
     var role = document.getElementById("role");
     var confirm = document.querySelector(".confirm-no-teams");
     if (!role || !confirm) return;
+    var teamList = document.getElementById("team-list");
     var update = function () {
-      confirm.hidden = role.value !== "team_admin";
+      var anyTeam = teamList && teamList.querySelector("input[type=checkbox]:checked");
+      // Unticked and hidden once a team is picked, so it cannot quietly apply later.
+      if (anyTeam) confirm.querySelector("input").checked = false;
+      confirm.hidden = role.value !== "team_admin" || Boolean(anyTeam);
       var helps = document.querySelectorAll("[data-role-help]");
       for (var i = 0; i < helps.length; i++) {
         helps[i].classList.toggle("current", helps[i].getAttribute("data-role-help") === role.value);
       }
     };
     role.addEventListener("change", update);
+    if (teamList) teamList.addEventListener("change", update);
     update();
   }
 

@@ -18,9 +18,9 @@ ROLE_LABELS = {
     "no_role": "No role",
 }
 ROLE_HELP = {
-    "org_admin": "Full access to every team in the org, now and future ones.",
+    "org_admin": "Access to every team in the org.",
     "team_admin": "Access only to the teams picked below.",
-    "no_role": "Joins the org with no access to any team until someone gives them a role.",
+    "no_role": "Joins the org without access to any team until someone gives them a role.",
 }
 assert set(ROLE_LABELS) == set(ROLES)
 
