@@ -65,9 +65,13 @@ def init_upstream(app: Flask, settings: Settings) -> Upstream:
     def check_ready() -> None:
         client.get_org()
 
+    def load_teams() -> list[Team]:
+        # Sorted once per load, not on every render: an org may have thousands of teams.
+        return sorted(client.list_teams(), key=lambda t: (t.name.casefold(), t.region))
+
     upstream = Upstream(
         client=client,
-        teams=CachedValue(client.list_teams, settings.teams_cache_ttl_seconds),
+        teams=CachedValue(load_teams, settings.teams_cache_ttl_seconds),
         org=CachedValue(client.get_org, settings.teams_cache_ttl_seconds),
         ready=CachedValue(check_ready, READY_CHECK_TTL_SECONDS, failure_ttl_seconds=READY_CHECK_TTL_SECONDS),
         sandbox_server=sandbox_server,

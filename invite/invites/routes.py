@@ -21,7 +21,7 @@ bp = Blueprint("invites", __name__)
 
 
 def _load_teams() -> tuple[list[Team], str | None]:
-    """The org's teams sorted for people, and a notice when the list is stale or unavailable."""
+    """The org's teams (sorted for people when loaded), and a notice when the list is stale or unavailable."""
     try:
         snapshot = get_upstream().teams.get()
     except JunctionError:
@@ -30,15 +30,15 @@ def _load_teams() -> tuple[list[Team], str | None]:
     notice = None
     if snapshot.error is not None:
         notice = "Junction could not be reached to refresh the team list; it may be out of date."
-    return sorted(snapshot.value, key=lambda t: (t.name.casefold(), t.region)), notice
+    return snapshot.value, notice
 
 
 def _render_form(form: InviteForm, *, status: int = 200, alert=None, field_errors=None, form_errors=None,
                  invalid_team_ids=None, teams: list[Team] | None = None, teams_notice: str | None = None,
                  new_token: bool = False):
     if teams is None:
+        # The template lists the teams itself; the form's choices only matter when validating a post.
         teams, teams_notice = _load_teams()
-        form.set_teams(teams, available=teams_notice is None or bool(teams))
     if new_token or not TOKEN_PATTERN.match(form.submission_token.data or ""):
         form.submission_token.data = new_submission_token()
     errors: dict[str, list[str]] = {}
