@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
-import socket
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -352,11 +350,7 @@ def test_connection_refused_is_unreachable():
 
 
 def test_name_not_resolved_is_unreachable():
-    started = time.monotonic()
-    with contextlib.suppress(socket.gaierror):
-        socket.getaddrinfo("junction-api.invalid", 80)
-    if time.monotonic() - started > 1:
-        pytest.skip("DNS resolution of .invalid names is slow here")
+    # .invalid never resolves (RFC 6761); no skip even where DNS is slow: slow is still correct.
     with make_client("http://junction-api.invalid") as client, pytest.raises(UnreachableError) as info:
         invite(client)
     assert info.value.may_have_taken_effect is False
@@ -366,8 +360,7 @@ def test_name_not_resolved_is_unreachable():
 
 def test_connect_timeout_is_unreachable():
     with UnacceptingPort() as blocked:
-        if blocked.port is None:
-            pytest.skip("this kernel does not drop SYNs on a full backlog")
+        assert blocked.port is not None, "this kernel answered SYNs on a full backlog; no connect timeout to test"
         client = make_client(f"http://127.0.0.1:{blocked.port}", connect_timeout=0.2, retries=0)
         with client, pytest.raises(UnreachableError) as info:
             invite(client)
