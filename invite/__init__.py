@@ -51,7 +51,7 @@ def create_app(env: Mapping[str, str] | None = None, *, settings: Settings | Non
     from invite.support import routes as support_routes
 
     if not testing:
-        web.configure_logging()
+        web.configure_logging(app)
     storage.db.init_app(app)
     storage.migrate.init_app(app, storage.db, directory=str(ROOT / "invite" / "migrations"))
     web.init_web(app)

@@ -11,6 +11,7 @@ import uuid
 from datetime import UTC, datetime
 
 from flask import Flask, Response, g, render_template, request
+from flask.logging import default_handler
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import HTTPException
 
@@ -49,7 +50,9 @@ class JsonLogFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
-def configure_logging() -> None:
+def configure_logging(app: Flask) -> None:
+    # Flask's own plain-text handler on the app's logger would print every line a second time.
+    app.logger.removeHandler(default_handler)
     root = logging.getLogger()
     if any(isinstance(h.formatter, JsonLogFormatter) for h in root.handlers):
         return

@@ -134,6 +134,8 @@ def test_gunicorn_serves_the_app_as_the_procfile_runs_it(tmp_path):
         proc.terminate()
         output = proc.communicate(timeout=30)[0]
     assert DEMO_KEY not in output
+    # The app's lines are all JSON: none printed a second time by Flask's plain-text handler.
+    assert not [line for line in output.splitlines() if " in " in line and "INFO in" in line], output
     request_lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
     assert any(entry.get("path") == "/readyz" and entry.get("status") == 200 for entry in request_lines)
 
