@@ -19,7 +19,7 @@ import hmac
 import json
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Annotated, Any, Literal
 
 from flask import Flask, Response, abort, g, request
@@ -320,29 +320,25 @@ def create_sandbox_app(
         page, next_cursor = _paginate(teams, cursor, fingerprint, state.page_size)
         return _json({"teams": page, "next_cursor": next_cursor})
 
-    @app.get("/v1/org/<org_id>/member")
-    def list_members(org_id: str) -> Response:
+    def search_and_page(org_id: str, kind: str, find: Callable[[str | None], list[dict[str, Any]]]) -> Response:
+        """List Members and List Invites: search_query, then cursor pages of the matches."""
         errors: list[dict[str, Any]] = []
         org_uuid = _check(_UUID, org_id, ("path", "org_id"), errors)
         search, cursor = _query("search_query"), _query("next_cursor")
         if errors:
             return _validation_error(errors)
         require_org(org_uuid)
-        fingerprint = _fingerprint("member", str(org_uuid), search or "")
-        page, next_cursor = _paginate(state.find_members(search), cursor, fingerprint, state.page_size)
-        return _json({"members": page, "next_cursor": next_cursor})
+        fingerprint = _fingerprint(kind, str(org_uuid), search or "")
+        page, next_cursor = _paginate(find(search), cursor, fingerprint, state.page_size)
+        return _json({f"{kind}s": page, "next_cursor": next_cursor})
+
+    @app.get("/v1/org/<org_id>/member")
+    def list_members(org_id: str) -> Response:
+        return search_and_page(org_id, "member", state.find_members)
 
     @app.get("/v1/org/<org_id>/invite")
     def list_invites(org_id: str) -> Response:
-        errors: list[dict[str, Any]] = []
-        org_uuid = _check(_UUID, org_id, ("path", "org_id"), errors)
-        search, cursor = _query("search_query"), _query("next_cursor")
-        if errors:
-            return _validation_error(errors)
-        require_org(org_uuid)
-        fingerprint = _fingerprint("invite", str(org_uuid), search or "")
-        page, next_cursor = _paginate(state.find_invites(search), cursor, fingerprint, state.page_size)
-        return _json({"invites": page, "next_cursor": next_cursor})
+        return search_and_page(org_id, "invite", state.find_invites)
 
     @app.post("/v1/org/<org_id>/invite")
     def create_or_resend_invite(org_id: str) -> Response:
