@@ -65,8 +65,7 @@ def per_day(query: Select, first: date, last: date) -> dict[date, Counter]:
                          Action.created_at < datetime.combine(last + timedelta(days=1), time.min, UTC))
     rows = db.session.execute(window.with_only_columns(Action.created_at, Action.outcome_kind)).all()
     for created_at, kind in rows:
-        moment = created_at if created_at.tzinfo else created_at.replace(tzinfo=UTC)
-        day = moment.astimezone(UTC).date()
+        day = created_at.date()
         if day in counts:
             counts[day][outcome_group(kind)] += 1
     return counts
@@ -81,7 +80,6 @@ _RESENT = ("invite_resent",)
 def _near(ours: datetime, theirs: datetime | None) -> bool:
     if theirs is None:
         return False
-    ours = ours if ours.tzinfo else ours.replace(tzinfo=UTC)
     return abs(ours - theirs.astimezone(UTC)) <= ATTRIBUTION_WINDOW
 
 

@@ -129,7 +129,7 @@ def result(token: str):
         abort(404)
     outcome = action.outcome or {}
     still_sending = action.state == PENDING
-    abandoned = still_sending and datetime.now(UTC) - _aware(action.created_at) > _abandoned_after()
+    abandoned = still_sending and datetime.now(UTC) - action.created_at > _abandoned_after()
     pending, check_failed = None, False
     if abandoned:
         try:
@@ -148,10 +148,6 @@ def result(token: str):
         role_labels=ROLE_LABELS,
     )
 
-
-def _aware(moment: datetime) -> datetime:
-    # SQLite hands datetimes back without their zone; they were written in UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def handle_csrf_error(error: CSRFError):
