@@ -135,6 +135,35 @@ def test_custom_user_agent(upstream):
     assert upstream.requests[0].headers["x-management-key"] == KEY
 
 
+
+def test_proxy_from_the_environment_at_construction_is_used(upstream, monkeypatch):
+    # An egress proxy named the usual way is honoured, although the environment is read only once.
+    monkeypatch.setenv("HTTP_PROXY", upstream.base_url)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    with make_client("http://junction.invalid") as client:
+        monkeypatch.delenv("HTTP_PROXY")  # read at construction: a later change does not matter
+        upstream.script(Reply(200, json={"id": ORG, "name": "Acme"}))
+        assert client.get_org().name == "Acme"
+    (received,) = upstream.requests
+    assert received.target == f"http://junction.invalid/v1/org/{ORG}"
+    assert received.headers["x-management-key"] == KEY
+
+
+def test_no_proxy_and_netrc_are_respected(upstream, monkeypatch, tmp_path):
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # nothing listens there
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    netrc = tmp_path / ".netrc"
+    netrc.write_text("machine 127.0.0.1 login someone password secret\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    with make_client(upstream.base_url) as client:
+        upstream.script(Reply(200, json={"id": ORG, "name": "Acme"}))
+        client.get_org()
+    (received,) = upstream.requests
+    assert received.target == f"/v1/org/{ORG}"
+    assert "authorization" not in received.headers  # the key is our only credential
+
 # ---------------------------------------------------------------------------- 200 answers
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import http.cookiejar
 import json
 import logging
+import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -159,6 +160,13 @@ class JunctionClient:
         )
         # An API client has no use for cookies, and a shared jar is state shared between threads.
         session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+        # With trust_env, requests re-reads the proxy variables, the CA bundle variables and ~/.netrc on
+        # every call (a measurable share of an invite's CPU). A running process's environment does not
+        # change, so the same settings are read once, here; ~/.netrc is not wanted at all (the key is our
+        # only credential).
+        session.trust_env = False
+        session.proxies.update(requests.utils.get_environ_proxies(self._base_url))
+        session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
         self._session = session
 
     # ------------------------------------------------------------------ public API
