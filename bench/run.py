@@ -371,12 +371,13 @@ def describe(exc: Exception) -> str:
     return type(exc).__name__
 
 
-def run_direct(sandbox: Sandbox, count: int, concurrency: int, tag: str) -> list[Sample]:
+def run_direct(sandbox: Sandbox, count: int, concurrency: int, tag: str, pause: float = 0.0) -> list[Sample]:
     sessions = Sessions(lambda s: s.headers.update({KEY_HEADER: DEMO_KEY}))
 
     def one(i: int) -> Sample:
         body = {"email": f"bench-{tag}-direct-{i}@example.org", "role": "no_role", "team_role_bindings": None}
         sample = Sample()
+        time.sleep(pause)
         started = time.perf_counter()
         try:
             response = sessions.get().post(sandbox.invite_url, json=body, timeout=DIRECT_TIMEOUT)
@@ -406,7 +407,7 @@ def page_heading(page: str) -> str:
     return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", "", match.group(1)))).strip() if match else "?"
 
 
-def run_dashboard(dashboard: Dashboard, count: int, concurrency: int, tag: str) -> list[Sample]:
+def run_dashboard(dashboard: Dashboard, count: int, concurrency: int, tag: str, pause: float = 0.0) -> list[Sample]:
     sessions = Sessions()  # cookies carry the CSRF session, as in a browser
 
     def one(i: int) -> Sample:
@@ -422,6 +423,7 @@ def run_dashboard(dashboard: Dashboard, count: int, concurrency: int, tag: str) 
                 sample.error = f"form: HTTP {form.status_code}, no tokens"
                 return sample
             data = {**tokens, "email": f"bench-{tag}-dashboard-{i}@example.org", "role": "no_role"}
+            time.sleep(pause)
             started = time.perf_counter()
             page = session.post(dashboard.url + "/", data=data, timeout=DASHBOARD_TIMEOUT, allow_redirects=True)
             sample.ms = (time.perf_counter() - started) * 1000
@@ -705,6 +707,8 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--latency-ms", type=float, default=50, help="latency the sandbox adds to every /v1 call")
     parser.add_argument("--invites", type=int, default=300, help="invites sent in each of the two runs")
+    parser.add_argument("--pause-ms", type=float, default=0,
+                        help="idle time before each timed invite (with --latency-ms 0: how much a cold CPU costs)")
     parser.add_argument("--concurrency", type=int, default=8, help="client threads sending at once")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn processes (WEB_CONCURRENCY)")
     parser.add_argument("--threads", type=int, default=8, help="threads per gunicorn process (WEB_THREADS)")
@@ -755,7 +759,7 @@ def main(argv: list[str] | None = None) -> int:
         step(f"direct run: {args.invites} invites at concurrency {args.concurrency}")
         cpu0 = (cpu_seconds(sandbox.child.proc.pid), time.process_time())
         t0 = time.perf_counter()
-        direct = run_direct(sandbox, args.invites, args.concurrency, tag)
+        direct = run_direct(sandbox, args.invites, args.concurrency, tag, args.pause_ms / 1000)
         direct_wall = time.perf_counter() - t0
         cpu_direct = {"sandbox": cpu_seconds(sandbox.child.proc.pid) - cpu0[0],
                       "client": time.process_time() - cpu0[1]}
@@ -768,7 +772,7 @@ def main(argv: list[str] | None = None) -> int:
         step(f"dashboard run: {args.invites} invites at concurrency {args.concurrency}")
         cpu0 = (cpu_seconds(dashboard.child.proc.pid), cpu_seconds(sandbox.child.proc.pid), time.process_time())
         t0 = time.perf_counter()
-        through = run_dashboard(dashboard, args.invites, args.concurrency, tag)
+        through = run_dashboard(dashboard, args.invites, args.concurrency, tag, args.pause_ms / 1000)
         dashboard_wall = time.perf_counter() - t0
         cpu_through = {"dashboard": cpu_seconds(dashboard.child.proc.pid) - cpu0[0],
                        "sandbox": cpu_seconds(sandbox.child.proc.pid) - cpu0[1],
@@ -866,7 +870,8 @@ def main(argv: list[str] | None = None) -> int:
       f"{machine['ram_gib']:g} GiB RAM, Python {machine['python']}, {machine['os']}")
     w(f"Parameters  sandbox latency {args.latency_ms:g} ms, {args.invites} invites per run at concurrency "
       f"{args.concurrency}, gunicorn gthread {args.workers} workers x {args.threads} threads, "
-      f"sandbox page size {args.page_size}, {database} database")
+      f"sandbox page size {args.page_size}, {database} database"
+      + (f", {args.pause_ms:g} ms idle before each timed invite" if args.pause_ms else ""))
     w("            client, sandbox and dashboard all share this machine's cores")
     w(f"Sandbox keep-alive probe: {probe}")
     w("")
