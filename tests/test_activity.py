@@ -80,6 +80,16 @@ def test_invalid_dates_say_so_and_apply_no_filter(seeded, client):
     assert "must be on or after" in text and 'aria-invalid="true"' in text
 
 
+def test_an_empty_trail_says_nothing_was_done_yet_and_an_empty_filter_says_no_match(app, client):
+    assert "Nothing has been sent, resent or revoked through this dashboard yet." in client.get(
+        "/activity").get_data(as_text=True)
+    record(app, "tok_only_000000000000", target="only@example.org")
+    unfiltered = client.get("/activity").get_data(as_text=True)
+    assert "only@example.org" in unfiltered and "yet." not in unfiltered
+    filtered = client.get("/activity?target=nobody").get_data(as_text=True)
+    assert "No activity matches these filters." in filtered and "yet." not in filtered
+
+
 def test_paging_newest_first(app, client):
     for i in range(55):
         record(app, f"tok_page_{i:013d}", target=f"p{i:02d}@example.org", when=NOW - timedelta(minutes=i))

@@ -52,6 +52,7 @@ def activity():
         "activity/list.html",
         form=form,
         valid=valid,
+        filtered=any(value for value in filters.values()),
         rows=rows,
         page=number,
         prev_url=url_for("activity.activity", **args, page=number - 1) if number > 1 else None,
