@@ -164,6 +164,16 @@ def test_no_proxy_and_netrc_are_respected(upstream, monkeypatch, tmp_path):
     assert received.target == f"/v1/org/{ORG}"
     assert "authorization" not in received.headers  # the key is our only credential
 
+
+def test_on_call_is_told_each_calls_duration_answered_or_failed(upstream):
+    durations = []
+    with make_client(upstream.base_url, on_call=durations.append) as client:
+        upstream.script(Reply(200, json={"id": ORG, "name": "Acme"}, delay=0.05), Reply(404, json={}))
+        client.get_org()
+        with pytest.raises(NotFoundError):
+            client.get_org()
+    assert len(durations) == 2 and durations[0] >= 50 and durations[1] < durations[0]
+
 # ---------------------------------------------------------------------------- 200 answers
 
 

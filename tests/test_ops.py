@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -12,7 +13,7 @@ import time
 from pathlib import Path
 
 import requests
-from conftest import app_env, make_app
+from conftest import app_env, form_tokens, make_app
 
 from invite.sandbox import DEMO_KEY
 from invite.web import JsonLogFormatter
@@ -86,6 +87,21 @@ def test_one_json_log_line_per_request_with_request_id(client):
     entry = json.loads(line)
     assert entry["request_id"] == "req-42" and entry["status"] == 200 and entry["path"] == "/healthz"
     assert isinstance(entry["duration_ms"], float)
+
+
+def test_junction_time_is_split_out_in_server_timing_and_the_log_line(client, caplog):
+    caplog.set_level(logging.INFO, logger="invite.request")
+    assert client.get("/").headers["Server-Timing"].count("junction;") == 1  # teams and org, loaded once
+    cached = client.get("/", headers={"X-Request-Id": "req-cached"})
+    assert "junction" not in cached.headers["Server-Timing"]  # both cached now: no call, no metric
+    sent = client.post("/", data={**form_tokens(cached.get_data(as_text=True)), "email": "timed@example.org",
+                                  "role": "no_role"}, headers={"X-Request-Id": "req-sent"})
+    timing = re.fullmatch(r'app;dur=([0-9.]+), junction;dur=([0-9.]+);desc="Junction, 1 call"',
+                          sent.headers["Server-Timing"])
+    assert timing and 0 < float(timing[2]) <= float(timing[1])
+    entries = {r.fields["request_id"]: r.fields for r in caplog.records if r.name == "invite.request"}
+    assert entries["req-cached"]["junction_calls"] == 0 and entries["req-cached"]["junction_ms"] == 0
+    assert entries["req-sent"]["junction_calls"] == 1 and entries["req-sent"]["junction_ms"] == float(timing[2])
 
 
 def test_unexpected_error_is_a_friendly_page_without_trace(app, client, monkeypatch):

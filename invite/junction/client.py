@@ -107,6 +107,7 @@ class JunctionClient:
         user_agent: str | None = None,
         retries: int = 2,
         backoff_factor: float = 0.1,
+        on_call: Callable[[float], None] | None = None,
     ):
         parts = urlsplit(base_url or "")
         if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -168,6 +169,9 @@ class JunctionClient:
         session.proxies.update(requests.utils.get_environ_proxies(self._base_url))
         session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
         self._session = session
+        # Told the duration in ms of every call, answered or failed (retries included), so that the
+        # caller can say how much of its own time was Junction's.
+        self._on_call = on_call
 
     # ------------------------------------------------------------------ public API
 
@@ -307,6 +311,8 @@ class JunctionClient:
         except Exception as exc:  # noqa: BLE001 - every transport failure becomes a typed error
             failure, kind = self._transport_error(exc)
         elapsed_ms = (time.monotonic() - started) * 1000
+        if self._on_call is not None:
+            self._on_call(elapsed_ms)
 
         # Raised here, outside the except block, so the error does not chain the requests exception
         # (whose prepared request carries the key in its headers).
