@@ -104,9 +104,13 @@ class Sample:
     server_ms: float = math.nan  # GET / alone, or POST / (the 303) in the dashboard run
     result_server_ms: float = math.nan  # GET /sent/<token> after the 303
     post_junction_ms: float = math.nan  # Junction's share of server_ms (Server-Timing: junction)
-    post_own_ms: float = math.nan  # server_ms less Junction's share: the dashboard's own work on the POST
     form_ms: float = math.nan  # the untimed GET / before a POST, client side
     form_server_ms: float = math.nan
+
+    @property
+    def post_own_ms(self) -> float:
+        """server_ms less Junction's share: the dashboard's own work on the POST."""
+        return self.server_ms - self.post_junction_ms
 
 
 def server_timing(response: requests.Response, metric: re.Pattern[str] = _SERVER_TIMING) -> float:
@@ -438,7 +442,6 @@ def run_dashboard(dashboard: Dashboard, count: int, concurrency: int, tag: str, 
         sample.result_server_ms = server_timing(page) if redirect is not None else math.nan
         if redirect is not None:
             sample.post_junction_ms = server_timing(redirect, _JUNCTION_TIMING)
-            sample.post_own_ms = sample.server_ms - sample.post_junction_ms
         sample.ok = (redirect is not None and redirect.status_code == 303 and page.status_code == 200
                      and SENT_MARKER in page.text)
         if not sample.ok:
@@ -452,20 +455,22 @@ def run_dashboard(dashboard: Dashboard, count: int, concurrency: int, tag: str, 
         sessions.close()
 
 
-def run_form_renders(dashboard: Dashboard, count: int, concurrency: int) -> list[Sample]:
+def run_page_views(dashboard: Dashboard, paths: list[str], page_ok: Callable[[str], bool], count: int,
+                   concurrency: int) -> list[Sample]:
+    """GET the paths in turn (first, second, ... again), each view timed on the client and by Server-Timing."""
     sessions = Sessions()
 
-    def one(_: int) -> Sample:
+    def one(i: int) -> Sample:
         sample = Sample()
         started = time.perf_counter()
         try:
-            response = sessions.get().get(dashboard.url + "/", timeout=DASHBOARD_TIMEOUT)
+            response = sessions.get().get(dashboard.url + paths[i % len(paths)], timeout=DASHBOARD_TIMEOUT)
         except requests.RequestException as exc:
             sample.error = describe(exc)
             return sample
         sample.ms = (time.perf_counter() - started) * 1000
         sample.server_ms = server_timing(response)
-        sample.ok = response.status_code == 200 and form_tokens(response.text) is not None
+        sample.ok = response.status_code == 200 and page_ok(response.text)
         if not sample.ok:
             sample.error = f"HTTP {response.status_code}: {page_heading(response.text)[:70]}"
         return sample
@@ -474,6 +479,10 @@ def run_form_renders(dashboard: Dashboard, count: int, concurrency: int) -> list
         return run_concurrently(one, count, concurrency)
     finally:
         sessions.close()
+
+
+def run_form_renders(dashboard: Dashboard, count: int, concurrency: int) -> list[Sample]:
+    return run_page_views(dashboard, ["/"], lambda page: form_tokens(page) is not None, count, concurrency)
 
 
 def spread_renders(dashboard: Dashboard, concurrency: int) -> None:
@@ -550,28 +559,8 @@ def _cursor_of(url: str) -> str | None:
 
 def run_invitation_views(dashboard: Dashboard, urls: list[str], count: int, concurrency: int) -> list[Sample]:
     """GET the invitations pages in turn (first, second, ... again), timed like the form renders."""
-    sessions = Sessions()
-
-    def one(i: int) -> Sample:
-        sample = Sample()
-        started = time.perf_counter()
-        try:
-            response = sessions.get().get(dashboard.url + urls[i % len(urls)], timeout=DASHBOARD_TIMEOUT)
-        except requests.RequestException as exc:
-            sample.error = describe(exc)
-            return sample
-        sample.ms = (time.perf_counter() - started) * 1000
-        sample.server_ms = server_timing(response)
-        sample.ok = (response.status_code == 200 and _INVITATIONS_TABLE in response.text
-                     and 'role="alert"' not in response.text)
-        if not sample.ok:
-            sample.error = f"HTTP {response.status_code}: {page_heading(response.text)[:70]}"
-        return sample
-
-    try:
-        return run_concurrently(one, count, concurrency)
-    finally:
-        sessions.close()
+    return run_page_views(dashboard, urls, lambda page: _INVITATIONS_TABLE in page and 'role="alert"' not in page,
+                          count, concurrency)
 
 
 def invitations_part(stack: contextlib.ExitStack, run_dir: Path, args: argparse.Namespace,

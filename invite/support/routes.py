@@ -8,6 +8,8 @@ go through invite.actions with the form's one-time token, so a double click acts
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
 from urllib.parse import quote, urlencode
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
@@ -16,13 +18,15 @@ from flask_wtf.csrf import CSRFError
 from invite import actions
 from invite.activity import queries
 from invite.auth import require
-from invite.junction import Invite, JunctionClient, JunctionError
+from invite.junction import Invite, JunctionClient, JunctionError, Page
 from invite.storage import PENDING, Action, get_action
 from invite.support import views
 from invite.support.forms import RowAction, canonical_uuid, new_submission_token, read_row_action
 from invite.support.paging import MAX_QUERY_CHARS, Pager
 from invite.upstream import get_upstream
 from invite.web import current_actor
+
+T = TypeVar("T")
 
 bp = Blueprint("support", __name__)
 
@@ -161,6 +165,16 @@ def expired_form(error: CSRFError):
 # ------------------------------------------------------------------------------------------ pages
 
 
+def _one_page(
+    list_page: Callable[..., Page[T]], pager: Pager, what: str
+) -> tuple[Page[T] | None, dict[str, Any] | None]:
+    """The pager's page of one of Junction's lists, or else the problem to show in its place."""
+    try:
+        return list_page(search_query=pager.search_query, cursor=pager.cursor), None
+    except JunctionError as exc:
+        return None, views.failure(exc, f"Could not load the {what}", paged=pager.cursor is not None)
+
+
 @bp.get("/invitations")
 @require("view")
 def invitations():
@@ -169,22 +183,16 @@ def invitations():
                             _done_message(request.args.get("done"))) if m]
     upstream = get_upstream()
     names = upstream.team_names()
+    page, problem = _one_page(upstream.client.list_invites, pager, "invitations")
     rows: list[views.InviteRow] = []
-    next_cursor = None
-    problem = None
-    try:
-        page = upstream.client.list_invites(search_query=pager.search_query, cursor=pager.cursor)
-    except JunctionError as exc:
-        problem = views.failure(exc, "Could not load the invitations", paged=pager.cursor is not None)
-    else:
+    if page is not None:
         senders = dashboard_senders(page.items)
         rows = [views.invite_row(invite, names, senders.get(invite.id)) for invite in page.items]
-        next_cursor = page.next_cursor
     return render_template(
         "support/invitations.html",
         pager=pager,
         rows=rows,
-        next_cursor=next_cursor,
+        next_cursor=page.next_cursor if page is not None else None,
         problem=problem,
         messages=messages,
         # One token per row: each resend button is its own one-time form.
@@ -200,18 +208,10 @@ def members():
     pager = Pager.from_args(request.args)
     upstream = get_upstream()
     names = upstream.team_names()
-    rows: list[views.MemberRow] = []
-    next_cursor = None
-    problem = None
-    try:
-        page = upstream.client.list_members(search_query=pager.search_query, cursor=pager.cursor)
-    except JunctionError as exc:
-        problem = views.failure(exc, "Could not load the members", paged=pager.cursor is not None)
-    else:
-        rows = [views.member_row(member, names, pager.q) for member in page.items]
-        next_cursor = page.next_cursor
-    return render_template("support/members.html", pager=pager, rows=rows, next_cursor=next_cursor,
-                           problem=problem)
+    page, problem = _one_page(upstream.client.list_members, pager, "members")
+    rows = [views.member_row(member, names, pager.q) for member in page.items] if page is not None else []
+    return render_template("support/members.html", pager=pager, rows=rows,
+                           next_cursor=page.next_cursor if page is not None else None, problem=problem)
 
 
 # ------------------------------------------------------------------------------------------ resend
