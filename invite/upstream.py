@@ -10,6 +10,7 @@ from flask import Flask, current_app, g, has_request_context
 from invite.cache import CachedValue
 from invite.config import Settings
 from invite.junction import JunctionClient, JunctionError, Org, Team
+from invite.junction.client import CallRecord
 
 READY_CHECK_TTL_SECONDS = 10.0
 
@@ -35,10 +36,10 @@ class Upstream:
             return None
 
 
-def _add_to_request_junction_time(elapsed_ms: float) -> None:
+def _add_to_request_junction_time(call: CallRecord) -> None:
     # The request's log line and Server-Timing header then split its time between Junction and us.
     if has_request_context():
-        g.junction_ms = g.get("junction_ms", 0.0) + elapsed_ms
+        g.junction_ms = g.get("junction_ms", 0.0) + call.elapsed_ms
         g.junction_calls = g.get("junction_calls", 0) + 1
 
 
@@ -81,7 +82,7 @@ def init_upstream(app: Flask, settings: Settings) -> Upstream:
         client=client,
         teams=CachedValue(load_teams, settings.teams_cache_ttl_seconds),
         org=CachedValue(client.get_org, settings.teams_cache_ttl_seconds),
-        ready=CachedValue(check_ready, READY_CHECK_TTL_SECONDS, failure_ttl_seconds=READY_CHECK_TTL_SECONDS),
+        ready=CachedValue(check_ready, READY_CHECK_TTL_SECONDS),
         sandbox_server=sandbox_server,
     )
     app.extensions["upstream"] = upstream

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
@@ -166,13 +167,45 @@ def test_no_proxy_and_netrc_are_respected(upstream, monkeypatch, tmp_path):
 
 
 def test_on_call_is_told_each_calls_duration_answered_or_failed(upstream):
-    durations = []
-    with make_client(upstream.base_url, on_call=durations.append) as client:
+    records = []
+    with make_client(upstream.base_url, on_call=records.append) as client:
         upstream.script(Reply(200, json={"id": ORG, "name": "Acme"}, delay=0.05), Reply(404, json={}))
         client.get_org()
         with pytest.raises(NotFoundError):
             client.get_org()
+    durations = [r.elapsed_ms for r in records]
     assert len(durations) == 2 and durations[0] >= 50 and durations[1] < durations[0]
+    assert [(r.operation, r.outcome) for r in records] == [("get_org", "ok"), ("get_org", "not_found")]
+
+
+@pytest.mark.parametrize(("replies", "outcome"), [
+    ([Reply(200, json={"status": "invite_created"})], "created"),
+    ([Reply(200, json={"status": "invite_resent"})], "resent"),
+    ([Reply(200, json={"status": "already_in_org"})], "member"),
+    ([Reply(422, json={"detail": []})], "validation"),
+    ([Reply(409, json={})], "conflict"),
+    ([Reply(429, json={})], "rate_limited"),
+    ([Reply(500, body="x")], "unknown"),
+    ([Reply.reset()], "unknown"),
+    ([Reply(200, json={"status": "invite_exploded"})], "unknown"),
+])
+def test_on_call_names_each_send_outcome(upstream, replies, outcome):
+    records = []
+    with make_client(upstream.base_url, on_call=records.append) as client:
+        upstream.script(*replies)
+        with contextlib.suppress(JunctionError):
+            invite(client)
+    [record] = records
+    assert (record.operation, record.outcome, record.retries) == ("create_or_resend_invite", outcome, 0)
+
+
+def test_on_call_outcome_unreachable():
+    records = []
+    with make_client(f"http://127.0.0.1:{closed_port()}", on_call=records.append) as client, \
+            pytest.raises(UnreachableError):
+        invite(client)
+    assert [r.outcome for r in records] == ["unreachable"]
+    assert records[0].retries == 2  # nothing was sent, so even a POST is tried again
 
 # ---------------------------------------------------------------------------- 200 answers
 
@@ -453,9 +486,24 @@ def test_get_retried_on_connection_lost(jc, upstream, fault):
     assert upstream.request_count == 2
 
 
-def test_get_retried_on_read_timeout(jc, upstream):
+def test_get_not_retried_on_read_timeout(jc, upstream):
     upstream.script(Reply.stall(5), Reply(200, json={"id": ORG, "name": "Acme"}))
-    assert jc.get_org().name == "Acme"
+    started = time.monotonic()
+    with pytest.raises(OutcomeUnknownError):
+        jc.get_org()
+    assert time.monotonic() - started < 0.5 + 0.3  # the timeout once, not once per try
+    assert upstream.request_count == 1
+
+
+def test_get_retries_stop_at_the_operations_deadline(upstream):
+    # Each 503 arrives after 0.3 s: a second try fits in 0.5 s only partly, a third not at all.
+    upstream.script(*[Reply(503, delay=0.3)] * 3, Reply(200, json={"id": ORG, "name": "Acme"}))
+    with make_client(upstream.base_url, timeout=0.5) as client:
+        started = time.monotonic()
+        with pytest.raises(JunctionError):
+            client.get_org()
+        elapsed = time.monotonic() - started
+    assert elapsed < 0.5 + 0.2, elapsed
     assert upstream.request_count == 2
 
 

@@ -24,9 +24,9 @@ def _load_teams() -> tuple[list[Team], str | None]:
     """The org's teams (sorted for people when loaded), and a notice when the list is stale or unavailable."""
     try:
         snapshot = get_upstream().teams.get()
-    except JunctionError:
-        return [], ("The team list could not be loaded from Junction, so no teams can be picked right now. "
-                    "Use “Refresh teams” in a minute.")
+    except JunctionError as exc:
+        return [], (f"The team list could not be loaded from Junction ({exc.message}), so no teams can be "
+                    "picked right now. Use “Refresh teams” in a moment.")
     notice = None
     if snapshot.error is not None:
         notice = "Junction could not be reached to refresh the team list; it may be out of date."

@@ -3,10 +3,11 @@
 Every call ends in a typed value or one of the errors in errors.py; no requests/urllib3 exception, no
 KeyError from an odd body and no JSONDecodeError ever reaches a caller.
 
-Retries are urllib3's, configured on the adapter: GETs are retried on connect errors, read errors and
-502/503/504; any other method only when the connection could not be made (urllib3 retries a
-ConnectTimeoutError, which NewConnectionError and NameResolutionError subclass, for every method, but
-read/protocol errors and status codes only for `allowed_methods`). So a POST is never sent twice.
+One operation (a request and its retries) never takes longer than `timeout` seconds in all: each try
+gets only what is left of that deadline. Any method is retried when no connection could be made
+(nothing was sent); a GET also when the connection was lost before an answer and on 502/503/504. A read
+timeout is never retried: the time is already spent. So a POST is never sent twice, and a page that
+calls Junction once waits at most `timeout` seconds for it.
 
 The Management Key lives only in the session's default headers: it is not an attribute of the client,
 not in any error (errors are raised outside the `except` block, so they do not even chain the
@@ -58,18 +59,59 @@ from invite.junction.models import Invite, InviteStatus, Member, Org, Page, Team
 from invite.junction.parsing import parse_validation_issues
 from invite.version import __version__
 
-__all__ = ["JunctionClient", "parse_validation_issues"]
+__all__ = ["CallRecord", "JunctionClient", "outcome_of_error", "parse_validation_issues"]
 
 log = logging.getLogger("invite.junction")
 
 DEFAULT_USER_AGENT = f"junction-invite-dashboard/{__version__}"
 RETRY_STATUSES = frozenset({502, 503, 504})
+# Transport failure kinds (see _transport_error) where no request reached Junction.
+_NOTHING_SENT = frozenset({"dns", "refused", "connect", "connect_timeout"})
 # A body larger than this is not read to the end (no Junction answer comes close).
 MAX_BODY_BYTES = 2 * 1024 * 1024
 
 T = TypeVar("T")
 
 _NOT_JSON = object()
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    """What on_call is told after every operation, answered or failed (nothing personal: no path, no query)."""
+
+    operation: str  # the client method: create_or_resend_invite, list_invites, list_teams, …
+    outcome: str  # see outcome_of_error(); for a success "created", "resent", "member" or "ok"
+    elapsed_ms: float  # retries included
+    retries: int
+
+
+_SUCCESS_OUTCOMES = {
+    InviteStatus.INVITE_CREATED: "created",
+    InviteStatus.INVITE_RESENT: "resent",
+    InviteStatus.ALREADY_IN_ORG: "member",
+}
+
+
+def outcome_of_error(error: JunctionError, method: str) -> str:
+    """A short, fixed word for a failed call: what a dashboard and an alert group by."""
+    kinds: list[tuple[type[JunctionError], str]] = [
+        (ValidationError, "validation"),
+        (ConflictError, "conflict"),
+        (RateLimitError, "rate_limited"),
+        (UnreachableError, "unreachable"),
+        (AuthenticationError, "key_rejected"),
+        (NotFoundError, "not_found"),
+    ]
+    for cls, kind in kinds:
+        if isinstance(error, cls):
+            return kind
+    if isinstance(error, ServerError) and method == "GET":
+        return "server_error"  # a GET's 5xx changed nothing; a POST's may have: that is "unknown"
+    return "unknown" if error.may_have_taken_effect or isinstance(error, ServerError) else "rejected"
+
+
+class _DeadlinePassed(Exception):
+    """The answer was still arriving when the operation's deadline passed."""
 
 
 @dataclass(frozen=True)
@@ -107,7 +149,7 @@ class JunctionClient:
         user_agent: str | None = None,
         retries: int = 2,
         backoff_factor: float = 0.1,
-        on_call: Callable[[float], None] | None = None,
+        on_call: Callable[[CallRecord], None] | None = None,
     ):
         parts = urlsplit(base_url or "")
         if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -135,20 +177,11 @@ class JunctionClient:
         self._org_path = f"/v1/org/{_segment(self._org_id, 'org_id')}"
         self._timeouts = (float(connect_timeout), float(timeout))
 
-        retry = Retry(
-            total=retries,
-            connect=retries,
-            read=retries,
-            status=retries,
-            other=0,
-            redirect=False,
-            allowed_methods=frozenset({"GET"}),
-            status_forcelist=RETRY_STATUSES,
-            backoff_factor=backoff_factor,
-            respect_retry_after_header=False,
-            raise_on_status=False,
-        )
-        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_maxsize, max_retries=retry)
+        self._retries = int(retries)
+        self._backoff = float(backoff_factor)
+        # urllib3 itself never retries: the loop in _call does, within the operation's deadline.
+        no_retry = Retry(total=0, connect=0, read=0, status=0, other=0, redirect=False, raise_on_status=False)
+        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_maxsize, max_retries=no_retry)
         session = requests.Session()
         session.mount("http://", adapter)
         session.mount("https://", adapter)
@@ -169,8 +202,8 @@ class JunctionClient:
         session.proxies.update(requests.utils.get_environ_proxies(self._base_url))
         session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
         self._session = session
-        # Told the duration in ms of every call, answered or failed (retries included), so that the
-        # caller can say how much of its own time was Junction's.
+        # Told every operation's outcome and duration, answered or failed (retries included), so that the
+        # caller can say how much of its own time was Junction's and count outcomes.
         self._on_call = on_call
 
     # ------------------------------------------------------------------ public API
@@ -204,14 +237,13 @@ class JunctionClient:
             "role": role,
             "team_role_bindings": [{"team_id": team_id} for team_id in team_ids] if team_ids else None,
         }
-        answer = self._call("POST", f"{self._org_path}/invite", json_body=body)
-        return self._parse(answer, parsing.parse_invite_status, "Create or resend invite")
+        return self._call("create_or_resend_invite", "POST", f"{self._org_path}/invite", json_body=body,
+                          parse=(parsing.parse_invite_status, "Create or resend invite"))
 
     def list_invites(self, *, search_query: str | None = None, cursor: str | None = None) -> Page[Invite]:
-        answer = self._call(
-            "GET", f"{self._org_path}/invite", params={"search_query": search_query, "next_cursor": cursor}
-        )
-        return self._parse(answer, parsing.parse_invite_page, "List invites")
+        return self._call("list_invites", "GET", f"{self._org_path}/invite",
+                          params={"search_query": search_query, "next_cursor": cursor},
+                          parse=(parsing.parse_invite_page, "List invites"))
 
     def find_pending_invite(self, email: str, *, max_pages: int = 5) -> Invite | None:
         """The pending invite whose email equals `email` (case-insensitively), looking at most max_pages."""
@@ -227,7 +259,7 @@ class JunctionClient:
 
     def revoke_invite(self, invite_id: str) -> None:
         """DELETE /v1/org/{org_id}/invite/{invite_id}; any 2xx means revoked, whatever its body."""
-        self._call("DELETE", f"{self._org_path}/invite/{_segment(invite_id, 'invite_id')}")
+        self._call("revoke_invite", "DELETE", f"{self._org_path}/invite/{_segment(invite_id, 'invite_id')}")
 
     def list_teams(self) -> list[Team]:
         """Every team, following next_cursor to the end."""
@@ -240,19 +272,18 @@ class JunctionClient:
         return teams
 
     def list_members(self, *, search_query: str | None = None, cursor: str | None = None) -> Page[Member]:
-        answer = self._call(
-            "GET", f"{self._org_path}/member", params={"search_query": search_query, "next_cursor": cursor}
-        )
-        return self._parse(answer, parsing.parse_member_page, "List members")
+        return self._call("list_members", "GET", f"{self._org_path}/member",
+                          params={"search_query": search_query, "next_cursor": cursor},
+                          parse=(parsing.parse_member_page, "List members"))
 
     def get_org(self) -> Org:
-        return self._parse(self._call("GET", self._org_path), parsing.parse_org, "Get org")
+        return self._call("get_org", "GET", self._org_path, parse=(parsing.parse_org, "Get org"))
 
     # ------------------------------------------------------------------ pagination
 
     def _list_teams_page(self, cursor: str | None) -> Page[Team]:
-        answer = self._call("GET", f"{self._org_path}/team", params={"next_cursor": cursor})
-        return self._parse(answer, parsing.parse_team_page, "List teams")
+        return self._call("list_teams", "GET", f"{self._org_path}/team", params={"next_cursor": cursor},
+                          parse=(parsing.parse_team_page, "List teams"))
 
     @staticmethod
     def _pages(
@@ -276,9 +307,11 @@ class JunctionClient:
     # ------------------------------------------------------------------ HTTP
 
     def _call(
-        self, method: str, path: str, *, params: dict[str, Any] | None = None, json_body: Any = None
-    ) -> _Answer:
-        """One request (urllib3 may retry it, see the module docstring): a 2xx answer or a typed error."""
+        self, operation: str, method: str, path: str, *, params: dict[str, Any] | None = None,
+        json_body: Any = None, parse: tuple[Callable[[Any], T], str] | None = None,
+    ) -> Any:
+        """One operation: a request, retried as the module docstring says, within one deadline; then the
+        parsed answer (None without `parse`) or a typed error."""
         headers = {}
         data = None
         if json_body is not None:
@@ -287,10 +320,48 @@ class JunctionClient:
         query = {k: v for k, v in (params or {}).items() if v is not None} or None
 
         started = time.monotonic()
-        failure: JunctionError | None = None
-        kind = ""
-        answer: _Answer | None = None
+        deadline = started + self._timeouts[1]
         retried = 0
+        while True:
+            answer, failure, kind = self._try_once(method, path, query, data, headers, deadline)
+            if not self._worth_retrying(method, answer, kind) or retried >= self._retries:
+                break
+            pause = self._backoff * (2 ** retried)
+            if time.monotonic() + pause >= deadline:
+                break  # no time left for another try
+            time.sleep(pause)
+            retried += 1
+
+        result: Any = None
+        if failure is None and answer is not None and not 200 <= answer.status < 300:
+            failure = _status_error(answer)
+        elif failure is None and answer is not None and parse is not None:
+            try:
+                result = self._parse(answer, *parse)
+            except JunctionError as exc:
+                failure = exc
+        elapsed_ms = (time.monotonic() - started) * 1000
+        self._report(operation, method, result, failure, elapsed_ms, retried)
+
+        after = f" after {retried} {'retry' if retried == 1 else 'retries'}" if retried else ""
+        if answer is None:
+            log.warning("junction %s %s -> %s (%s) in %.0f ms%s",
+                        method, path, type(failure).__name__, kind, elapsed_ms, after)
+        else:
+            log.log(logging.WARNING if answer.status >= 500 else logging.INFO,
+                    "junction %s %s -> %d in %.0f ms%s", method, path, answer.status, elapsed_ms, after)
+        # Raised here, outside any except block, so the error does not chain the requests exception
+        # (whose prepared request carries the key in its headers).
+        if failure is not None:
+            raise failure
+        return result
+
+    def _try_once(
+        self, method: str, path: str, query: dict[str, Any] | None, data: bytes | None,
+        headers: dict[str, str], deadline: float,
+    ) -> tuple[_Answer | None, JunctionError | None, str]:
+        """One HTTP request with what is left of the deadline: (answer, None, "") or (None, error, kind)."""
+        remaining = max(deadline - time.monotonic(), 0.001)
         try:
             response = self._session.request(
                 method,
@@ -298,48 +369,44 @@ class JunctionClient:
                 params=query,
                 data=data,
                 headers=headers,
-                timeout=self._timeouts,
+                timeout=(min(self._timeouts[0], remaining), remaining),
                 allow_redirects=False,
                 stream=True,
             )
             try:
-                retries = getattr(response.raw, "retries", None)
-                retried = len(retries.history) if retries is not None else 0
-                answer = self._read(response)
+                return self._read(response, deadline), None, ""
             finally:
                 response.close()
         except Exception as exc:  # noqa: BLE001 - every transport failure becomes a typed error
             failure, kind = self._transport_error(exc)
-        elapsed_ms = (time.monotonic() - started) * 1000
-        if self._on_call is not None:
-            self._on_call(elapsed_ms)
-
-        # Raised here, outside the except block, so the error does not chain the requests exception
-        # (whose prepared request carries the key in its headers).
-        if failure is not None:
-            log.warning(
-                "junction %s %s -> %s (%s) in %.0f ms",
-                method, path, type(failure).__name__, kind, elapsed_ms,
-            )
-            raise failure
-        assert answer is not None
-        level = logging.WARNING if answer.status >= 500 else logging.INFO
-        log.log(
-            level,
-            "junction %s %s -> %d in %.0f ms%s",
-            method, path, answer.status, elapsed_ms,
-            f" after {retried} {'retry' if retried == 1 else 'retries'}" if retried else "",
-        )
-        if not 200 <= answer.status < 300:
-            raise _status_error(answer)
-        return answer
+        return None, failure, kind
 
     @staticmethod
-    def _read(response: requests.Response) -> _Answer:
+    def _worth_retrying(method: str, answer: _Answer | None, kind: str) -> bool:
+        if answer is not None:
+            return method == "GET" and answer.status in RETRY_STATUSES
+        if kind in _NOTHING_SENT:
+            return True  # any method: Junction never saw it
+        return method == "GET" and kind == "connection_lost"
+
+    def _report(self, operation: str, method: str, result: Any, failure: JunctionError | None,
+                elapsed_ms: float, retried: int) -> None:
+        if self._on_call is None:
+            return
+        if failure is not None:
+            outcome = outcome_of_error(failure, method)
+        else:
+            outcome = _SUCCESS_OUTCOMES.get(result, "ok") if isinstance(result, InviteStatus) else "ok"
+        self._on_call(CallRecord(operation, outcome, elapsed_ms, retried))
+
+    @staticmethod
+    def _read(response: requests.Response, deadline: float) -> _Answer:
         chunks: list[bytes] = []
         size = 0
         truncated = False
         for chunk in response.iter_content(chunk_size=65536):
+            if time.monotonic() > deadline:
+                raise _DeadlinePassed  # an answer trickling in must not stretch the wait either
             size += len(chunk)
             if size > MAX_BODY_BYTES:
                 truncated = True
@@ -379,7 +446,7 @@ class JunctionClient:
             return self._unreachable(
                 f"Could not connect to Junction within {self._timeouts[0]:g} seconds.", "connect_timeout"
             )
-        if isinstance(exc, requests.ReadTimeout) or isinstance(inner, ReadTimeoutError):
+        if isinstance(exc, requests.ReadTimeout | _DeadlinePassed) or isinstance(inner, ReadTimeoutError):
             return self._outcome_unknown(
                 f"The request was sent to Junction but no answer came within {self._timeouts[1]:g} seconds.",
                 "read_timeout",

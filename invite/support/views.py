@@ -188,7 +188,9 @@ def failure(error: JunctionError, doing: str, *, paged: bool = False) -> dict[st
         return message("error", f"{doing}: the dashboard could not connect to Junction.",
                        "Try again in a minute. If it keeps failing, Junction or the network may be down.", error)
     if isinstance(error, OutcomeUnknownError):
-        return message("error", f"{doing}: Junction did not answer in time.", "Try again in a minute.", error)
+        # error.message says how long the dashboard waited, so a slow Junction is told from a broken one.
+        return message("error", f"{doing}: Junction did not answer in time.",
+                       f"{error.message} Try again in a moment.", error)
     if isinstance(error, UnexpectedResponseError):
         return message("error", f"{doing}: Junction's answer could not be read.", "Try again in a minute.", error)
     if isinstance(error, ServerError):
