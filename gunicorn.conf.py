@@ -26,3 +26,11 @@ errorlog = "-"
 # gunicorn's runtime control socket is one fixed path per user: two instances (tests, a benchmark)
 # would fight over it, and nothing here uses it.
 control_socket_disable = True
+
+
+def on_starting(server):
+    """In the master, before any worker forks: a bad setting stops gunicorn once, with each problem printed
+    once and invite.config.EXIT_CONFIG_ERROR, however many workers were asked for."""
+    from invite.config import load_settings_or_exit
+
+    load_settings_or_exit()

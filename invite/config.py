@@ -7,6 +7,7 @@ everything that is wrong at once rather than one variable per restart.
 from __future__ import annotations
 
 import os
+import sys
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -16,6 +17,9 @@ from urllib.parse import urlsplit
 from invite.auth.settings import AuthSettings, load_auth_settings
 
 DEFAULT_API_BASE_URL = "https://api.management.junction.com"
+# The one exit status of every entry point (gunicorn's master, the release command, `flask` commands)
+# refused by its configuration: sysexits.h's EX_CONFIG, apart from gunicorn's own 1, 3 and 4.
+EXIT_CONFIG_ERROR = 78
 
 
 class ConfigError(Exception):
@@ -134,6 +138,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     proxy_hops = int(_number(env, "PROXY_FIX_HOPS", 0, problems, low=0, high=10, integer=True))
     ttl = _number(env, "TEAMS_CACHE_TTL_SECONDS", 60.0, problems, low=0, high=86400)
     threads = int(_number(env, "WEB_THREADS", 8, problems, low=1, high=256, integer=True))
+    _number(env, "WEB_CONCURRENCY", 2, problems, low=1, high=64, integer=True)  # read by gunicorn.conf.py
     cooldown = _number(env, "INVITE_RESEND_COOLDOWN_MINUTES", 10.0, problems, low=0, high=7 * 24 * 60)
 
     database_url = env.get("DATABASE_URL", "").strip() or None
@@ -163,3 +168,19 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         resend_cooldown_minutes=cooldown,
         auth=auth,
     )
+
+
+def exit_on_config_error(error: ConfigError) -> None:
+    """Print each problem as one line on stderr and end the process with EXIT_CONFIG_ERROR."""
+    for problem in error.problems:
+        print(f"configuration error: {problem}", file=sys.stderr)
+    sys.stderr.flush()
+    raise SystemExit(EXIT_CONFIG_ERROR)
+
+
+def load_settings_or_exit(env: Mapping[str, str] | None = None) -> Settings:
+    try:
+        return load_settings(env)
+    except ConfigError as error:
+        exit_on_config_error(error)
+        raise  # unreachable: keeps type checkers sure a Settings comes back

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from invite.config import DEFAULT_API_BASE_URL, ConfigError, load_settings
+from invite.config import DEFAULT_API_BASE_URL, EXIT_CONFIG_ERROR, ConfigError, load_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 ORG = "9d4c3a52-2f6e-4a8e-9b1e-0c1d2e3f4a5b"
@@ -106,7 +106,7 @@ def test_start_up_prints_one_line_per_problem_and_exits_non_zero():
     env = {"PATH": "/usr/bin:/bin", "JUNCTION_ORG_ID": "acme"}
     proc = subprocess.run([sys.executable, "-c", "import app"], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=60)
-    assert proc.returncode == 3
+    assert proc.returncode == EXIT_CONFIG_ERROR == 78
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 4, proc.stderr
     assert all(line.startswith("configuration error: ") for line in lines)

@@ -1,0 +1,72 @@
+"""A bad setting stops gunicorn (as the Procfile runs it), the release command and `flask` commands the same
+way every time: each problem printed once, exit status EXIT_CONFIG_ERROR, no traceback, whatever
+WEB_CONCURRENCY is."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from test_ops import free_port
+
+from invite.config import EXIT_CONFIG_ERROR
+
+ROOT = Path(__file__).resolve().parents[1]
+GUNICORN = [sys.executable, "-m", "gunicorn", "app:app", "--config", "gunicorn.conf.py"]
+RELEASE = [sys.executable, "-m", "flask", "--app", "app", "db", "upgrade"]
+RUNS = 3  # the old behaviour failed differently about every other run
+
+BAD_SETTINGS = {
+    # Each: the environment, and the lines it must print exactly once.
+    "no secret key": ({"JUNCTION_MANAGEMENT_KEY": "mg_live_0123456789abcdef",
+                       "JUNCTION_ORG_ID": "9d4c3a52-2f6e-4a8e-9b1e-0c1d2e3f4a5b", "AUTH_MODE": "header",
+                       "AUTH_TRUSTED_PROXIES": "10.0.0.0/8", "ADMIN_GROUPS": "admins"},
+                      ["configuration error: SECRET_KEY is required"]),
+    "timeout in words": ({"INVITE_SANDBOX": "1", "JUNCTION_TIMEOUT_SECONDS": "ten", "WEB_THREADS": "lots"},
+                         ["configuration error: JUNCTION_TIMEOUT_SECONDS must be a number (got 'ten').",
+                          "configuration error: WEB_THREADS must be a whole number (got 'lots')."]),
+}
+
+
+def run(command: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
+    full_env = {"PATH": os.environ["PATH"], "HOST": "127.0.0.1", "PORT": str(free_port()), **env}
+    return subprocess.run(command, cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=90)  # noqa: S603
+
+
+def assert_refused_cleanly(proc: subprocess.CompletedProcess, expected: list[str]) -> None:
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == EXIT_CONFIG_ERROR, output
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("configuration error: ")]
+    for wanted in expected:
+        assert sum(line.startswith(wanted) for line in lines) == 1, output
+    assert len(lines) == len(set(lines)), output  # nothing printed once per worker
+    for noise in ("Traceback", "HaltServer", "Worker failed to boot", "Booting worker"):
+        assert noise not in output, output
+
+
+@pytest.mark.parametrize("concurrency", ["2", "4"])
+@pytest.mark.parametrize("case", sorted(BAD_SETTINGS))
+def test_gunicorn_refuses_a_bad_setting_the_same_way_every_time(case, concurrency):
+    env, expected = BAD_SETTINGS[case]
+    env = {**env, "WEB_CONCURRENCY": concurrency}
+    with ThreadPoolExecutor(max_workers=RUNS) as pool:
+        results = list(pool.map(lambda _: run(GUNICORN, env), range(RUNS)))
+    for proc in results:
+        assert_refused_cleanly(proc, expected)
+
+
+def test_a_bad_web_concurrency_is_named_too():
+    # (A WEB_CONCURRENCY that is not a number at all makes gunicorn itself fail on import, before any hook.)
+    proc = run(GUNICORN, {"INVITE_SANDBOX": "1", "WEB_CONCURRENCY": "0"})
+    assert_refused_cleanly(proc, ["configuration error: WEB_CONCURRENCY must be between 1 and 64 (got 0)."])
+
+
+@pytest.mark.parametrize("case", sorted(BAD_SETTINGS))
+def test_release_command_and_flask_commands_refuse_the_same_way(case):
+    env, expected = BAD_SETTINGS[case]
+    assert_refused_cleanly(run(RELEASE, env), expected)
+    assert_refused_cleanly(run([sys.executable, "-m", "flask", "--app", "app", "routes"], env), expected)
