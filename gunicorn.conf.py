@@ -1,6 +1,9 @@
 """How `web: gunicorn app:app` runs in production (the Procfile points here)."""
 
+import glob
 import os
+import shutil
+import tempfile
 
 
 def _number(name: str, default: float) -> float:
@@ -28,9 +31,36 @@ errorlog = "-"
 control_socket_disable = True
 
 
+# /metrics adds up every worker's samples from files in this directory (prometheus-client's multiprocess
+# mode). Set here, in the master, so every forked worker inherits it; a directory of our own unless the
+# platform names one.
+_own_metrics_dir = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+if _own_metrics_dir:
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="invite-metrics-")
+
+
 def on_starting(server):
     """In the master, before any worker forks: a bad setting stops gunicorn once, with each problem printed
     once and invite.config.EXIT_CONFIG_ERROR, however many workers were asked for."""
     from invite.config import load_settings_or_exit
 
-    load_settings_or_exit()
+    try:
+        load_settings_or_exit()
+    except SystemExit:
+        on_exit(server)  # gunicorn calls on_exit only after a start
+        raise
+    # Samples left by an earlier run would be added to this one's.
+    for stale in glob.glob(os.path.join(os.environ["PROMETHEUS_MULTIPROC_DIR"], "*.db")):
+        os.remove(stale)
+
+
+def child_exit(server, worker):
+    # A dead worker's "live" gauges (the team cache's age) must stop counting; its counters stay.
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    if _own_metrics_dir:
+        shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)

@@ -45,7 +45,7 @@ def create_app(env: Mapping[str, str] | None = None, *, settings: Settings | Non
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops,
                                 x_host=settings.proxy_hops, x_prefix=settings.proxy_hops)
 
-    from invite import ops, storage, upstream, web
+    from invite import metrics, ops, storage, upstream, web
     from invite.activity import routes as activity_routes
     from invite.invites import routes as invite_routes
     from invite.support import routes as support_routes
@@ -55,6 +55,7 @@ def create_app(env: Mapping[str, str] | None = None, *, settings: Settings | Non
     storage.db.init_app(app)
     storage.migrate.init_app(app, storage.db, directory=str(ROOT / "invite" / "migrations"))
     web.init_web(app)
+    metrics.init_metrics(app)
     # Before CSRF, so an anonymous POST gets the sign-in page rather than a CSRF error.
     init_auth(app, settings.auth)
     csrf.init_app(app)

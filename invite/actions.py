@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from invite import metrics
 from invite.invites import outcomes
 from invite.invites.field_errors import map_issues_to_fields
 from invite.junction import (
@@ -83,6 +84,7 @@ def _start(token: str, actor: Actor, **fields: Any) -> Claim:
                          request_id=actor.request_id, **fields)
     if claim.is_new:
         _log("started", claim.action)
+        metrics.count_action_started(claim.action.action)
     return claim
 
 
@@ -90,6 +92,7 @@ def _finish(row: Action, outcome: dict[str, Any], kind: str, error: JunctionErro
     complete_action(row, outcome=outcome, outcome_kind=kind, http_status=error.http_status if error else 200,
                     junction_request_id=error.request_id if error else None)
     _log("completed", row)
+    metrics.count_action(row.action, kind)
 
 
 def _look_up_pending(client: JunctionClient, email: str) -> tuple[Invite | None, JunctionError | None]:

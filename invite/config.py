@@ -6,6 +6,7 @@ everything that is wrong at once rather than one variable per restart.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import sys
 import uuid
@@ -44,6 +45,9 @@ class Settings:
     web_threads: int = 8
     resend_cooldown_minutes: float = 10.0
     auth: AuthSettings | None = None  # always set by load_settings
+    # /metrics: who may scrape without the bearer token (default loopback), and the token, if any.
+    metrics_allowed_cidrs: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    metrics_bearer_token: str | None = field(default=None, repr=False)
 
 
 def _flag(value: str | None) -> bool:
@@ -90,6 +94,29 @@ def _read_key(env: Mapping[str, str], problems: list[str]) -> str | None:
         problems.append(f"{source} does not look like a Junction Management Key (they start with mg_).")
         return None
     return inline
+
+
+DEFAULT_METRICS_ALLOWED_CIDRS = "127.0.0.0/8,::1/128"
+
+
+def _metrics_access(env: Mapping[str, str], problems: list[str]):
+    raw = env.get("METRICS_ALLOWED_CIDRS", "").strip() or DEFAULT_METRICS_ALLOWED_CIDRS
+    networks = []
+    if raw.lower() != "none":  # "none": the bearer token only
+        for item in (part.strip() for part in raw.split(",")):
+            if not item:
+                continue
+            try:
+                networks.append(ipaddress.ip_network(item, strict=True))
+            except ValueError:
+                problems.append(f"METRICS_ALLOWED_CIDRS: {item!r} is not a CIDR (e.g. 10.0.0.0/8) "
+                                "or has host bits set.")
+    token = env.get("METRICS_BEARER_TOKEN", "").strip() or None
+    if token is not None and (len(token) < 16 or not token.isascii() or not token.isprintable() or " " in token):
+        # Never echo the token.
+        problems.append("METRICS_BEARER_TOKEN must be at least 16 printable ASCII characters without spaces.")
+        token = None
+    return tuple(networks), token
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -150,6 +177,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
 
     auth, auth_problems = load_auth_settings(env, sandbox=sandbox)
     problems.extend(auth_problems)
+    metrics_cidrs, metrics_token = _metrics_access(env, problems)
 
     if problems:
         raise ConfigError(problems)
@@ -167,6 +195,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         web_threads=threads,
         resend_cooldown_minutes=cooldown,
         auth=auth,
+        metrics_allowed_cidrs=metrics_cidrs,
+        metrics_bearer_token=metrics_token,
     )
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from flask import Flask, current_app, g, has_request_context
 
+from invite import metrics
 from invite.cache import CachedValue
 from invite.config import Settings
 from invite.junction import JunctionClient, JunctionError, Org, Team
@@ -36,7 +37,8 @@ class Upstream:
             return None
 
 
-def _add_to_request_junction_time(call: CallRecord) -> None:
+def _on_junction_call(call: CallRecord) -> None:
+    metrics.observe_junction_call(call)
     # The request's log line and Server-Timing header then split its time between Junction and us.
     if has_request_context():
         g.junction_ms = g.get("junction_ms", 0.0) + call.elapsed_ms
@@ -68,7 +70,7 @@ def init_upstream(app: Flask, settings: Settings) -> Upstream:
         org_id=settings.org_id,
         timeout=settings.timeout_seconds,
         pool_maxsize=settings.web_threads,
-        on_call=_add_to_request_junction_time,
+        on_call=_on_junction_call,
     )
 
     def check_ready() -> None:
@@ -76,7 +78,9 @@ def init_upstream(app: Flask, settings: Settings) -> Upstream:
 
     def load_teams() -> list[Team]:
         # Sorted once per load, not on every render: an org may have thousands of teams.
-        return sorted(client.list_teams(), key=lambda t: (t.name.casefold(), t.region))
+        teams = sorted(client.list_teams(), key=lambda t: (t.name.casefold(), t.region))
+        metrics.mark_team_cache_loaded()
+        return teams
 
     upstream = Upstream(
         client=client,

@@ -13,8 +13,9 @@ from invite.auth.pages import forbidden, unauthorized
 from invite.auth.permissions import can
 from invite.auth.settings import AuthSettings
 
-# Health checks come from the platform, which has no SSO identity; static files hold nothing private.
-EXEMPT_PATHS = frozenset({"/healthz", "/readyz"})
+# Health checks and metrics scrapes come from the platform, which has no SSO identity (/metrics checks
+# its own address list or bearer token); static files hold nothing private.
+EXEMPT_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
 log = logging.getLogger("invite.auth")
 

@@ -1,0 +1,164 @@
+"""/metrics: what it counts, who may scrape it, and that it adds up gunicorn's workers for real."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from conftest import SECRET, app_env, form_tokens, make_app
+from gunicorn_instance import GunicornInstance, release
+from prometheus_client.parser import text_string_to_metric_families
+
+from invite.config import ConfigError, load_settings
+from invite.metrics import exported_series
+
+TOKEN = "scrape-token-0123456789"
+
+
+def samples(text: str) -> dict[tuple[str, frozenset], float]:
+    found = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            found[(sample.name, frozenset(sample.labels.items()))] = sample.value
+    return found
+
+
+def value(text: str, name: str, **labels: str) -> float:
+    return samples(text).get((name, frozenset(labels.items())), 0.0)
+
+
+@pytest.fixture
+def metrics_app(sandbox, tmp_path):
+    app = make_app(app_env(sandbox, f"sqlite:///{tmp_path / 'm.db'}", METRICS_BEARER_TOKEN=TOKEN))
+    yield app
+    app.extensions["upstream"].client.close()
+
+
+def scrape(client, **kwargs) -> str:
+    response = client.get("/metrics", **kwargs)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.mimetype == "text/plain"
+    return response.get_data(as_text=True)
+
+
+def test_a_send_is_counted_by_route_operation_outcome_and_action(metrics_app):
+    client = metrics_app.test_client()
+    before = scrape(client)
+    page = client.get("/").get_data(as_text=True)
+    sent = client.post("/", data={**form_tokens(page), "email": "Counted.Person@example.org", "role": "no_role"})
+    assert sent.status_code == 303
+    client.get(sent.headers["Location"])
+    after = scrape(client)
+
+    def grew(name, **labels):
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert grew("invite_junction_calls_total", operation="create_or_resend_invite", outcome="created") == 1
+    assert grew("invite_junction_call_duration_seconds_count", operation="create_or_resend_invite") == 1
+    assert grew("invite_audit_actions_started_total", action="send") == 1
+    assert grew("invite_audit_actions_total", action="send", outcome="invite_created") == 1
+    assert grew("invite_http_request_duration_seconds_count", route="/", method="POST", status="303") == 1
+    # The result page is counted under its URL rule, never its token.
+    assert grew("invite_http_request_duration_seconds_count", route="/sent/<token>", method="GET",
+                status="200") == 1
+    assert value(after, "invite_team_cache_loaded_timestamp_seconds", cache="teams") > 1.7e9
+    assert "Counted.Person" not in after and "counted.person" not in after and "@" not in after
+    assert not re.search(r"/sent/[A-Za-z0-9_-]{20,}", after)
+
+
+def test_failures_are_counted_by_outcome(metrics_app):
+    client = metrics_app.test_client()
+    before = scrape(client)
+    page = client.get("/").get_data(as_text=True)
+    client.post("/", data={**form_tokens(page), "email": "status429@example.com", "role": "no_role"})
+    page = client.get("/").get_data(as_text=True)
+    client.post("/", data={**form_tokens(page), "email": "status409@example.com", "role": "no_role"})
+    after = scrape(client)
+    for outcome in ("rate_limited", "conflict"):
+        assert (value(after, "invite_junction_calls_total", operation="create_or_resend_invite", outcome=outcome)
+                - value(before, "invite_junction_calls_total", operation="create_or_resend_invite",
+                        outcome=outcome)) == 1
+
+
+def test_metrics_refused_from_elsewhere_without_the_token(metrics_app):
+    client = metrics_app.test_client()
+    elsewhere = {"environ_base": {"REMOTE_ADDR": "203.0.113.7"}}
+    refused = client.get("/metrics", **elsewhere)
+    assert refused.status_code == 403 and "METRICS_ALLOWED_CIDRS" in refused.get_data(as_text=True)
+    wrong = client.get("/metrics", headers={"Authorization": "Bearer not-the-token-at-all"}, **elsewhere)
+    assert wrong.status_code == 403
+    assert scrape(client, headers={"Authorization": f"Bearer {TOKEN}"}, **elsewhere)
+
+
+def test_forwarded_for_does_not_make_an_outsider_local(sandbox, tmp_path):
+    app = make_app(app_env(sandbox, f"sqlite:///{tmp_path / 'p.db'}", PROXY_FIX_HOPS="1"))
+    response = app.test_client().get("/metrics", headers={"X-Forwarded-For": "127.0.0.1"},
+                                     environ_base={"REMOTE_ADDR": "203.0.113.7"})
+    assert response.status_code == 403
+
+
+def test_metrics_settings_are_checked():
+    base = {"INVITE_SANDBOX": "1"}
+    settings = load_settings(base)
+    assert [str(n) for n in settings.metrics_allowed_cidrs] == ["127.0.0.0/8", "::1/128"]
+    assert settings.metrics_bearer_token is None
+    assert load_settings({**base, "METRICS_ALLOWED_CIDRS": "none"}).metrics_allowed_cidrs == ()
+    with pytest.raises(ConfigError) as info:
+        load_settings({**base, "METRICS_ALLOWED_CIDRS": "10.0.0.1/8, nonsense", "METRICS_BEARER_TOKEN": "short"})
+    problems = info.value.problems
+    assert len(problems) == 3
+    assert sum("METRICS_ALLOWED_CIDRS" in p for p in problems) == 2
+    assert any("METRICS_BEARER_TOKEN" in p and "short" not in p for p in problems)
+
+
+def test_every_exported_series_has_the_app_prefix():
+    assert exported_series() and all(name.startswith("invite_") for name in exported_series())
+
+
+def test_metrics_add_up_across_two_gunicorn_workers(sandbox, tmp_path):
+    metrics_dir = tmp_path / "prom"
+    metrics_dir.mkdir()
+    env = {"INVITE_SANDBOX": "1", "JUNCTION_API_BASE_URL": sandbox.base_url, "SECRET_KEY": SECRET,
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'g.db'}", "WEB_CONCURRENCY": "2", "WEB_THREADS": "4",
+           "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
+    release(env)
+    with GunicornInstance(env, tmp_path / "gunicorn.log") as web:
+        made = 0
+        lock = threading.Lock()
+
+        def hit():
+            nonlocal made
+            # A new connection each time, so the kernel hands them to either worker.
+            assert requests.get(web.url("/healthz"), headers={"Connection": "close"}, timeout=10).status_code == 200
+            with lock:
+                made += 1
+
+        def workers_seen() -> set[str]:
+            return {p.stem.rsplit("_", 1)[1] for p in Path(metrics_dir).glob("histogram_*.db")}
+
+        deadline = time.monotonic() + 60  # the second worker may still be booting
+        while time.monotonic() < deadline:  # rounds of 8 concurrent requests until both workers served some
+            threads = [threading.Thread(target=hit) for _ in range(8)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            if len(workers_seen()) >= 2:
+                break
+            time.sleep(0.2)
+        assert len(workers_seen()) == 2, "both workers should have answered"
+        assert requests.get(web.url("/"), timeout=10).status_code == 200  # loads the team list
+        text = requests.get(web.url("/metrics"), timeout=10).text
+        counted = value(text, "invite_http_request_duration_seconds_count", route="/healthz", method="GET",
+                        status="200")
+        # Every request counted once, whichever worker took it and whichever answers the scrape (plus the
+        # readiness poll that found the instance up).
+        assert counted == made + web.healthz_answered, (made, counted)
+        twice = requests.get(web.url("/metrics"), timeout=10).text
+        assert value(twice, "invite_http_request_duration_seconds_count", route="/healthz", method="GET",
+                     status="200") == counted
+        assert value(text, "invite_team_cache_loaded_timestamp_seconds", cache="teams") > 1.7e9
