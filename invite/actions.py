@@ -16,16 +16,13 @@ from invite import metrics
 from invite.invites import outcomes
 from invite.invites.field_errors import map_issues_to_fields
 from invite.junction import (
-    AuthenticationError,
-    ConflictError,
     Invite,
     JunctionClient,
     JunctionError,
     NotFoundError,
-    RateLimitError,
-    UnreachableError,
     ValidationError,
 )
+from invite.junction.client import outcome_of_error
 from invite.storage import Action, Claim, claim_action, complete_action
 
 audit_log = logging.getLogger("invite.audit")
@@ -42,18 +39,9 @@ class Actor:
 
 
 def _error_kind(error: JunctionError) -> str:
-    kinds = [
-        (ValidationError, "validation_error"),
-        (AuthenticationError, "key_rejected"),
-        (NotFoundError, "not_found"),
-        (ConflictError, "conflict"),
-        (RateLimitError, "rate_limited"),
-        (UnreachableError, "unreachable"),
-    ]
-    for cls, kind in kinds:
-        if isinstance(error, cls):
-            return kind
-    return "unknown" if error.may_have_taken_effect else "rejected"
+    """The audit trail's word for a failed send or revoke (the client's, but "validation_error")."""
+    kind = outcome_of_error(error, "POST")
+    return "validation_error" if kind == "validation" else kind
 
 
 def _log(event: str, row: Action) -> None:

@@ -24,11 +24,8 @@ SLOW_SECONDS = 3
 
 @pytest.fixture
 def slow_sandbox():
-    server = SandboxServer(port=0, slow_seconds=SLOW_SECONDS).start()
-    try:
+    with SandboxServer(port=0, slow_seconds=SLOW_SECONDS) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

@@ -7,40 +7,21 @@ from __future__ import annotations
 import html
 import re
 import threading
-import uuid
 
 import pytest
 import requests
 import sqlalchemy as sa
-from conftest import POSTGRES_URL, SECRET, ensure_postgres_database, form_tokens
+from conftest import SECRET, form_tokens
 from gunicorn_instance import GunicornInstance, release
 
 from invite.sandbox import SandboxServer
 
 
 @pytest.fixture
-def shared_postgres():
-    base = ensure_postgres_database(POSTGRES_URL)
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    engine = sa.create_engine(base)
-    with engine.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{base}?options=-csearch_path%3D{schema}", engine, schema
-    finally:
-        with engine.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        engine.dispose()
-
-
-@pytest.fixture
 def slow_sandbox():
     # 300 ms on every call, so two posts "at once" really overlap while the first is with Junction.
-    server = SandboxServer(port=0, latency_ms=300).start()
-    try:
+    with SandboxServer(port=0, latency_ms=300) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def invite_posts(sandbox, email):
@@ -48,8 +29,14 @@ def invite_posts(sandbox, email):
             if e["method"] == "POST" and e["path"].endswith("/invite") and (e.get("json") or {}).get("email") == email]
 
 
-def tables(engine, schema) -> list[str]:
-    return sa.inspect(engine).get_table_names(schema=schema)
+def tables(database_url: str) -> list[str]:
+    """The tables in the test's own schema (conftest's database_url puts it in search_path)."""
+    schema = database_url.rsplit("search_path%3D", 1)[1]
+    engine = sa.create_engine(database_url)
+    try:
+        return sa.inspect(engine).get_table_names(schema=schema)
+    finally:
+        engine.dispose()
 
 
 def send_form(session: requests.Session, instance: GunicornInstance, email: str) -> dict[str, str]:
@@ -57,8 +44,9 @@ def send_form(session: requests.Session, instance: GunicornInstance, email: str)
     return {**form_tokens(page), "email": email, "role": "no_role"}
 
 
-def test_two_instances_share_one_postgresql(shared_postgres, slow_sandbox, tmp_path):
-    url, engine, schema = shared_postgres
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # a fresh schema of its own
+def test_two_instances_share_one_postgresql(database_url, slow_sandbox, tmp_path):
+    url = database_url
     env = {"INVITE_SANDBOX": "1", "JUNCTION_API_BASE_URL": slow_sandbox.base_url, "SECRET_KEY": SECRET,
            "DATABASE_URL": url, "WEB_CONCURRENCY": "1", "WEB_THREADS": "4", "JUNCTION_TIMEOUT_SECONDS": "5"}
     first = GunicornInstance(env, tmp_path / "a.log")
@@ -68,10 +56,10 @@ def test_two_instances_share_one_postgresql(shared_postgres, slow_sandbox, tmp_p
         assert requests.get(first.url("/"), timeout=10).status_code == 200
         ready = requests.get(first.url("/readyz"), timeout=10)
         assert ready.status_code == 503 and "release command" in ready.json()["reason"]
-        assert tables(engine, schema) == []
+        assert tables(url) == []
 
         release(env)  # the Procfile's release line, once
-        assert set(tables(engine, schema)) >= {"actions", "alembic_version"}
+        assert set(tables(url)) >= {"actions", "alembic_version"}
         with second:
             for instance in (first, second):
                 assert requests.get(instance.url("/readyz"), timeout=10).json() == {"status": "ready"}

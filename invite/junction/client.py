@@ -107,7 +107,7 @@ def outcome_of_error(error: JunctionError, method: str) -> str:
             return kind
     if isinstance(error, ServerError) and method == "GET":
         return "server_error"  # a GET's 5xx changed nothing; a POST's may have: that is "unknown"
-    return "unknown" if error.may_have_taken_effect or isinstance(error, ServerError) else "rejected"
+    return "unknown" if error.may_have_taken_effect else "rejected"
 
 
 class _DeadlinePassed(Exception):
