@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 import threading
 import time
 from pathlib import Path
@@ -162,3 +164,15 @@ def test_metrics_add_up_across_two_gunicorn_workers(sandbox, tmp_path):
         assert value(twice, "invite_http_request_duration_seconds_count", route="/healthz", method="GET",
                      status="200") == counted
         assert value(text, "invite_team_cache_loaded_timestamp_seconds", cache="teams") > 1.7e9
+
+        # A worker killed outright: its counts stay in the sum, its live gauge goes (gunicorn's child_exit).
+        dead = next(pid for pid in workers_seen()
+                    if (metrics_dir / f"gauge_livemin_{pid}.db").exists())
+        os.kill(int(dead), signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while (metrics_dir / f"gauge_livemin_{dead}.db").exists():
+            assert time.monotonic() < deadline, "child_exit did not mark the dead worker"
+            time.sleep(0.1)
+        after = requests.get(web.url("/metrics"), timeout=10).text
+        assert value(after, "invite_http_request_duration_seconds_count", route="/healthz", method="GET",
+                     status="200") == counted
