@@ -81,6 +81,7 @@ def current_actor() -> Actor:
         role=identity.role if identity else None,
         client_addr=request.remote_addr,
         request_id=current_request_id(),
+        channel="web",
     )
 
 
