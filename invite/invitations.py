@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
@@ -10,6 +11,14 @@ from invite.junction import Invite, JunctionClient
 # How many pages of a search to look through for one invitation id before calling it gone.
 FIND_PAGES_WITH_EMAIL = 5
 FIND_PAGES_WITHOUT_EMAIL = 20
+
+
+def canonical_uuid(value: str) -> str | None:
+    """The id in Junction's form (lower-case, hyphenated), or None when it is no UUID."""
+    try:
+        return str(uuid.UUID(value))
+    except (ValueError, TypeError, AttributeError):
+        return None
 
 
 def find_invite(client: JunctionClient, invite_id: str, email: str) -> Invite | None:
