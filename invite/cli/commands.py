@@ -251,35 +251,45 @@ def send(email: str, role: str, team_values: tuple[str, ...], no_team_anyway: bo
              email, "sent", as_json)
 
 
+def _pending_invite(target: str, nothing_done: str, as_json: bool) -> Invite:
+    """The pending invitation an address or an invitation id names, as Junction lists it now; otherwise the
+    command ends saying why nothing was done."""
+    client = get_upstream().client
+    invite_id = canonical_uuid(target)
+    try:
+        invite = find_invite(client, invite_id, "") if invite_id else client.find_pending_invite(target)
+    except JunctionError as exc:
+        finish(_lookup_failed(exc, f"{nothing_done}: the invitation could not be looked up"), as_json)
+    if invite is None:
+        finish(Report("no_pending_invitation", exits.NOT_DONE,
+                      f"{nothing_done}: Junction lists no pending invitation for {target}.",
+                      "It may have been accepted or revoked. `invite members --search …` finds members; "
+                      "`invite send` invites anew."), as_json)
+    return invite
+
+
 @invite_group.command("resend")
-@click.argument("email")
+@click.argument("target", metavar="EMAIL|INVITE_ID")
 @click.option("--force", is_flag=True, help="Send again even inside the cooldown after the last send.")
 @json_option
 @acting_option
-def resend(email: str, force: bool, as_json: bool, actor: actions.Actor) -> None:
-    """Send EMAIL's pending invitation again, with the role and teams Junction holds for it."""
+def resend(target: str, force: bool, as_json: bool, actor: actions.Actor) -> None:
+    """Send the pending invitation for EMAIL (or INVITE_ID) again, with the role and teams Junction holds for it."""
     upstream = get_upstream()
-    email = email.strip()
-    try:
-        invite = upstream.client.find_pending_invite(email)
-    except JunctionError as exc:
-        finish(_lookup_failed(exc, "Nothing was sent: the invitation could not be looked up"), as_json)
-    if invite is None:
-        finish(Report("no_pending_invitation", exits.NOT_DONE,
-                      f"Nothing was sent: Junction lists no pending invitation for {email}.",
-                      f"To invite them, use `invite send {email} --role ROLE`."), as_json)
+    invite = _pending_invite(target.strip(), "Nothing was sent", as_json)
     cooldown = current_app.extensions["settings"].resend_cooldown_minutes
     if not force and last_sent_within(invite, cooldown):
         last = invite.resent_at or invite.invited_at
         finish(Report("within_cooldown", exits.NOT_DONE,
-                      f"Nothing was sent: {email} was sent an invitation {views.ago(last)} "
+                      f"Nothing was sent: {invite.email} was sent an invitation {views.ago(last)} "
                       f"({last.astimezone(UTC):%Y-%m-%d %H:%M} UTC).",
                       f"Invitations sent in the last {cooldown:g} minutes are usually still on their way or in a "
                       "spam folder. Add --force to send it again anyway.",
-                      data={"email": email, "invite_id": invite.id, "last_sent_at": last.isoformat()}), as_json)
+                      data={"email": invite.email, "invite_id": invite.id, "last_sent_at": last.isoformat()}),
+               as_json)
     token = new_submission_token()
     _perform(lambda: actions.resend_invite(upstream.client, token, actor, invite, upstream.team_names()),
-             email, "resent", as_json)
+             invite.email, "resent", as_json)
 
 
 def _describe(invite: Invite, names: dict[str, str]) -> str:
@@ -297,20 +307,7 @@ def _describe(invite: Invite, names: dict[str, str]) -> str:
 def revoke(target: str, yes: bool, as_json: bool, actor: actions.Actor) -> None:
     """Revoke the pending invitation for EMAIL, or the one with INVITE_ID (asks first unless --yes)."""
     upstream = get_upstream()
-    target = target.strip()
-    invite_id = canonical_uuid(target)
-    try:
-        if invite_id is not None:
-            invite = find_invite(upstream.client, invite_id, "")
-        else:
-            invite = upstream.client.find_pending_invite(target)
-    except JunctionError as exc:
-        finish(_lookup_failed(exc, "Nothing was revoked: the invitation could not be looked up"), as_json)
-    if invite is None:
-        finish(Report("no_pending_invitation", exits.NOT_DONE,
-                      f"Nothing was revoked: Junction lists no pending invitation for {target}.",
-                      "It may have been accepted or revoked already; `invite members --search …` finds members."),
-               as_json)
+    invite = _pending_invite(target.strip(), "Nothing was revoked", as_json)
     names = upstream.team_names()
     if not yes:
         try:
