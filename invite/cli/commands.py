@@ -216,8 +216,10 @@ def _resolve_teams(values: tuple[str, ...], as_json: bool) -> list[dict[str, str
             ids = ", ".join(f"{t.id} ({t.region})" for t in named)
             problems.append(f"“{wanted}” names {len(named)} teams: {ids}. Give the id instead.")
         else:
-            problems.append(f"The org has no team named “{wanted}” (or with that id). "
-                            "`invite teams --search …` lists them.")
+            near = [t.name for t in teams if wanted.casefold() in t.name.casefold()][:5]
+            hint = f"Teams whose name contains it: {', '.join(near)}." if near else \
+                "`invite teams --search …` lists them."
+            problems.append(f"The org has no team named “{wanted}” (or with that id). {hint}")
     if problems:
         finish(Report("unknown_team", exits.NOT_DONE, "Not sent: some teams are not in the org's team list.",
                       field_errors={"teams": problems}), as_json)
