@@ -189,8 +189,13 @@ def test_the_audit_row_names_the_person_the_os_user_and_the_host(sandbox, databa
     app = make_app(app_env(sandbox, database_url, AUTH_MODE="header", AUTH_TRUSTED_PROXIES="127.0.0.1/32",
                            ADMIN_EMAILS=f"{ACTOR},web.admin@acme.test"))
     env = command_env(sandbox, database_url, INVITE_ACTOR="Ops.Person@Acme.TEST")
-    result = run(env, "send", "new@example.com", "--role", "org_admin")
+    result = run(env, "-v", "send", "new@example.com", "--role", "org_admin")
     assert result.returncode == exits.DONE, result.stderr
+    # stdout is the command's; the app's JSON log lines (-v: all of them) go to stderr.
+    assert result.stdout == "Sent: Junction emailed an invitation to new@example.com as Org admin.\n"
+    audit = [json.loads(line) for line in result.stderr.splitlines() if '"invite.audit"' in line]
+    assert [(a["audit"], a["channel"], a["actor_email"], a["outcome"]) for a in audit] == [
+        ("started", "cli", ACTOR, "unknown"), ("completed", "cli", ACTOR, "invite_created")]
 
     web = app.test_client()
     headers = {"X-Forwarded-Email": "web.admin@acme.test"}

@@ -34,10 +34,10 @@ from invite.junction import ROLES, Invite, JunctionError, Member, Team
 from invite.storage import ACTIONS, Action, Claim
 from invite.support import views
 from invite.upstream import get_upstream
+from invite.web import JsonLogFormatter
 
 # A form field of the invite page (invite.invites.field_errors) as this command line spells it.
 FIELD_LABELS = {"email": "EMAIL", "role": "--role", "teams": "--team"}
-STYLE_OF_LEVEL = {"success": "ok", "info": None, "warning": "warning", "error": "error"}
 
 json_option = click.option("--json", "as_json", is_flag=True,
                            help="Print JSON (one object per line) for programs instead of text for people.")
@@ -52,8 +52,11 @@ def invite_group(verbose: bool) -> None:
     channel "cli", the operating-system user and the host.
     """
     # The command prints its own outcome; the app's log lines (on stderr under the command line, see
-    # invite.web.configure_logging) are only wanted when asked for.
-    logging.getLogger().setLevel(logging.INFO if verbose else logging.ERROR)
+    # invite.web.configure_logging) are only wanted when asked for. Only that handler is quietened, so
+    # nothing else listening (a test's log capture) loses a record.
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler.formatter, JsonLogFormatter):
+            handler.setLevel(logging.NOTSET if verbose else logging.ERROR)
 
 
 # ------------------------------------------------------------------------------------------ reporting
