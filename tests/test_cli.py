@@ -10,6 +10,7 @@ import json
 import pytest
 from conftest import app_env, make_app
 
+from invite import create_app
 from invite.cli import exits, terminal
 from invite.storage import Action, db
 
@@ -68,6 +69,15 @@ def test_invite_actor_names_the_person_normalised_with_channel_os_user_and_host(
     assert (row.actor_email, row.actor_role, row.channel) == (ACTOR, "admin", "cli")
     assert row.os_user and row.host and row.client_addr is None
     assert row.outcome_kind == "invite_created"
+
+
+def test_a_database_that_was_never_migrated_is_a_configuration_problem_and_nothing_is_sent(sandbox, tmp_path):
+    app = create_app(app_env(sandbox, f"sqlite:///{tmp_path / 'empty.db'}"), testing=True)
+    result = run(app, "send", "new@example.com", "--role", "org_admin")
+    assert result.exit_code == exits.CONFIGURATION
+    assert "database could not be used (OperationalError)" in result.stderr and "db upgrade" in result.stderr
+    assert "Traceback" not in result.output and posts(sandbox) == []
+    app.extensions["upstream"].client.close()
 
 
 # ------------------------------------------------------------------------------------------ send

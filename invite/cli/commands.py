@@ -20,6 +20,7 @@ from typing import Any, NoReturn
 import click
 from flask import current_app
 from flask.cli import AppGroup
+from sqlalchemy.exc import SQLAlchemyError
 
 from invite import actions
 from invite.activity import queries
@@ -43,7 +44,21 @@ json_option = click.option("--json", "as_json", is_flag=True,
                            help="Print JSON (one object per line) for programs instead of text for people.")
 
 
-@click.group("invite", cls=AppGroup, epilog=exits.EXPLAINED)
+class InviteGroup(AppGroup):
+    """The command group; a database it cannot use ends any command with one line and exit code 4."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except SQLAlchemyError as exc:
+            reason = type(getattr(exc, "orig", None) or exc).__name__
+            click.echo(f"invite: the audit trail's database could not be used ({reason}). Check DATABASE_URL and "
+                       "that `flask --app app db upgrade` has run; if a send was under way, look the address up "
+                       "before sending again.", err=True)
+            ctx.exit(exits.CONFIGURATION)
+
+
+@click.group("invite", cls=InviteGroup, epilog=exits.EXPLAINED)
 @click.option("-v", "--verbose", is_flag=True, help="Also print the app's JSON log lines (audit lines too) on stderr.")
 def invite_group(verbose: bool) -> None:
     """Invite people into the Junction org, look up invitations, members and teams, export the audit trail.
