@@ -201,7 +201,17 @@ def test_invitations_table_for_people_json_lines_for_programs(cli_app, sandbox):
     assert len(records) == len(sandbox.state.invites) == 12
     kofi = next(r for r in records if r["email"] == KOFI)
     assert kofi["teams"] == [{"id": CARDIOLOGY, "name": "Cardiology"}] and kofi["role"] == "team_admin"
-    assert set(kofi) == {"id", "email", "role", "teams", "invited_at", "resent_at", "created_by"}
+    assert set(kofi) == {"id", "email", "role", "teams", "invited_at", "resent_at", "created_by", "sent_by",
+                         "last_resent_by"}
+    assert (kofi["sent_by"], kofi["last_resent_by"]) == (None, None)  # sent before the dashboard existed
+
+
+def test_invitations_say_who_in_the_company_sent_and_resent_them_from_the_trail(cli_app):
+    assert run(cli_app, "send", "new@example.com", "--role", "org_admin").exit_code == 0
+    assert run(cli_app, "resend", "new@example.com", "--force", actor="second@acme.test").exit_code == 0
+    listed = run(cli_app, "invitations", "--search", "new@", "--json")
+    [record] = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert (record["sent_by"], record["last_resent_by"]) == (ACTOR, "second@acme.test")
 
 
 def test_older_than_keeps_invitations_last_sent_before_then(cli_app, sandbox):

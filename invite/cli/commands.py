@@ -386,9 +386,13 @@ def invitations(search: str, older_than: timedelta | None, as_json: bool) -> Non
         found = (invite for invite in found if (invite.resent_at or invite.invited_at) < cutoff)
 
     def to_json(invite: Invite) -> dict[str, Any]:
+        # Who in the company sent and last resent it, from the trail, as the invitations page says (Junction
+        # records "management key"); one query per invitation keeps the stream a stream.
+        sent, resent = queries.senders([invite]).get(invite.id, (None, None))
         return {"id": invite.id, "email": invite.email, "role": invite.role,
                 "teams": _named_teams(invite.team_ids, names), "invited_at": _iso(invite.invited_at),
-                "resent_at": _iso(invite.resent_at), "created_by": views.creator_label(invite.creator)}
+                "resent_at": _iso(invite.resent_at), "created_by": views.creator_label(invite.creator),
+                "sent_by": sent.actor_email if sent else None, "last_resent_by": resent.actor_email if resent else None}
 
     def to_cells(invite: Invite) -> list[str]:
         row = views.invite_row(invite, names)
