@@ -47,6 +47,7 @@ def create_app(env: Mapping[str, str] | None = None, *, settings: Settings | Non
 
     from invite import metrics, ops, storage, upstream, web
     from invite.activity import routes as activity_routes
+    from invite.cli.commands import invite_group
     from invite.invites import routes as invite_routes
     from invite.support import routes as support_routes
 
@@ -66,6 +67,7 @@ def create_app(env: Mapping[str, str] | None = None, *, settings: Settings | Non
     app.register_blueprint(support_routes.bp)
     app.register_blueprint(activity_routes.bp)
     app.register_error_handler(CSRFError, invite_routes.handle_csrf_error)
+    app.cli.add_command(invite_group)
 
     @app.context_processor
     def page_context():

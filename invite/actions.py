@@ -8,11 +8,13 @@ sent or revoked twice. Each start and completion is also one JSON log line on "i
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from invite import metrics
+from invite.invitations import teams_of
 from invite.invites import outcomes
 from invite.invites.field_errors import map_issues_to_fields
 from invite.junction import (
@@ -30,12 +32,16 @@ audit_log = logging.getLogger("invite.audit")
 
 @dataclass(frozen=True)
 class Actor:
-    """The person behind a request, as the SSO proxy vouched for them."""
+    """The person behind an action: as the SSO proxy vouched for them (web), or as named with --as (cli)."""
 
     email: str
     role: str | None
     client_addr: str | None
     request_id: str | None
+    channel: str = "web"
+    # Command line only: the account and machine it ran on, since anyone there could have named anyone.
+    os_user: str | None = None
+    host: str | None = None
 
 
 def _error_kind(error: JunctionError) -> str:
@@ -63,13 +69,17 @@ def _log(event: str, row: Action) -> None:
             "request_id": row.request_id,
             "junction_request_id": row.junction_request_id,
             "client_addr": row.client_addr,
+            "channel": row.channel,
+            "os_user": row.os_user,
+            "host": row.host,
         }},
     )
 
 
 def _start(token: str, actor: Actor, **fields: Any) -> Claim:
     claim = claim_action(token, actor_email=actor.email, actor_role=actor.role, client_addr=actor.client_addr,
-                         request_id=actor.request_id, **fields)
+                         request_id=actor.request_id, channel=actor.channel, os_user=actor.os_user,
+                         host=actor.host, **fields)
     if claim.is_new:
         _log("started", claim.action)
         metrics.count_action_started(claim.action.action)
@@ -118,6 +128,13 @@ def send_invite(client: JunctionClient, token: str, actor: Actor, *, email: str,
         return claim
     _finish(row, outcomes.result_outcome(status), status.value)
     return claim
+
+
+def resend_invite(client: JunctionClient, token: str, actor: Actor, invite: Invite,
+                  team_names: Mapping[str, str]) -> Claim:
+    """Re-post the invitation's own email, role and team bindings as Junction lists them, never anyone's input."""
+    return send_invite(client, token, actor, email=invite.email, role=invite.role,
+                       teams=teams_of(invite, team_names), action="resend", invite_id=invite.id)
 
 
 def revoke_invite(client: JunctionClient, token: str, actor: Actor, *, invite_id: str, email: str,

@@ -200,12 +200,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     )
 
 
-def exit_on_config_error(error: ConfigError) -> None:
-    """Print each problem as one line on stderr and end the process with EXIT_CONFIG_ERROR."""
+def exit_on_config_error(error: ConfigError, status: int = EXIT_CONFIG_ERROR) -> None:
+    """Print each problem as one line on stderr and end the process with `status` (EXIT_CONFIG_ERROR)."""
     for problem in error.problems:
         print(f"configuration error: {problem}", file=sys.stderr)
     sys.stderr.flush()
-    raise SystemExit(EXIT_CONFIG_ERROR)
+    raise SystemExit(status)
 
 
 def load_settings_or_exit(env: Mapping[str, str] | None = None) -> Settings:

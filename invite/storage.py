@@ -75,6 +75,11 @@ class Action(db.Model):
     request_id: Mapped[str | None] = mapped_column(String(64))
     junction_request_id: Mapped[str | None] = mapped_column(String(128))
     client_addr: Mapped[str | None] = mapped_column(String(64))
+    # Where the action came from: "web" (the pages) or "cli" (the command line, which also records the
+    # operating-system user and the host, since everyone on the box can read the key).
+    channel: Mapped[str] = mapped_column(String(8), default="web", server_default="web")
+    os_user: Mapped[str | None] = mapped_column(String(64))
+    host: Mapped[str | None] = mapped_column(String(255))
 
     @property
     def team_ids(self) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import sys
 import time
@@ -56,7 +57,10 @@ def configure_logging(app: Flask) -> None:
     root = logging.getLogger()
     if any(isinstance(h.formatter, JsonLogFormatter) for h in root.handlers):
         return
-    handler = logging.StreamHandler(sys.stdout)
+    # Under the command line (`flask …` sets FLASK_RUN_FROM_CLI, and so does the `invite` script), stdout
+    # carries the command's own output, so log lines go to stderr.
+    from_cli = os.environ.get("FLASK_RUN_FROM_CLI") == "true"
+    handler = logging.StreamHandler(sys.stderr if from_cli else sys.stdout)
     handler.setFormatter(JsonLogFormatter())
     root.addHandler(handler)
     root.setLevel(logging.INFO)
@@ -81,6 +85,7 @@ def current_actor() -> Actor:
         role=identity.role if identity else None,
         client_addr=request.remote_addr,
         request_id=current_request_id(),
+        channel="web",
     )
 
 

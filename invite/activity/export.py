@@ -1,15 +1,17 @@
-"""The audit trail as CSV, safe to open in a spreadsheet."""
+"""The audit trail as CSV, safe to open in a spreadsheet (the page and `invite activity`), or as JSON Lines."""
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Iterable, Iterator
 
 from invite.storage import Action
 
 COLUMNS = ("when_utc", "who", "who_role", "action", "target_email", "role", "team_ids", "team_names", "outcome",
-           "junction_http_status", "request_id", "junction_request_id", "client_address", "invite_id")
+           "junction_http_status", "request_id", "junction_request_id", "client_address", "invite_id", "channel",
+           "os_user", "host")
 
 # A spreadsheet runs a cell that starts with one of these as a formula (OWASP: CSV injection).
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -20,13 +22,18 @@ def safe_cell(value: object) -> str:
     return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 
-def _row(action: Action) -> list[str]:
-    values = (
+def _values(action: Action) -> tuple[object, ...]:
+    """One row's values in COLUMNS order."""
+    return (
         action.created_at.isoformat(), action.actor_email, action.actor_role, action.action, action.target_email,
         action.role, " ".join(action.team_ids), "; ".join(action.team_names), action.outcome_kind,
         action.http_status, action.request_id, action.junction_request_id, action.client_addr, action.invite_id,
+        action.channel, action.os_user, action.host,
     )
-    return [safe_cell(v) for v in values]
+
+
+def _row(action: Action) -> list[str]:
+    return [safe_cell(v) for v in _values(action)]
 
 
 def csv_lines(actions: Iterable[Action]) -> Iterator[str]:
@@ -39,3 +46,12 @@ def csv_lines(actions: Iterable[Action]) -> Iterator[str]:
         buffer.seek(0)
         buffer.truncate()
     yield buffer.getvalue()
+
+
+def json_lines(actions: Iterable[Action]) -> Iterator[str]:
+    """One JSON object per row, keyed by COLUMNS (teams as lists); values as stored, for programs, not spreadsheets."""
+    for action in actions:
+        record = dict(zip(COLUMNS, _values(action), strict=True))
+        record["team_ids"] = action.team_ids
+        record["team_names"] = action.team_names
+        yield json.dumps(record, ensure_ascii=False) + "\n"

@@ -263,13 +263,19 @@ class JunctionClient:
 
     def list_teams(self) -> list[Team]:
         """Every team, following next_cursor to the end."""
-        teams: list[Team] = []
-        pages = self._pages(
-            lambda cursor: self._list_teams_page(cursor), self.MAX_LIST_PAGES, "teams", exhaust_is_error=True
-        )
-        for page in pages:
-            teams.extend(page.items)
-        return teams
+        return list(self.iter_teams())
+
+    def iter_teams(self, *, search_query: str | None = None) -> Iterator[Team]:
+        """Every team (matching the search), one page fetched at a time as the caller reaches it."""
+        yield from self._items(lambda cursor: self._list_teams_page(cursor, search_query), "teams")
+
+    def iter_invites(self, *, search_query: str | None = None) -> Iterator[Invite]:
+        """Every pending invite (matching the search), one page fetched at a time as the caller reaches it."""
+        yield from self._items(lambda cursor: self.list_invites(search_query=search_query, cursor=cursor), "invites")
+
+    def iter_members(self, *, search_query: str | None = None) -> Iterator[Member]:
+        """Every member (matching the search), one page fetched at a time as the caller reaches it."""
+        yield from self._items(lambda cursor: self.list_members(search_query=search_query, cursor=cursor), "members")
 
     def list_members(self, *, search_query: str | None = None, cursor: str | None = None) -> Page[Member]:
         return self._call("list_members", "GET", f"{self._org_path}/member",
@@ -281,9 +287,14 @@ class JunctionClient:
 
     # ------------------------------------------------------------------ pagination
 
-    def _list_teams_page(self, cursor: str | None) -> Page[Team]:
-        return self._call("list_teams", "GET", f"{self._org_path}/team", params={"next_cursor": cursor},
+    def _list_teams_page(self, cursor: str | None, search_query: str | None = None) -> Page[Team]:
+        return self._call("list_teams", "GET", f"{self._org_path}/team",
+                          params={"search_query": search_query, "next_cursor": cursor},
                           parse=(parsing.parse_team_page, "List teams"))
+
+    def _items(self, fetch: Callable[[str | None], Page[T]], what: str) -> Iterator[T]:
+        for page in self._pages(fetch, self.MAX_LIST_PAGES, what, exhaust_is_error=True):
+            yield from page.items
 
     @staticmethod
     def _pages(

@@ -7,23 +7,15 @@ finding the invitation again, never what is sent (that is re-read from Junction)
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 
 from werkzeug.datastructures import MultiDict
 
+from invite.invitations import canonical_uuid
 from invite.invites.forms import TOKEN_PATTERN, new_submission_token
 from invite.support.paging import MAX_QUERY_CHARS
 
 __all__ = ["RowAction", "canonical_uuid", "new_submission_token", "read_row_action"]
-
-
-def canonical_uuid(value: str) -> str | None:
-    """The id in Junction's form (lower-case, hyphenated), or None when it is no UUID."""
-    try:
-        return str(uuid.UUID(value))
-    except (ValueError, TypeError, AttributeError):
-        return None
 
 
 @dataclass(frozen=True)

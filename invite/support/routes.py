@@ -18,6 +18,7 @@ from flask_wtf.csrf import CSRFError
 from invite import actions
 from invite.activity import queries
 from invite.auth import require
+from invite.invitations import find_invite, last_sent_within, teams_of
 from invite.junction import Invite, JunctionClient, JunctionError, Page
 from invite.storage import PENDING, Action, get_action
 from invite.support import views
@@ -30,10 +31,6 @@ T = TypeVar("T")
 
 bp = Blueprint("support", __name__)
 
-# How many pages of a search to look through for one invitation id before calling it gone.
-FIND_PAGES_WITH_EMAIL = 5
-FIND_PAGES_WITHOUT_EMAIL = 20
-
 
 # ------------------------------------------------------------------------------------------ helpers
 
@@ -44,25 +41,6 @@ def _client() -> JunctionClient:
 
 def _cooldown_minutes() -> float:
     return current_app.extensions["settings"].resend_cooldown_minutes
-
-
-def find_invite(client: JunctionClient, invite_id: str, email: str) -> Invite | None:
-    """The pending invitation with this id, searched for by its email; None when Junction no longer lists it.
-
-    Raises JunctionError when Junction could not be asked.
-    """
-    cursor: str | None = None
-    seen: set[str] = set()
-    for _ in range(FIND_PAGES_WITH_EMAIL if email else FIND_PAGES_WITHOUT_EMAIL):
-        page = client.list_invites(search_query=email or None, cursor=cursor)
-        for invite in page.items:
-            if invite.id.lower() == invite_id:
-                return invite
-        if page.next_cursor is None or page.next_cursor in seen:
-            return None
-        seen.add(page.next_cursor)
-        cursor = page.next_cursor
-    return None
 
 
 def dashboard_senders(invites: tuple[Invite, ...]) -> dict[str, str]:
@@ -77,11 +55,6 @@ def dashboard_senders(invites: tuple[Invite, ...]) -> dict[str, str]:
             parts.append(f"last resent by {resent.actor_email}")
         described[invite_id] = "; ".join(parts)
     return described
-
-
-def _teams_of(invite: Invite) -> list[dict[str, str]]:
-    names = get_upstream().team_names()
-    return [{"id": team_id, "name": names.get(team_id, team_id)} for team_id in invite.team_ids]
 
 
 class RowLinks:
@@ -256,7 +229,7 @@ def resend(invite_id: str):
     except JunctionError as exc:
         return _render_resend(invite_id, form, problem=views.failure(
             exc, "Nothing was sent: the invitation could not be looked up"))
-    if invite is None or (not form.confirmed and views.last_sent_within(invite, _cooldown_minutes())):
+    if invite is None or (not form.confirmed and last_sent_within(invite, _cooldown_minutes())):
         # A second click that raced the first finds the first one's action by now: show its result.
         if (existing := get_action(form.token)) is not None:
             return _after_existing(existing, form.q)
@@ -264,10 +237,7 @@ def resend(invite_id: str):
             return redirect(_list_url(form.q, notice="gone"), code=303)
         return _render_resend(invite_id, form, invite=invite)
 
-    claim = actions.send_invite(
-        _client(), form.token, current_actor(),
-        email=invite.email, role=invite.role, teams=_teams_of(invite), action="resend", invite_id=invite.id,
-    )
+    claim = actions.resend_invite(_client(), form.token, current_actor(), invite, get_upstream().team_names())
     return _after_existing(claim.action, form.q)
 
 
@@ -326,5 +296,5 @@ def revoke(invite_id: str):
         return redirect(_list_url(form.q, notice="gone"), code=303)
 
     claim = actions.revoke_invite(_client(), form.token, current_actor(), invite_id=invite.id, email=invite.email,
-                                  role=invite.role, teams=_teams_of(invite))
+                                  role=invite.role, teams=teams_of(invite, get_upstream().team_names()))
     return _after_existing(claim.action, form.q)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from invite.invites.forms import ROLE_LABELS
@@ -108,13 +108,6 @@ def member_row(member: Member, names: dict[str, str], q: str) -> MemberRow:
         member_since=utc(member.created_on),
         is_match=bool(q) and member.email.strip().casefold() == q.strip().casefold(),
     )
-
-
-def last_sent_within(invite: Invite, cooldown_minutes: float, now: datetime | None = None) -> bool:
-    if cooldown_minutes <= 0:
-        return False
-    now = now or datetime.now(UTC)
-    return now - utc(invite.resent_at or invite.invited_at) < timedelta(minutes=cooldown_minutes)
 
 
 def ago(moment: datetime, now: datetime | None = None) -> str:
