@@ -134,6 +134,7 @@ def test_without_faults_nothing_is_marked(tmp_path):
     [line] = read_request_log(log_path)
     assert (line["status"], line["sent"], line["fault"], line["answer"]) == (200, 200, None,
                                                                              {"status": "invite_created"})
+    assert line["received"] <= line["ts"]  # both ISO 8601 in UTC: arrival, then the line after the handler
 
 
 # ------------------------------------------------------------------------------------ request log

@@ -20,6 +20,7 @@ import json
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from flask import Flask, Response, abort, g, request
@@ -276,6 +277,7 @@ def create_sandbox_app(
             except ValueError:
                 entry["body"] = redact(raw.decode("utf-8", "replace")[:2000])
         g.sandbox_entry = state.record_request(entry)
+        g.sandbox_received = datetime.now(UTC)
         if latency_ms:
             time.sleep(latency_ms / 1000)
         fault = faults.draw() if faults is not None and faults.active else None
@@ -321,6 +323,7 @@ def create_sandbox_app(
                               "sent": sent}
         if request_log is not None:
             request_log.write({
+                "received": g.pop("sandbox_received", None),
                 "method": entry["method"], "path": entry["path"], "query": entry["query"],
                 "json": entry["json"], "status": handler_status, "answer": answer,
                 "fault": fault.kind if fault else None, "phase": fault.phase if fault else None, "sent": sent,

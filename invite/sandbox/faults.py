@@ -124,9 +124,13 @@ class RequestLogFile:
             self._sequence += 1
             line = {"ts": datetime.now(UTC).isoformat(timespec="microseconds"), "boot": self.boot,
                     "pid": os.getpid(), "seq": self._sequence, **entry}
-            text = json.dumps(line, ensure_ascii=True, default=str) + "\n"
+            text = json.dumps(line, ensure_ascii=True, default=_iso) + "\n"
             with self.path.open("a", encoding="utf-8") as handle:  # reopened each time: survives rotation
                 handle.write(text)
+
+
+def _iso(value: Any) -> str:
+    return value.isoformat() if isinstance(value, datetime) else str(value)
 
 
 def read_request_log(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
