@@ -11,14 +11,15 @@ form that asked for it. That gives two things at once:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import JSON, DateTime, Engine, Integer, String, TypeDecorator, event
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
 # Rows are read right after they are committed (to show the outcome): keep their loaded values.
@@ -108,13 +109,37 @@ class Claim:
     is_new: bool
 
 
+T = TypeVar("T")
+
+
+def once_more_if_dropped(work: Callable[[], T]) -> T:
+    """Run `work`; if the database dropped the connection it was using, roll back and run it once more.
+
+    pool_pre_ping tests a connection only when it is taken from the pool, so one that a request already
+    holds (a read, then a Junction call, then the write) fails on its next statement when PostgreSQL
+    restarts, fails over or terminates it. Nothing was committed on a dropped connection, so running the
+    work again cannot do anything twice.
+    """
+    try:
+        return work()
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+        db.session.rollback()
+    return work()
+
+
 def claim_action(token: str, **fields: Any) -> Claim:
     """Record the token's action as under way, or return the row another request already made for it."""
-    row = Action(token=token, state=PENDING, outcome_kind=UNKNOWN, created_at=utcnow(), **fields)
-    db.session.add(row)
-    try:
+
+    def insert() -> Action:
+        row = Action(token=token, state=PENDING, outcome_kind=UNKNOWN, created_at=utcnow(), **fields)
+        db.session.add(row)
         db.session.commit()
-        return Claim(row, is_new=True)
+        return row
+
+    try:
+        return Claim(once_more_if_dropped(insert), is_new=True)
     except IntegrityError:
         db.session.rollback()
     existing = get_action(token)
@@ -125,14 +150,17 @@ def claim_action(token: str, **fields: Any) -> Claim:
 
 def complete_action(row: Action, *, outcome: dict[str, Any], outcome_kind: str, http_status: int | None = None,
                     junction_request_id: str | None = None) -> None:
-    row.outcome = outcome
-    row.outcome_kind = outcome_kind
-    row.http_status = http_status
-    row.junction_request_id = junction_request_id
-    row.state = DONE
-    row.completed_at = utcnow()
-    db.session.commit()
+    def update() -> None:
+        row.outcome = outcome
+        row.outcome_kind = outcome_kind
+        row.http_status = http_status
+        row.junction_request_id = junction_request_id
+        row.state = DONE
+        row.completed_at = utcnow()
+        db.session.commit()
+
+    once_more_if_dropped(update)
 
 
 def get_action(token: str) -> Action | None:
-    return db.session.scalar(db.select(Action).where(Action.token == token))
+    return once_more_if_dropped(lambda: db.session.scalar(db.select(Action).where(Action.token == token)))

@@ -14,7 +14,8 @@ from datetime import UTC, datetime
 from flask import Flask, Response, g, render_template, request
 from flask.logging import default_handler
 from flask.sessions import SecureCookieSessionInterface
-from werkzeug.exceptions import HTTPException
+from sqlalchemy.exc import DBAPIError
+from werkzeug.exceptions import HTTPException, ServiceUnavailable
 
 from invite.actions import Actor
 
@@ -142,6 +143,16 @@ def init_web(app: Flask) -> None:
         if request.path.startswith(("/healthz", "/readyz")):
             return {"status": "error", "error": exc.name}, exc.code
         return render_template("errors/error.html", error=exc, request_id=current_request_id()), exc.code
+
+    @app.errorhandler(DBAPIError)
+    def database_error(exc: DBAPIError):
+        if not exc.connection_invalidated:
+            return unexpected_error(exc)
+        # The database went away mid-request (restart, failover, a terminated connection) and the one
+        # retry in storage did not cover this statement: a moment's outage, not a bug.
+        app.logger.warning("database connection lost", extra={"fields": {"request_id": current_request_id()}})
+        return render_template("errors/error.html", error=ServiceUnavailable(), database_lost=True,
+                               request_id=current_request_id()), 503
 
     @app.errorhandler(Exception)
     def unexpected_error(exc: Exception):

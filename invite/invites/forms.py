@@ -50,6 +50,13 @@ class InviteForm(FlaskForm):
         self.teams.choices = [SelectChoice(t.id, t.name) for t in teams]
         self._teams_available = available
 
+    def validate_email(self, field: StringField) -> None:
+        # A browser turns bytes it could not encode (a lone surrogate, a bad paste) into U+FFFD; such an
+        # address is not the one the person meant, and Junction would happily invite it.
+        if any(ch == "\ufffd" or "\ud800" <= ch <= "\udfff" for ch in field.data or ""):
+            raise ValidationError("That address contains a character that could not be read (shown as �). "
+                                  "Type the address again.")
+
     def validate_role(self, field: SelectField) -> None:
         if field.data not in ROLES:
             raise ValidationError("Choose one of the roles listed.")

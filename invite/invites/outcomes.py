@@ -21,6 +21,7 @@ from invite.junction import (
     RateLimitError,
     UnexpectedResponseError,
     UnreachableError,
+    UnsendableRequestError,
 )
 
 NOT_SENT = "not_sent"
@@ -86,6 +87,9 @@ def describe_not_sent(error: JunctionError) -> dict[str, Any]:
         return alert("Not sent: the dashboard could not connect to Junction.",
                       "Try again in a minute. If it keeps failing, Junction or the network may be down.",
                       NOT_SENT, error)
+    if isinstance(error, UnsendableRequestError):
+        return alert("Not sent: " + error.message,
+                      "Type the address again (or copy it from somewhere else), then send again.", NOT_SENT, error)
     status = f" (HTTP {error.http_status})" if error.http_status else ""
     return alert(f"Not sent: Junction answered with an error{status}.",
                   "Try again in a minute. Your entries are kept below.", NOT_SENT, error)

@@ -12,6 +12,7 @@ from invite.junction.errors import (
     UnexpectedResponseError,
     UnexpectedStatusError,
     UnreachableError,
+    UnsendableRequestError,
     ValidationError,
 )
 from invite.junction.models import (
@@ -46,6 +47,7 @@ __all__ = [
     "UnexpectedResponseError",
     "UnexpectedStatusError",
     "UnreachableError",
+    "UnsendableRequestError",
     "ValidationError",
     "ValidationIssue",
 ]

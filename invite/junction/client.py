@@ -53,6 +53,7 @@ from invite.junction.errors import (
     UnexpectedResponseError,
     UnexpectedStatusError,
     UnreachableError,
+    UnsendableRequestError,
     ValidationError,
 )
 from invite.junction.models import Invite, InviteStatus, Member, Org, Page, Team
@@ -123,11 +124,25 @@ class _Answer:
     truncated: bool
 
 
+def _sendable(value: str | None, name: str) -> None:
+    """Refuse, before anything is sent, text that UTF-8 cannot carry (a lone surrogate from a bad decode)."""
+    if value is None:
+        return
+    try:
+        str(value).encode("utf-8")
+    except UnicodeEncodeError:
+        raise UnsendableRequestError(
+            f"The {name} contains a character that cannot be sent to Junction (an unpaired surrogate); "
+            "nothing was sent."
+        ) from None
+
+
 def _segment(value: str, name: str) -> str:
     """One path segment, percent-encoded so that an id can never change which endpoint is called."""
     text = str(value)
     if text in ("", ".", ".."):
         raise ValueError(f"{name} must not be empty, '.' or '..'")
+    _sendable(text, name)
     return quote(text, safe="")
 
 
@@ -232,6 +247,10 @@ class JunctionClient:
         """POST /v1/org/{org_id}/invite; values pass through as given (validating them is Junction's job)."""
         if isinstance(team_ids, str | bytes):
             raise TypeError("team_ids must be a sequence of ids, not a single string")
+        _sendable(email, "email address")
+        _sendable(role, "role")
+        for team_id in team_ids or ():
+            _sendable(team_id, "team id")
         body = {
             "email": email,
             "role": role,
@@ -241,6 +260,8 @@ class JunctionClient:
                           parse=(parsing.parse_invite_status, "Create or resend invite"))
 
     def list_invites(self, *, search_query: str | None = None, cursor: str | None = None) -> Page[Invite]:
+        _sendable(search_query, "search")
+        _sendable(cursor, "page cursor")
         return self._call("list_invites", "GET", f"{self._org_path}/invite",
                           params={"search_query": search_query, "next_cursor": cursor},
                           parse=(parsing.parse_invite_page, "List invites"))
@@ -278,6 +299,8 @@ class JunctionClient:
         yield from self._items(lambda cursor: self.list_members(search_query=search_query, cursor=cursor), "members")
 
     def list_members(self, *, search_query: str | None = None, cursor: str | None = None) -> Page[Member]:
+        _sendable(search_query, "search")
+        _sendable(cursor, "page cursor")
         return self._call("list_members", "GET", f"{self._org_path}/member",
                           params={"search_query": search_query, "next_cursor": cursor},
                           parse=(parsing.parse_member_page, "List members"))
@@ -288,6 +311,8 @@ class JunctionClient:
     # ------------------------------------------------------------------ pagination
 
     def _list_teams_page(self, cursor: str | None, search_query: str | None = None) -> Page[Team]:
+        _sendable(search_query, "search")
+        _sendable(cursor, "page cursor")
         return self._call("list_teams", "GET", f"{self._org_path}/team",
                           params={"search_query": search_query, "next_cursor": cursor},
                           parse=(parsing.parse_team_page, "List teams"))

@@ -30,6 +30,10 @@ class UnreachableError(JunctionError):
     """No connection could be made (refused, name not resolved, connect timeout): nothing was sent."""
 
 
+class UnsendableRequestError(JunctionError):
+    """A value in the request cannot be encoded (a lone surrogate, say): it was refused before sending."""
+
+
 class OutcomeUnknownError(JunctionError):
     """The request went out but no answer came back (read timeout, connection reset)."""
 

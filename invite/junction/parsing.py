@@ -87,12 +87,23 @@ def _opt_str(obj: Mapping[str, Any], key: str, where: str) -> str | None:
     return value
 
 
+# RFC 3339's seconds run to 60 (a leap second); Python's datetime stops at 59.
+_LEAP_SECOND = re.compile(r"(?<=[T ]\d\d:\d\d):60(?:[.,]\d+)?(?=Z|[+-]|$)")
+
+
 def parse_datetime(value: Any, where: str = "value") -> datetime:
-    """ISO-8601 (with "Z", offsets, fractions of any length) to an aware datetime; naive means UTC."""
+    """An RFC 3339 / ISO-8601 date-time to an aware datetime; naive means UTC.
+
+    Everything RFC 3339 allows is read: "T" or "t" (or a space), "Z" or "z", numeric offsets, fractions
+    of any length (beyond microseconds they are cut), and a leap second, read as the last microsecond
+    of its minute.
+    """
     if not isinstance(value, str):
         raise ShapeError(where, "an ISO-8601 date-time string")
+    # Upper-casing touches only the letters RFC 3339 lets be lower-case: the "T" separator and the "Z".
+    text = _LEAP_SECOND.sub(":59.999999", value.strip().upper(), count=1)
     try:
-        parsed = datetime.fromisoformat(value.strip())
+        parsed = datetime.fromisoformat(text)
     except ValueError:
         raise ShapeError(where, "an ISO-8601 date-time string") from None
     if parsed.tzinfo is None:

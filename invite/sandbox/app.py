@@ -20,6 +20,7 @@ import json
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from flask import Flask, Response, abort, g, request
@@ -35,6 +36,16 @@ from pydantic import (
 from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed
 
 from invite.sandbox import scripts
+from invite.sandbox.faults import (
+    FAULT_500,
+    FAULT_HOLD,
+    FAULT_RESET,
+    RESET_REQUESTED,
+    ConnectionResetter,
+    Fault,
+    FaultPlan,
+    RequestLogFile,
+)
 from invite.sandbox.state import DEMO_KEY, SandboxState
 
 KEY_HEADER = "X-Management-Key"
@@ -80,6 +91,10 @@ def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -
     # Starlette's JSONResponse: compact, UTF-8, keys in model order (Flask's provider would sort them).
     text = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
     return Response(text, status=status, mimetype="application/json", headers=headers)
+
+
+def _starlette_500() -> Response:
+    return Response("Internal Server Error", status=500, content_type="text/plain; charset=utf-8")
 
 
 def _reject(status: int, detail: str) -> None:
@@ -215,11 +230,18 @@ def create_sandbox_app(
     management_key: str = DEMO_KEY,
     latency_ms: float = 0,
     slow_seconds: float = 15.0,
+    faults: FaultPlan | None = None,
+    request_log: RequestLogFile | None = None,
 ) -> Flask:
-    """A Flask app serving one sandbox organization held in ``state`` (a fresh seeded one by default)."""
+    """A Flask app serving one sandbox organization held in ``state`` (a fresh seeded one by default).
+
+    ``faults`` injects failures into /v1 requests and ``request_log`` appends each one to a file; see
+    invite.sandbox.faults.
+    """
     state = state if state is not None else SandboxState()
     app = Flask(__name__)
     app.extensions["invite_sandbox"] = state
+    app.wsgi_app = ConnectionResetter(app.wsgi_app)  # type: ignore[method-assign]
 
     def redact(value: Any) -> Any:
         # The request log is for tests and demos; the key must never appear in it, wherever a client put it.
@@ -255,8 +277,20 @@ def create_sandbox_app(
             except ValueError:
                 entry["body"] = redact(raw.decode("utf-8", "replace")[:2000])
         g.sandbox_entry = state.record_request(entry)
+        g.sandbox_received = datetime.now(UTC)
         if latency_ms:
             time.sleep(latency_ms / 1000)
+        fault = faults.draw() if faults is not None and faults.active else None
+        if fault is not None:
+            g.sandbox_fault = fault
+            if fault.phase == "before":
+                if fault.kind == FAULT_HOLD:
+                    time.sleep(faults.hold_seconds)  # queued: handled late, after the client gave up
+                else:
+                    g.sandbox_handler_skipped = True
+                    if fault.kind == FAULT_RESET:
+                        request.environ[RESET_REQUESTED] = True
+                    return _starlette_500()
         if request.routing_exception is not None:
             return None  # FastAPI routes before it authenticates: unknown paths get 404/405 without a key
         key = request.headers.get(KEY_HEADER)
@@ -269,8 +303,34 @@ def create_sandbox_app(
     @app.after_request
     def note_status(response: Response) -> Response:
         entry = g.pop("sandbox_entry", None)
-        if entry is not None:
-            state.finish_request(entry, response.status_code)
+        if entry is None:
+            return response
+        fault: Fault | None = g.pop("sandbox_fault", None)
+        handled = not g.pop("sandbox_handler_skipped", False)
+        handler_status = response.status_code if handled else None
+        answer = None
+        if handled and request.method != "GET" and response.is_json:
+            answer = response.get_json(silent=True)
+        if fault is not None and fault.phase == "after":
+            if fault.kind == FAULT_500:
+                response = _starlette_500()
+            elif fault.kind == FAULT_RESET:
+                request.environ[RESET_REQUESTED] = True
+        sent: int | str = "reset" if request.environ.get(RESET_REQUESTED) else response.status_code
+        state.finish_request(entry, response.status_code)
+        if fault is not None:
+            entry["fault"] = {"kind": fault.kind, "phase": fault.phase, "handler_status": handler_status,
+                              "sent": sent}
+        if request_log is not None:
+            request_log.write({
+                "received": g.pop("sandbox_received", None),
+                "method": entry["method"], "path": entry["path"], "query": entry["query"],
+                "json": entry["json"], "status": handler_status, "answer": answer,
+                "fault": fault.kind if fault else None, "phase": fault.phase if fault else None, "sent": sent,
+            })
+        if fault is not None and fault.phase == "after" and fault.kind == FAULT_HOLD and faults is not None:
+            # Acted (and logged, in case the sandbox is stopped meanwhile); the answer comes too late.
+            time.sleep(faults.hold_seconds)
         return response
 
     @app.errorhandler(HTTPException)
@@ -284,7 +344,7 @@ def create_sandbox_app(
 
     @app.errorhandler(InternalServerError)
     def server_error(exc: InternalServerError) -> Response:
-        return Response("Internal Server Error", status=500, content_type="text/plain; charset=utf-8")
+        return _starlette_500()
 
     # -- Junction's operations --
 

@@ -9,12 +9,14 @@ from __future__ import annotations
 import io
 import logging
 import socket
+import struct
 import threading
 from typing import TYPE_CHECKING, Any
 
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
 from invite.sandbox.app import create_sandbox_app
+from invite.sandbox.faults import RESET_CONNECTION
 from invite.sandbox.state import SandboxState
 
 if TYPE_CHECKING:
@@ -40,6 +42,7 @@ class _KeepAliveHandler(WSGIRequestHandler):
 
     def make_environ(self) -> WSGIEnvironment:
         environ = super().make_environ()
+        environ[RESET_CONNECTION] = self._reset_connection
         self._body_consumed = False
         if environ.get("wsgi.input_terminated"):
             return environ  # chunked: werkzeug dechunks it; the connection closes after the response
@@ -70,6 +73,12 @@ class _KeepAliveHandler(WSGIRequestHandler):
             return
         super().send_header(keyword, value)
 
+    def _reset_connection(self) -> None:
+        """Injected fault: end this connection with a TCP RST instead of an answer (linger 0, no FIN first)."""
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.close_connection = True
+        self.server.abort_on_close(self.connection)
+
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         if self.log_requests:
             super().log_request(code, size)
@@ -79,6 +88,22 @@ class _CountingServer(ThreadedWSGIServer):
     """werkzeug.serving.make_server(threaded=True) builds this class; the subclass only counts accepts."""
 
     sandbox_state: SandboxState
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._aborting: set[socket.socket] = set()
+
+    def abort_on_close(self, connection: socket.socket) -> None:
+        self._aborting.add(connection)
+
+    def shutdown_request(self, request: Any) -> None:
+        # A normal close sends FIN first (shutdown(SHUT_WR)); an aborted one goes straight to close(),
+        # which with linger 0 sends RST: the client sees "connection reset by peer".
+        if request in self._aborting:
+            self._aborting.discard(request)
+            self.close_request(request)
+            return
+        super().shutdown_request(request)
 
     def get_request(self) -> tuple[socket.socket, Any]:
         connection, address = super().get_request()
