@@ -164,6 +164,9 @@ def result(token: str):
         check_failed=check_failed,
         statuses=InviteStatus,
         role_labels=ROLE_LABELS,
+        # A resend came from the invitations list: the nav says so, and "Back" keeps its search.
+        nav_section="invitations" if action.action == "resend" else "invite",
+        back_q=(request.args.get("q") or "").strip()[:320],
     )
 
 
