@@ -153,7 +153,24 @@
     window.setTimeout(check, 2000);
   }
 
+  // Request ids and the access block are for pasting into a ticket: a Copy button beside each.
+  function addCopyButtons() {
+    if (!navigator.clipboard) return;
+    var targets = document.querySelectorAll(".copy-ref code, pre.copy-block");
+    Array.prototype.forEach.call(targets, function (el) {
+      var button = document.createElement("button");
+      button.type = "button";
+      button.textContent = "Copy";
+      button.setAttribute("aria-label", el.tagName === "PRE" ? "Copy these details" : "Copy request id " + el.textContent);
+      button.addEventListener("click", function () {
+        navigator.clipboard.writeText(el.textContent).then(function () { button.textContent = "Copied"; });
+      });
+      el.parentNode.insertBefore(button, el.nextSibling);
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    addCopyButtons();
     setUpTeamPicker();
     setUpSubmitOnce();
     localiseTimes();
