@@ -169,7 +169,24 @@
     });
   }
 
+  // Long addresses wrap before "@" and ".", not in the middle of a word (the CSS alone can only do that).
+  function breakAddresses() {
+    var cells = document.querySelectorAll("main h1, .email, .summary dd");
+    Array.prototype.forEach.call(cells, function (cell) {
+      var node = cell.firstChild;
+      if (!node || node.nodeType !== 3 || node.nodeValue.indexOf("@") === -1) return;
+      var parts = node.nodeValue.split(/(?=[@.])/);
+      var fragment = document.createDocumentFragment();
+      parts.forEach(function (part, i) {
+        if (i) fragment.appendChild(document.createElement("wbr"));
+        fragment.appendChild(document.createTextNode(part));
+      });
+      cell.replaceChild(fragment, node);
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    breakAddresses();
     addCopyButtons();
     setUpTeamPicker();
     setUpSubmitOnce();
