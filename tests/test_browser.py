@@ -451,12 +451,17 @@ VARIANT_ENV = {"result-still-sending": {"JUNCTION_TIMEOUT_SECONDS": "5"}}
 KNOWN_PROBLEMS: dict[str, set[str]] = {}
 
 
+@pytest.mark.parametrize("width", [1280, 390])
 @pytest.mark.parametrize("variant", list(PAGE_VARIANTS))
-def test_no_serious_accessibility_violations(variant, page, serve, sandbox):
+def test_no_serious_accessibility_violations(variant, width, page, serve, sandbox):
     live = serve(**VARIANT_ENV.get(variant, {}))
+    page.set_viewport_size({"width": width, "height": 900})
     proof = PAGE_VARIANTS[variant](page, live, sandbox)
     expect(proof).to_be_visible()  # the page under test really is the variant named
     page = proof.page
+    page.set_viewport_size({"width": width, "height": 900})  # a page opened by the variant itself
+    scroll_width, window_width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert scroll_width <= window_width, f"{variant} is {scroll_width} px wide at {window_width} px"
 
     # axe is injected through Playwright's evaluate (DevTools protocol), which the page's
     # Content-Security-Policy does not block: no bypass_csp needed.

@@ -213,10 +213,14 @@ PAGE_VARIANTS = {
 }
 
 
+@pytest.mark.parametrize("width", [1280, 390])
 @pytest.mark.parametrize("variant", list(PAGE_VARIANTS))
-def test_no_serious_accessibility_violations(variant, page, live, sandbox):
+def test_no_serious_accessibility_violations(variant, width, page, live, sandbox):
+    page.set_viewport_size({"width": width, "height": 900})
     proof = PAGE_VARIANTS[variant](page, live, sandbox)
     expect(proof.first).to_be_visible()  # the page under test really is the variant named
+    scroll_width, window_width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert scroll_width <= window_width, f"{variant} is {scroll_width} px wide at {window_width} px"
     results = Axe().run(page)
     assert results.response["url"] == page.url
     serious = [v for v in results.response["violations"] if v["impact"] in {"serious", "critical"}]
