@@ -293,3 +293,19 @@ def test_a_flagged_team_among_2000_is_in_view_with_its_fix(page, big_live, big_o
     expect(flagged).to_be_in_viewport()
     expect(page.locator(".team-chips")).to_contain_text("1 selected")
     fits_and_is_accessible(page, "form with a flagged team among 2,000")
+
+
+def test_activity_on_a_phone_keeps_the_chart_legible_and_the_request_id_copyable(page, live, sandbox):
+    page.set_viewport_size({"width": 390, "height": 844})
+    send_form(page, live.url, "phone.audit@example.org", "no_role")
+    page.goto(live.url + "/activity")
+    # The chart is drawn at its own width inside a box that scrolls, so its text is never shrunk.
+    chart_width = page.locator("svg.chart").evaluate("svg => svg.getBoundingClientRect().width")
+    assert chart_width >= 720
+    expect(page.locator(".chart-scroll")).to_have_attribute("tabindex", "0")
+    row = page.locator("table.activity tbody tr").first
+    expect(row).to_contain_text("Invited")
+    expect(row.locator(".pill")).to_have_text("Invitation sent")
+    row.get_by_text("Request details").click()
+    request_id = row.locator(".copy-ref code").inner_text()
+    expect(row.get_by_role("button", name=f"Copy request id {request_id}")).to_be_visible()
