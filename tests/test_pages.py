@@ -146,3 +146,14 @@ def test_refusal_pages_offer_sign_in_again_and_no_nav(sandbox, tmp_path):
 def test_form_posts_without_js_keep_the_team_note(client):
     page = client.get("/").get_data(as_text=True)
     assert "Used only when the role is Team admin." in page
+
+
+def test_a_long_team_list_is_named_by_its_first_team_in_the_result_sentence(client, sandbox):
+    with sandbox.state.lock:
+        teams = sandbox.state.teams[:12]
+    tokens = form_tokens(client.get("/").get_data(as_text=True))
+    response = client.post("/", data={**tokens, "email": "twelve@example.org", "role": "team_admin",
+                                      "teams": [t["id"] for t in teams]}, follow_redirects=True)
+    page = text_of(response)
+    assert f"as <strong>Team admin</strong> of {teams[0]['name']} and 11 other teams." in page
+    assert ", ".join(t["name"] for t in teams) in page  # the summary still lists every team
