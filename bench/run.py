@@ -540,7 +540,7 @@ def warm_every_worker(dashboard: Dashboard, sandbox: Sandbox, workers: int, conc
 
 INVITATION_PAGES = 3  # pages of pending invitations the sandbox holds for part 3
 INVITATIONS_MARGIN_MS = 15.0  # what a view may add to its one upstream call (p50, server time)
-_INVITATIONS_TABLE = 'table class="data invitations"'
+_INVITATIONS_TABLE = '<table class="data invitations'
 _NEXT_LINK = re.compile(r'<a href="([^"]+)" rel="next">')
 _LIST_INVITES = re.compile(r"^/v1/org/[^/]+/invite$")
 

@@ -2,55 +2,101 @@
 (function () {
   "use strict";
 
-  // Team filter: narrows the checkbox list as you type; checked teams stay checked when hidden.
-  function setUpTeamFilter() {
-    var box = document.querySelector(".team-filter");
-    var input = document.getElementById("team-filter");
+  // The team picker: a filter whose count is what the list shows, the ticked teams as removable chips
+  // with a count, and the whole fieldset present only for Team admin (out of the page and the Tab order
+  // otherwise, and disabled so no hidden tick is sent with another role).
+  function setUpTeamPicker() {
+    var fieldset = document.querySelector("[data-team-picker]");
+    var role = document.getElementById("role");
+    if (!fieldset || !role) return;
     var list = document.getElementById("team-list");
-    if (!box || !input || !list) return;
-    var items = Array.prototype.slice.call(list.querySelectorAll("li"));
-    var count = box.querySelector(".filter-count");
+    var box = fieldset.querySelector(".team-filter");
+    var input = document.getElementById("team-filter");
+    var chips = fieldset.querySelector(".team-chips");
+    var confirm = fieldset.querySelector(".confirm-no-teams");
+    var note = fieldset.querySelector(".teams-note");
+    if (note) note.hidden = true;  // with JavaScript the fieldset itself shows only for Team admin
+    var items = list ? Array.prototype.slice.call(list.querySelectorAll("li")) : [];
+    var boxes = items.map(function (li) { return li.querySelector("input[type=checkbox]"); });
     // Match team names only: the region badge ("US", "EU") would make short queries match everything.
     var texts = items.map(function (li) {
       var label = li.querySelector("label[data-name]");
       return (label ? label.getAttribute("data-name") : li.textContent).toLowerCase();
     });
-    box.hidden = false;
-    input.addEventListener("input", function () {
-      var needle = input.value.trim().toLowerCase();
-      var shown = 0;
-      for (var i = 0; i < items.length; i++) {
-        var match = !needle || texts[i].indexOf(needle) !== -1;
-        items[i].hidden = !match;
-        if (match) shown++;
-      }
-      count.textContent = needle ? shown + " of " + items.length + " teams shown" : "";
+    var names = items.map(function (li) {
+      var label = li.querySelector("label[data-name]");
+      return label ? label.getAttribute("data-name") : li.textContent;
     });
-    input.addEventListener("keydown", function (event) {
-      // Enter in the filter must not send the invitation.
-      if (event.key === "Enter") event.preventDefault();
-    });
-  }
 
-  // The "team admin of no team" override only matters for team admins.
-  function setUpRoleGuidance() {
-    var role = document.getElementById("role");
-    var confirm = document.querySelector(".confirm-no-teams");
-    if (!role || !confirm) return;
-    var teamList = document.getElementById("team-list");
+    if (box && input) {
+      var count = box.querySelector(".filter-count");
+      box.hidden = false;
+      input.addEventListener("input", function () {
+        var needle = input.value.trim().toLowerCase();
+        var shown = 0;
+        for (var i = 0; i < items.length; i++) {
+          var match = !needle || texts[i].indexOf(needle) !== -1;
+          items[i].hidden = !match;
+          if (match) shown++;
+        }
+        list.scrollTop = 0;
+        count.textContent = needle ? shown + " of " + items.length + " teams shown" : "";
+      });
+      input.addEventListener("keydown", function (event) {
+        // Enter in the filter must not send the invitation.
+        if (event.key === "Enter") event.preventDefault();
+      });
+    }
+
+    var drawChips = function () {
+      if (!chips) return;
+      while (chips.firstChild) chips.removeChild(chips.firstChild);
+      var ticked = [];
+      for (var i = 0; i < boxes.length; i++) if (boxes[i] && boxes[i].checked) ticked.push(i);
+      chips.hidden = ticked.length === 0;
+      if (!ticked.length) return;
+      var total = document.createElement("li");
+      total.className = "chip-count";
+      total.textContent = ticked.length + " selected";
+      chips.appendChild(total);
+      ticked.forEach(function (i) {
+        var li = document.createElement("li");
+        var button = document.createElement("button");
+        button.type = "button";
+        button.textContent = names[i] + " \u00d7";
+        button.setAttribute("aria-label", "Remove " + names[i]);
+        button.addEventListener("click", function () {
+          boxes[i].checked = false;
+          boxes[i].dispatchEvent(new Event("change", { bubbles: true }));
+          var next = chips.querySelector("button") || role;
+          next.focus();
+        });
+        li.appendChild(button);
+        chips.appendChild(li);
+      });
+    };
+
     var update = function () {
-      var anyTeam = teamList && teamList.querySelector("input[type=checkbox]:checked");
-      // Unticked and hidden once a team is picked, so it cannot quietly apply later.
-      if (anyTeam) confirm.querySelector("input").checked = false;
-      confirm.hidden = role.value !== "team_admin" || Boolean(anyTeam);
+      var forTeamAdmin = role.value === "team_admin";
+      // Still shown when Junction flagged a team, so the problem and its fix are never hidden.
+      var flagged = Boolean(fieldset.querySelector("[aria-invalid='true'], .field-errors"));
+      fieldset.hidden = !forTeamAdmin && !flagged;
+      fieldset.disabled = fieldset.hidden;
+      var anyTeam = boxes.some(function (b) { return b && b.checked; });
+      if (confirm) {
+        // Unticked and hidden once a team is picked, so it cannot quietly apply later.
+        if (anyTeam) confirm.querySelector("input").checked = false;
+        confirm.hidden = !forTeamAdmin || anyTeam;
+      }
       var helps = document.querySelectorAll("[data-role-help]");
       for (var i = 0; i < helps.length; i++) {
         helps[i].classList.toggle("current", helps[i].getAttribute("data-role-help") === role.value);
       }
     };
     role.addEventListener("change", update);
-    if (teamList) teamList.addEventListener("change", update);
+    if (list) list.addEventListener("change", function () { update(); drawChips(); });
     update();
+    drawChips();
   }
 
   // A second click while the first submission is on its way is ignored (the server also refuses
@@ -107,9 +153,42 @@
     window.setTimeout(check, 2000);
   }
 
+  // Request ids and the access block are for pasting into a ticket: a Copy button beside each.
+  function addCopyButtons() {
+    if (!navigator.clipboard) return;
+    var targets = document.querySelectorAll(".copy-ref code, pre.copy-block");
+    Array.prototype.forEach.call(targets, function (el) {
+      var button = document.createElement("button");
+      button.type = "button";
+      button.textContent = "Copy";
+      button.setAttribute("aria-label", el.tagName === "PRE" ? "Copy these details" : "Copy request id " + el.textContent);
+      button.addEventListener("click", function () {
+        navigator.clipboard.writeText(el.textContent).then(function () { button.textContent = "Copied"; });
+      });
+      el.parentNode.insertBefore(button, el.nextSibling);
+    });
+  }
+
+  // Long addresses wrap before "@" and ".", not in the middle of a word (the CSS alone can only do that).
+  function breakAddresses() {
+    var cells = document.querySelectorAll("main h1, .email, .summary dd");
+    Array.prototype.forEach.call(cells, function (cell) {
+      var node = cell.firstChild;
+      if (!node || node.nodeType !== 3 || node.nodeValue.indexOf("@") === -1) return;
+      var parts = node.nodeValue.split(/(?=[@.])/);
+      var fragment = document.createDocumentFragment();
+      parts.forEach(function (part, i) {
+        if (i) fragment.appendChild(document.createElement("wbr"));
+        fragment.appendChild(document.createTextNode(part));
+      });
+      cell.replaceChild(fragment, node);
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
-    setUpTeamFilter();
-    setUpRoleGuidance();
+    breakAddresses();
+    addCopyButtons();
+    setUpTeamPicker();
     setUpSubmitOnce();
     localiseTimes();
     focusFirstProblem();

@@ -105,3 +105,36 @@ def chromium() -> Iterator[Browser]:
     finally:
         browser.close()
         playwright.stop()
+
+
+# --- a realistic org, for the layout tests and the README's screenshots ----------------------------------
+
+LONG_ADDRESSES = (
+    "maximilian.hohenberg-castellanos@regional-health-partners.example.org",
+    "dr.anneliese.van.der.westhuizen@cardiology.acmehealth-europe.example.com",
+    "outpatient-scheduling-coordinators@northwest-clinics.example.net",
+    "siobhan.oconnell-fitzgerald@remote-patient-monitoring.example.ie",
+)
+
+
+def grow_org(state, invites: int = 30) -> None:
+    """Pending invitations at a real org's scale: long addresses, many teams, sent days to months ago.
+
+    Works on a SandboxState (whose team list `--extra-teams` / `extra_teams=` already made long).
+    """
+    from datetime import UTC, datetime, timedelta
+
+    with state.lock:
+        team_ids = [team["id"] for team in state.teams]
+        clock = state.clock
+        try:
+            for i in range(invites):
+                state.clock = lambda i=i: datetime.now(UTC) - timedelta(days=2 * i + 1, hours=i)
+                role = ("team_admin", "no_role", "org_admin")[i % 3]
+                count = 12 if i % 6 == 0 else 2
+                teams = team_ids[3 * i: 3 * i + count] if role == "team_admin" else None
+                base = LONG_ADDRESSES[i % len(LONG_ADDRESSES)]
+                email = base if i < len(LONG_ADDRESSES) else base.replace("@", f"+{i}@")
+                state.create_or_resend_invite(email, role, teams)
+        finally:
+            state.clock = clock

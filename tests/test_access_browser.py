@@ -69,7 +69,7 @@ def test_activity_page_shows_who_did_what_filters_and_exports(page, live, sandbo
     expect(table).to_contain_text("audited@example.org")
     expect(table).to_contain_text("dev@localhost")
     expect(table).to_contain_text("Invitation sent")
-    expect(page.locator("svg.chart rect")).to_have_count(1)
+    expect(page.locator("svg.chart > rect")).to_have_count(1)
 
     page.get_by_label("Target email").fill("nobody-like-this")
     page.get_by_label("Target email").press("Enter")

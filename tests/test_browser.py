@@ -205,8 +205,18 @@ def test_junction_422_for_a_team_removed_meanwhile_is_shown_under_teams(page, li
     teams = page.locator("fieldset#teams")
     errors = teams.locator("#teams-error")
     expect(errors).to_be_visible()
-    expect(errors).to_contain_text(SLEEP)
-    expect(errors).to_contain_text("does not belong")
+    expect(errors).to_contain_text(f"The team {SLEEP} is no longer one of the org's teams in Junction.")
+    expect(errors).to_contain_text(f"Untick {SLEEP}, or refresh the team list.")
+    # Junction's own words are kept for support, folded away.
+    raw = errors.locator("details")
+    expect(raw.locator("code")).to_be_hidden()
+    raw.locator("summary").click()
+    expect(raw.locator("code")).to_contain_text("does not belong")
+    # The flagged team is first in the list, with its fix beside it, in view without scrolling.
+    flagged = page.locator("#team-list li").first
+    expect(flagged).to_contain_text(SLEEP)
+    expect(flagged.locator(".team-problem")).to_have_text(f"Untick {SLEEP}, or refresh the team list.")
+    expect(flagged).to_be_in_viewport()
     expect(teams).to_have_attribute("aria-describedby", "teams-error")
     expect(team_box(page, SLEEP)).to_have_attribute("aria-invalid", "true")
     expect(team_box(page, SLEEP)).to_have_accessible_description(re.compile(SLEEP))
@@ -243,6 +253,7 @@ def test_double_click_sends_one_invitation(page, serve, sandbox):
     live = serve(JUNCTION_TIMEOUT_SECONDS="5")
     page.goto(live.url + "/")
     email_box(page).fill("slow@example.com")
+    role_select(page).select_option("no_role")
     # Record, after app.js's own listener, what each submit event looked like. sessionStorage outlives the
     # navigation to the result page; Playwright's evaluate is not subject to the page's CSP.
     page.evaluate("""() => {
@@ -315,6 +326,7 @@ def test_keyboard_only(page, live, sandbox):
 
     keyboard.press("Tab")
     expect(role_select(page)).to_be_focused()
+    keyboard.press("ArrowDown")  # Choose a role -> Org admin
     keyboard.press("ArrowDown")  # Org admin -> Team admin
     expect(role_select(page)).to_have_value("team_admin")
 
@@ -371,7 +383,7 @@ def _form_upstream_errors(page, live, sandbox):
     role_select(page).select_option("team_admin")
     team_box(page, SLEEP).check()
     page.get_by_role("button", name="Send invitation").click()
-    return page.locator("#teams-error").get_by_text(SLEEP)
+    return page.locator("#teams-error").get_by_text(f"Untick {SLEEP}, or refresh the team list.")
 
 
 def _form_error_alert(page, live, sandbox):
@@ -413,6 +425,7 @@ def _result_still_sending(page, live, sandbox):
     page.goto(live.url + "/")
     token = page.locator("input[name='submission_token']").input_value()
     email_box(page).fill("slow@example.com")
+    role_select(page).select_option("no_role")
     page.get_by_role("button", name="Send invitation").click(no_wait_after=True)
     wait_until(lambda: invite_posts(sandbox), "the invitation never reached the sandbox")
     second = page.context.new_page()
@@ -438,12 +451,17 @@ VARIANT_ENV = {"result-still-sending": {"JUNCTION_TIMEOUT_SECONDS": "5"}}
 KNOWN_PROBLEMS: dict[str, set[str]] = {}
 
 
+@pytest.mark.parametrize("width", [1280, 390])
 @pytest.mark.parametrize("variant", list(PAGE_VARIANTS))
-def test_no_serious_accessibility_violations(variant, page, serve, sandbox):
+def test_no_serious_accessibility_violations(variant, width, page, serve, sandbox):
     live = serve(**VARIANT_ENV.get(variant, {}))
+    page.set_viewport_size({"width": width, "height": 900})
     proof = PAGE_VARIANTS[variant](page, live, sandbox)
     expect(proof).to_be_visible()  # the page under test really is the variant named
     page = proof.page
+    page.set_viewport_size({"width": width, "height": 900})  # a page opened by the variant itself
+    scroll_width, window_width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert scroll_width <= window_width, f"{variant} is {scroll_width} px wide at {window_width} px"
 
     # axe is injected through Playwright's evaluate (DevTools protocol), which the page's
     # Content-Security-Policy does not block: no bypass_csp needed.
@@ -466,6 +484,7 @@ def test_enter_in_the_email_field_sends_rather_than_refreshing_teams(new_context
     page = new_context(java_script_enabled=javascript).new_page()
     page.goto(live.url + "/")
     email_box(page).fill("enter@example.org")
+    role_select(page).select_option("no_role")
     email_box(page).press("Enter")
     expect(page).to_have_url(RESULT_URL)
     expect(heading(page)).to_contain_text("Invitation sent to enter@example.org")
@@ -484,6 +503,7 @@ def test_after_an_error_focus_is_on_the_problem_and_the_title_says_so(page, live
 
 def test_team_filter_matches_names_not_the_region_badge(page, live, sandbox):
     page.goto(live.url + "/")
+    role_select(page).select_option("team_admin")
     page.get_by_label("Filter teams").fill("us")
     names = [t["name"] for t in sandbox.state.teams if "us" in t["name"].lower()]
     expect(page.locator("#team-list li:visible")).to_have_count(len(names))
@@ -495,6 +515,7 @@ def test_still_sending_page_shows_the_outcome_by_itself(page, serve, sandbox):
     page.goto(live.url + "/")
     token = page.locator("input[name='submission_token']").input_value()
     email_box(page).fill("slow@example.com")
+    role_select(page).select_option("no_role")
     page.get_by_role("button", name="Send invitation").click(no_wait_after=True)
     wait_until(lambda: invite_posts(sandbox), "the invitation never reached the sandbox")
     watcher = page.context.new_page()

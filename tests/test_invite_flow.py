@@ -37,12 +37,15 @@ def field_block(page, name):
     return match.group(0)
 
 
-def test_form_lists_every_team_across_pages_and_defaults_to_org_admin(client, sandbox):
+def test_form_lists_every_team_across_pages_and_has_no_role_chosen(client, sandbox):
     page = client.get("/").get_data(as_text=True)
     assert len(sandbox.state.teams) > sandbox.state.page_size * 2  # the team list really spans pages
     for team in sandbox.state.teams:
         assert f'value="{team["id"]}"' in page
-    assert re.search(r'<option value="org_admin"\s+selected>', page)
+    # Least privilege: no role is pre-chosen, so Enter alone never invites an org admin.
+    assert re.search(r'<option value=""\s*selected>Choose a role</option>', page)
+    assert not re.search(r'<option value="(org_admin|team_admin|no_role)"\s+selected>', page)
+    assert re.search(r'<select id="role" name="role" required', page)
     assert "Acme Health" in page
     assert "Sandbox mode" in page
     for label in ("Email", "Role", "Teams"):
@@ -282,3 +285,13 @@ def test_key_never_in_any_page_or_header(client, sandbox, caplog):
 def test_result_page_for_unknown_token_is_404(client):
     assert client.get("/sent/AAAAAAAAAAAAAAAAAAAAAAAA").status_code == 404
     assert client.get("/sent/bad token").status_code == 404
+
+
+def test_a_post_without_a_role_is_refused_and_nothing_is_sent(client, sandbox):
+    page = client.get("/").get_data(as_text=True)
+    response = client.post("/", data={**form_tokens(page), "email": "norole@example.org", "role": ""})
+    text = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Choose a role: Org admin, Team admin or No role." in text
+    assert 'value="norole@example.org"' in text
+    assert invite_posts(sandbox) == []

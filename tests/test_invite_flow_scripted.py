@@ -62,9 +62,14 @@ def send(client, **fields):
     return response, html.unescape(response.get_data(as_text=True))
 
 
-def errors_under(text, field):
+def error_items(text, field):
     match = re.search(rf'<ul class="field-errors" id="{field}-error">(.*?)</ul>', text, re.S)
     return re.findall(r"<li>(.*?)</li>", match.group(1), re.S) if match else []
+
+
+def errors_under(text, field):
+    """Junction's own words under a field: kept for support in each error's details."""
+    return [re.search(r"<code>(.*?)</code>", item, re.S).group(1) for item in error_items(text, field)]
 
 
 def test_422_errors_land_under_their_fields_and_the_rest_at_the_top(upstream, tmp_path):
@@ -84,6 +89,11 @@ def test_422_errors_land_under_their_fields_and_the_rest_at_the_top(upstream, tm
     assert errors_under(text, "email") == ["value is not a valid email address: bad domain"]
     assert errors_under(text, "role") == ["Input should be 'org_admin' or 'team_admin'", "Input should be 'no_role'"]
     assert errors_under(text, "teams") == ["Team “Sleep Lab”: Team is archived"]
+    # ... and in plain words, with the way out beside them (invite/invites/messages.py).
+    assert error_items(text, "email")[0].startswith("This is not an email address Junction can send to.")
+    assert "Junction only accepts Org admin or Team admin here." in error_items(text, "role")[0]
+    assert "Untick Sleep Lab, or refresh the team list." in error_items(text, "teams")[0]
+    assert "Untick Sleep Lab, or refresh the team list." in text.split('class="team-problem"')[1]
     top = re.search(r'id="form-errors">(.*?)</div>', text, re.S).group(1)
     assert "Input should be a valid UUID (at path.org_id)" in top
     assert "Extra inputs are not permitted (at body.nickname)" in top

@@ -8,6 +8,16 @@ from datetime import date
 from markupsafe import Markup, escape
 
 SERIES = (("succeeded", "#1b7f3b"), ("failed", "#b42318"), ("unknown", "#b26b00"))
+# Besides colour, a pattern: failed bars are hatched, unknown ones dotted (red and green alone fail
+# for colour-blind readers). The legend's swatches use the same patterns (static/style.css).
+PATTERNS = (
+    '<pattern id="hatch-failed" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">'
+    '<rect width="6" height="6" fill="#b42318"/><line x1="0" y1="0" x2="0" y2="6" stroke="#fff" stroke-width="2"/>'
+    '</pattern>'
+    '<pattern id="dots-unknown" width="5" height="5" patternUnits="userSpaceOnUse">'
+    '<rect width="5" height="5" fill="#b26b00"/><circle cx="2.5" cy="2.5" r="1.2" fill="#fff"/></pattern>'
+)
+FILLS = {"succeeded": "#1b7f3b", "failed": "url(#hatch-failed)", "unknown": "url(#dots-unknown)"}
 WIDTH, HEIGHT = 720, 200
 MARGIN_LEFT, MARGIN_BOTTOM, MARGIN_TOP = 36, 28, 10
 
@@ -30,6 +40,7 @@ def chart_svg(counts: dict[date, Counter], title: str) -> Markup:
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" class="chart" role="img" '
         f'aria-labelledby="chart-title">',
         f'<title id="chart-title">{escape(title)}</title>',
+        f"<defs>{PATTERNS}</defs>",
     ]
     for i in range(5):  # gridlines with their values
         value = top * i // 4
@@ -40,13 +51,13 @@ def chart_svg(counts: dict[date, Counter], title: str) -> Markup:
     for index, day in enumerate(days):
         x = MARGIN_LEFT + index * slot + (slot - bar) / 2
         y = MARGIN_TOP + plot_h
-        for name, colour in SERIES:
+        for name, _colour in SERIES:
             n = counts[day][name]
             if not n:
                 continue
             h = plot_h * n / top
             y -= h
-            parts.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" height="{h:.1f}" fill="{colour}">'
+            parts.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" height="{h:.1f}" fill="{FILLS[name]}">'
                          f'<title>{day.isoformat()}: {n} {name}</title></rect>')
         if index % label_every == 0:
             parts.append(f'<text x="{x + bar / 2:.1f}" y="{HEIGHT - 8}" text-anchor="middle" class="axis">'

@@ -14,6 +14,8 @@ OUTCOME_GROUPS = {
                "rejected", "already_gone", "invalid_id"),
     "unknown": ("unknown",),
 }
+# The words every other page uses, not the stored codes.
+ACTION_LABELS = {"send": "Invited", "resend": "Resent", "revoke": "Revoked"}
 OUTCOME_LABELS = {
     "invite_created": "Invitation sent",
     "invite_resent": "Sent again",
@@ -43,8 +45,8 @@ def outcome_group(kind: str) -> str:
 class ActivityFilterForm(Form):
     who = StringField("Who", validators=[Optional()])
     target = StringField("Target email", validators=[Optional()])
-    action = SelectField("Action", choices=[SelectChoice("", "Any")] + [SelectChoice(a, a.capitalize())
-                                                                         for a in ACTIONS], default="")
+    action = SelectField("Action", default="", choices=[SelectChoice("", "Any")]
+                         + [SelectChoice(a, ACTION_LABELS.get(a, a.capitalize())) for a in ACTIONS])
     outcome = SelectField("Outcome", default="", choices=[SelectChoice("", "Any")]
                           + [SelectChoice(g, g.capitalize()) for g in OUTCOME_GROUPS]
                           + [SelectChoice(k, label) for k, label in OUTCOME_LABELS.items()])

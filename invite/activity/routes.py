@@ -9,8 +9,9 @@ from flask import Blueprint, Response, render_template, request, stream_with_con
 from invite.activity import queries
 from invite.activity.chart import SERIES, chart_svg
 from invite.activity.export import csv_lines
-from invite.activity.forms import OUTCOME_LABELS, ActivityFilterForm, outcome_group
+from invite.activity.forms import ACTION_LABELS, OUTCOME_LABELS, ActivityFilterForm, outcome_group
 from invite.auth import require
+from invite.invites.forms import ROLE_LABELS
 
 bp = Blueprint("activity", __name__)
 
@@ -64,6 +65,8 @@ def activity():
         series=SERIES,
         outcome_labels=OUTCOME_LABELS,
         outcome_group=outcome_group,
+        action_labels=ACTION_LABELS,
+        role_labels=ROLE_LABELS,
     )
 
 

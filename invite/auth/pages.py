@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from flask import Response, current_app, g, make_response, render_template
 
 from invite.auth.identity import AuthError
 from invite.auth.permissions import PERMISSION_LABELS, PERMISSIONS
+from invite.web import current_request_id
+
+
+def _way_back() -> dict:
+    """What both refusal pages offer: signing in again, and the moment and request id for a ticket."""
+    state = current_app.extensions.get("auth")
+    return {"sign_in_url": state.settings.sign_in_url if state else "",
+            "refused_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+            "request_id": current_request_id()}
 
 
 def unauthorized(error: AuthError) -> Response:
     response = make_response(render_template("errors/unauthorized.html", message=error.message,
-                                             reason=error.reason, status=error.status), error.status)
+                                             reason=error.reason, status=error.status, **_way_back()),
+                             error.status)
     if error.status == 503:
         response.headers["Retry-After"] = "60"
     return response
@@ -31,4 +43,5 @@ def forbidden(*, missing: str | None = None) -> Response:
         missing_label=PERMISSION_LABELS.get(missing or "", missing),
         admin_groups=admin_groups,
         support_groups=support_groups,
+        **_way_back(),
     ), 403)

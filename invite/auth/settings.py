@@ -56,6 +56,8 @@ class AuthSettings:
     support_groups: tuple[str, ...] = ()
     admin_emails: frozenset[str] = frozenset()
     support_emails: frozenset[str] = frozenset()
+    # Where "Sign in again" on the 401/403 pages goes (the SSO proxy's sign-in); empty: a reload.
+    sign_in_url: str = ""
 
     @property
     def granting_groups(self) -> tuple[str, ...]:
@@ -183,6 +185,10 @@ def load_auth_settings(env: Mapping[str, str], *, sandbox: bool) -> tuple[AuthSe
     values["support_groups"] = _list(env.get("SUPPORT_GROUPS"))
     values["admin_emails"] = _emails(env, "ADMIN_EMAILS", problems)
     values["support_emails"] = _emails(env, "SUPPORT_EMAILS", problems)
+    sign_in_url = env.get("AUTH_SIGN_IN_URL", "").strip()
+    if sign_in_url and (urlsplit(sign_in_url).scheme not in {"http", "https"} or not urlsplit(sign_in_url).hostname):
+        problems.append("AUTH_SIGN_IN_URL must be an http(s) URL (the SSO proxy's sign-in address).")
+    values["sign_in_url"] = sign_in_url
     role_names = ("ADMIN_GROUPS", "SUPPORT_GROUPS", "ADMIN_EMAILS", "SUPPORT_EMAILS")
     if mode != "dev" and not any(_list(env.get(name)) for name in role_names):
         problems.append("Set at least one of ADMIN_GROUPS, SUPPORT_GROUPS, ADMIN_EMAILS or SUPPORT_EMAILS: "

@@ -41,7 +41,9 @@ class InviteForm(FlaskForm):
             Email("Enter a valid email address, like name@example.com."),
         ],
     )
-    role = SelectField("Role", choices=[SelectChoice(r, ROLE_LABELS[r]) for r in ROLES], default="org_admin")
+    # No default: least privilege means the person sending picks the role, never Enter (README: "The form").
+    role = SelectField("Role", choices=[SelectChoice(r, ROLE_LABELS[r]) for r in ROLES], default=None,
+                       validate_choice=False)
     teams = SelectMultipleField("Teams", choices=[], validate_choice=False)
     confirm_no_teams = BooleanField("Invite as a team admin of no team anyway")
     submission_token = HiddenField(validators=[Regexp(TOKEN_PATTERN, message="This form has expired.")])
@@ -58,6 +60,8 @@ class InviteForm(FlaskForm):
                                   "Type the address again.")
 
     def validate_role(self, field: SelectField) -> None:
+        if not field.data:
+            raise ValidationError("Choose a role: Org admin, Team admin or No role.")
         if field.data not in ROLES:
             raise ValidationError("Choose one of the roles listed.")
 

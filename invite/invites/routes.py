@@ -12,12 +12,28 @@ from invite import actions
 from invite.auth import can, require
 from invite.invites import outcomes
 from invite.invites.forms import ROLE_HELP, ROLE_LABELS, TOKEN_PATTERN, InviteForm, new_submission_token
+from invite.invites.messages import PlainMessage, flagged_team_name, plain_message
 from invite.junction import InviteStatus, JunctionError, Team
 from invite.storage import PENDING, Action, get_action
 from invite.upstream import get_upstream
 from invite.web import current_actor, current_request_id
 
 bp = Blueprint("invites", __name__)
+
+
+@bp.app_template_filter("plain")
+def plain(message: str, field: str) -> PlainMessage:
+    return plain_message(field, message)
+
+
+def _flag_teams(teams: list[Team], invalid_team_ids: set[str], team_messages: list[str]):
+    """Junction's flagged teams first, each with its own problem, then the rest (only on the error path)."""
+    if not invalid_team_ids:
+        return [], teams
+    by_name = {flagged_team_name(m): m for m in team_messages}
+    flagged = [(t, plain_message("teams", by_name.get(t.name, f"Team “{t.name}”: Junction did not accept it")))
+               for t in teams if t.id in invalid_team_ids]
+    return flagged, [t for t in teams if t.id not in invalid_team_ids]
 
 
 def _load_teams() -> tuple[list[Team], str | None]:
@@ -48,10 +64,13 @@ def _render_form(form: InviteForm, *, status: int = 200, alert=None, field_error
             errors[name] = list(dict.fromkeys(messages))
     top = list(dict.fromkeys((form_errors or []) + [m for m in form.submission_token.errors]))
     page_has_errors = bool(errors or top or alert)
+    flagged_teams, other_teams = _flag_teams(teams, set(invalid_team_ids or []), errors.get("teams", []))
     return render_template(
         "invites/form.html",
         form=form,
-        teams=teams,
+        teams=other_teams,
+        flagged_teams=flagged_teams,
+        team_count=len(teams),
         teams_notice=teams_notice,
         selected_teams=set(form.teams.data or []),
         role_labels=ROLE_LABELS,
@@ -59,7 +78,6 @@ def _render_form(form: InviteForm, *, status: int = 200, alert=None, field_error
         field_errors=errors,
         form_errors=top,
         alert=alert,
-        invalid_team_ids=set(invalid_team_ids or []),
         page_has_errors=page_has_errors,
     ), status
 
@@ -146,6 +164,9 @@ def result(token: str):
         check_failed=check_failed,
         statuses=InviteStatus,
         role_labels=ROLE_LABELS,
+        # A resend came from the invitations list: the nav says so, and "Back" keeps its search.
+        nav_section="invitations" if action.action == "resend" else "invite",
+        back_q=(request.args.get("q") or "").strip()[:320],
     )
 
 

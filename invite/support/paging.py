@@ -16,6 +16,9 @@ from werkzeug.datastructures import MultiDict
 MAX_QUERY_CHARS = 320
 # Pages more than this deep forget their oldest way back (the URL must stay a sane length).
 MAX_BACK = 100
+# The invitations list's own filters (Junction's List Invites has none): the role, and "older than" in days.
+ROLE_FILTERS = ("org_admin", "team_admin", "no_role")
+AGE_FILTERS = (7, 30)
 
 
 @dataclass(frozen=True)
@@ -23,6 +26,8 @@ class Pager:
     q: str = ""
     cursor: str | None = None
     back: tuple[str, ...] = ()
+    role: str = ""
+    older_than_days: int | None = None
 
     @classmethod
     def from_args(cls, args: MultiDict[str, str]) -> Pager:
@@ -31,7 +36,15 @@ class Pager:
         back: tuple[str, ...] = ()
         if cursor is not None:
             back = tuple(c for c in (v.strip() for v in args.getlist("back")) if c)[-MAX_BACK:]
-        return cls(q=q, cursor=cursor, back=back)
+        role = args.get("role", "")
+        age = args.get("older_than", "")
+        older_than_days = int(age) if age.isdigit() and int(age) in AGE_FILTERS else None
+        return cls(q=q, cursor=cursor, back=back, role=role if role in ROLE_FILTERS else "",
+                   older_than_days=older_than_days)
+
+    @property
+    def filtered(self) -> bool:
+        return bool(self.role or self.older_than_days)
 
     @property
     def number(self) -> int:
@@ -61,6 +74,7 @@ class Pager:
         return self._args(self.back[-1], self.back[:-1])
 
     def _args(self, cursor: str | None, back: tuple[str, ...], **extra: Any) -> dict[str, Any]:
-        args: dict[str, Any] = {"q": self.q or None, "cursor": cursor, "back": list(back) if cursor and back else None}
+        args: dict[str, Any] = {"q": self.q or None, "role": self.role or None, "older_than": self.older_than_days,
+                                "cursor": cursor, "back": list(back) if cursor and back else None}
         args.update(extra)
         return {k: v for k, v in args.items() if v is not None}

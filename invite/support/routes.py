@@ -23,7 +23,7 @@ from invite.junction import Invite, JunctionClient, JunctionError, Page
 from invite.storage import PENDING, Action, get_action
 from invite.support import views
 from invite.support.forms import RowAction, canonical_uuid, new_submission_token, read_row_action
-from invite.support.paging import MAX_QUERY_CHARS, Pager
+from invite.support.paging import AGE_FILTERS, MAX_QUERY_CHARS, ROLE_FILTERS, Pager
 from invite.upstream import get_upstream
 from invite.web import current_actor
 
@@ -86,7 +86,7 @@ def _after_existing(action: Action, q: str):
     """A token that already did something: show what it did instead of doing it again."""
     if action.action == "revoke":
         return redirect(_list_url(q, done=action.token), code=303)
-    return redirect(url_for("invites.result", token=action.token), code=303)
+    return redirect(url_for("invites.result", token=action.token, q=q or None), code=303)
 
 
 def _done_message(token: str | None) -> dict | None:
@@ -105,27 +105,30 @@ def _done_message(token: str | None) -> dict | None:
     return views.message(outcome.get("level", "info"), outcome.get("title", ""), outcome.get("text", ""))
 
 
-def member_row_url(email: str) -> str:
-    """Where a member's row is: /members?q=<email>#member-<id>, found with one List Members call.
+def find_member(email: str) -> tuple[views.MemberRow | None, str]:
+    """The member with this address (their real role and teams) and where their row is:
+    /members?q=<email>#member-<id>, found with one List Members call.
 
-    Without an exact match (or when Junction cannot be asked) the search alone, which shows the row too.
+    Without an exact match (or when Junction cannot be asked) no member and the search alone, which
+    shows the row too.
     """
     base = url_for("support.members", q=email)
     try:
         page = _client().list_members(search_query=email)
     except JunctionError:
-        return base
+        return None, base
     wanted = email.strip().casefold()
     for member in page.items:
         if member.email.strip().casefold() == wanted:
-            return url_for("support.members", q=email, _anchor=f"member-{member.id}")
-    return base
+            row = views.member_row(member, get_upstream().team_names(), email)
+            return row, url_for("support.members", q=email, _anchor=f"member-{member.id}")
+    return None, base
 
 
 @bp.app_context_processor
 def support_links():
-    # A callable, so the one List Members call happens only where a template asks for the link.
-    return {"member_row_url": member_row_url}
+    # A callable, so the one List Members call happens only where a template asks for the member.
+    return {"find_member": find_member}
 
 
 @bp.errorhandler(CSRFError)
@@ -161,10 +164,20 @@ def invitations():
     if page is not None:
         senders = dashboard_senders(page.items)
         rows = [views.invite_row(invite, names, senders.get(invite.id)) for invite in page.items]
+    on_page = len(rows)
+    # Junction cannot filter the list: the role and age filters narrow the page it sent (and say so).
+    rows = [row for row in rows if (not pager.role or row.role == pager.role)
+            and (not pager.older_than_days or views.older_than(row.last_sent, pager.older_than_days))]
     return render_template(
         "support/invitations.html",
         pager=pager,
         rows=rows,
+        on_page=on_page,
+        revoked=any(m is not None and m.get("level") == "success" for m in messages),
+        # Junction's creator column says nothing when every row is "Management Key": drop it then.
+        show_creator=any(row.creator_type != "management_key" for row in rows),
+        role_filters=[(value, views.role_label(value)) for value in ROLE_FILTERS],
+        age_filters=AGE_FILTERS,
         next_cursor=page.next_cursor if page is not None else None,
         problem=problem,
         messages=messages,
@@ -172,6 +185,7 @@ def invitations():
         tokens={row.id: new_submission_token() for row in rows},
         links=RowLinks(pager.q),
         cooldown_minutes=_cooldown_minutes(),
+        ago=views.ago,
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from invite.invites.forms import ROLE_LABELS
@@ -117,7 +117,19 @@ def ago(moment: datetime, now: datetime | None = None) -> str:
     minutes = seconds // 60
     if minutes < 120:
         return f"{minutes} minute{'s' if minutes != 1 else ''} ago"
-    return f"{minutes // 60} hours ago"
+    hours = minutes // 60
+    if hours < 48:
+        return f"{hours} hours ago"
+    days = hours // 24
+    if days < 60:
+        return f"{days} days ago"
+    if days < 730:
+        return f"{days // 30} months ago"
+    return f"{days // 365} years ago"
+
+
+def older_than(moment: datetime, days: int, now: datetime | None = None) -> bool:
+    return (now or datetime.now(UTC)) - utc(moment) > timedelta(days=days)
 
 
 # ------------------------------------------------------------------------------------------ messages

@@ -1,0 +1,311 @@
+"""Every page at a real org's scale, in headless Chromium at 1280 and 390 px wide (a desktop and a phone).
+
+The org has hundreds of teams, dozens of pending invitations with long addresses and long team lists. On
+each page, result page and error page: nothing is wider than the window (no sideways scroll), and axe-core
+finds no serious or critical violation, at both widths. Then the team picker with 2,000 teams, by keyboard.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from browser_support import LONG_ADDRESSES, LiveServer, grow_org, live_server
+from playwright.sync_api import Locator, Page, expect
+
+from invite.sandbox import SandboxServer
+
+pytest_plugins = ["browser_fixtures"]
+pytestmark = pytest.mark.browser
+
+WIDTHS = (1280, 390)
+ORG_TEAMS = 300  # extra teams on top of the sandbox's 16
+
+
+@pytest.fixture
+def sandbox() -> Iterator[SandboxServer]:
+    # Overrides conftest's: a bigger org, and pages of 10 as a real list would have.
+    server = SandboxServer(port=0, slow_seconds=1.5, page_size=10, extra_teams=ORG_TEAMS).start()
+    grow_org(server.state)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def heading(page: Page) -> Locator:
+    return page.get_by_role("heading", level=1)
+
+
+def fits_and_is_accessible(page: Page, label: str) -> None:
+    """At each width: the page is no wider than the window, and axe finds nothing serious."""
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 844 if width < 600 else 900})
+        widths = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+        assert widths[0] <= widths[1], f"{label} at {width} px: the page is {widths[0]} px wide in {widths[1]} px"
+        results = Axe().run(page)
+        serious = [v for v in results.response["violations"] if v["impact"] in {"serious", "critical"}]
+        assert not serious, (label, width, [(v["id"], [n["target"] for n in v["nodes"]]) for v in serious])
+
+
+def send_form(page: Page, url: str, email: str, role: str) -> None:
+    page.goto(url + "/")
+    page.get_by_label("Email", exact=True).fill(email)
+    page.get_by_label("Role", exact=True).select_option(role)
+    page.get_by_role("button", name="Send invitation").click()
+
+
+# --- the pages ------------------------------------------------------------------------------------------
+
+
+def _form_for_a_team_admin(page, live, sandbox):
+    page.goto(live.url + "/")
+    page.get_by_label("Email", exact=True).fill(LONG_ADDRESSES[0].replace("@", "+new@"))
+    page.get_by_label("Role", exact=True).select_option("team_admin")
+    for box in page.locator("#team-list input").all()[:6]:
+        box.check()
+    return page.locator(".team-chips").get_by_text("6 selected")
+
+
+def _form_with_a_flagged_team(page, live, sandbox):
+    page.goto(live.url + "/")
+    with sandbox.state.lock:
+        gone = sandbox.state.teams.pop(200)
+    page.get_by_label("Email", exact=True).fill("flagged@example.org")
+    page.get_by_label("Role", exact=True).select_option("team_admin")
+    page.locator(f"#team-{gone['id']}").check()
+    page.get_by_role("button", name="Send invitation").click()
+    return page.locator(".team-problem").get_by_text(f"Untick {gone['name']}, or refresh the team list.")
+
+
+def _form_without_a_role(page, live, sandbox):
+    page.goto(live.url + "/")
+    page.get_by_label("Email", exact=True).fill("no-role-chosen@example.org")
+    page.get_by_role("button", name="Send invitation").click()
+    return page.locator("#role-error").get_by_text("Choose a role")
+
+
+def _result_created(page, live, sandbox):
+    send_form(page, live.url, LONG_ADDRESSES[1].replace("@", "+created@"), "no_role")
+    return heading(page).get_by_text("Invitation sent to")
+
+
+def _result_already_a_member(page, live, sandbox):
+    with sandbox.state.lock:
+        member = sandbox.state.members[0]["email"]
+    send_form(page, live.url, member, "org_admin")
+    return page.locator(".summary").get_by_text("Requested by")
+
+
+def _result_of_a_resend_from_invitations(page, live, sandbox):
+    page.goto(live.url + "/invitations?q=regional")
+    page.get_by_role("button", name=re.compile("^Resend")).first.click()
+    return page.get_by_role("link", name="Back to invitations")
+
+
+def _invitations(page, live, sandbox):
+    page.goto(live.url + "/invitations")
+    return page.locator("#list-position").get_by_text("more on the next page")
+
+
+def _invitations_filtered(page, live, sandbox):
+    page.goto(live.url + "/invitations?role=team_admin&older_than=7")
+    return page.locator("#list-position").get_by_text("match the filters")
+
+
+def _members(page, live, sandbox):
+    page.goto(live.url + "/members")
+    return heading(page).get_by_text("Members")
+
+
+def _resend_prompt(page, live, sandbox):
+    page.goto(live.url + "/invitations?q=northwest")
+    email = page.locator("table.invitations tbody th").first.inner_text().strip()
+    sandbox.state.create_or_resend_invite(email, "no_role")  # sent just now: the cooldown asks first
+    page.get_by_role("button", name=re.compile("^Resend")).first.click()
+    return page.get_by_role("button", name="Resend anyway")
+
+
+def _revoke_confirmation(page, live, sandbox):
+    page.goto(live.url + "/invitations?q=cardiology.acmehealth")
+    page.get_by_role("link", name=re.compile("^Revoke")).first.click()
+    return page.get_by_role("button", name="Revoke invitation")
+
+
+def _activity(page, live, sandbox):
+    send_form(page, live.url, LONG_ADDRESSES[2].replace("@", "+audit@"), "no_role")
+    send_form(page, live.url, "status409@example.com", "no_role")
+    page.goto(live.url + "/activity")
+    return page.locator("table.activity").get_by_text("Conflict")
+
+
+def _not_an_invitation(page, live, sandbox):
+    page.goto(live.url + "/invitations/not-a-uuid/revoke")
+    return heading(page).get_by_text("does not name an invitation")
+
+
+def _page_not_found(page, live, sandbox):
+    page.goto(live.url + "/no/such/page")
+    return heading(page).get_by_text("Not Found")
+
+
+PAGES = {
+    "form-team-admin": _form_for_a_team_admin,
+    "form-flagged-team": _form_with_a_flagged_team,
+    "form-no-role": _form_without_a_role,
+    "result-created": _result_created,
+    "result-already-member": _result_already_a_member,
+    "result-resend": _result_of_a_resend_from_invitations,
+    "invitations": _invitations,
+    "invitations-filtered": _invitations_filtered,
+    "members": _members,
+    "resend-prompt": _resend_prompt,
+    "revoke-confirmation": _revoke_confirmation,
+    "activity": _activity,
+    "not-an-invitation": _not_an_invitation,
+    "404": _page_not_found,
+}
+
+
+@pytest.mark.parametrize("name", list(PAGES))
+def test_page_fits_a_phone_and_a_desktop(name, page, live, sandbox):
+    proof = PAGES[name](page, live, sandbox)
+    expect(proof).to_be_visible()
+    fits_and_is_accessible(proof.page, name)
+
+
+HEADER_AUTH = {"AUTH_MODE": "header", "AUTH_TRUSTED_PROXIES": "127.0.0.0/8", "ADMIN_GROUPS": "invite-admins",
+               "SUPPORT_GROUPS": "invite-support", "AUTH_SIGN_IN_URL": "https://sso.example.com/oauth2/start"}
+
+
+def test_sign_in_required_page(new_context, serve, sandbox):
+    live = serve(**HEADER_AUTH)
+    page = new_context().new_page()
+    response = page.goto(live.url + "/invitations")
+    assert response.status == 401
+    expect(page.get_by_role("navigation")).to_have_count(0)  # every nav link would lead back here
+    expect(page.get_by_text("name unavailable")).to_have_count(0)
+    expect(page.get_by_role("link", name="Sign in again")).to_have_attribute("href", HEADER_AUTH["AUTH_SIGN_IN_URL"])
+    block = page.locator("pre.copy-block")
+    expect(block).to_contain_text("Request id: ")
+    expect(block).to_contain_text("Time: ")
+    fits_and_is_accessible(page, "401")
+
+
+def test_no_access_page_says_who_you_are_and_which_groups_grant_access(new_context, serve, sandbox):
+    live = serve(**HEADER_AUTH)
+    page = new_context(extra_http_headers={"X-Forwarded-Email": "newcomer@corp.example",
+                                           "X-Forwarded-Groups": "engineering,oncall"}).new_page()
+    response = page.goto(live.url + "/activity")
+    assert response.status == 403
+    expect(page.get_by_role("navigation")).to_have_count(0)
+    expect(page.get_by_role("link", name="Sign in again")).to_be_visible()
+    block = page.locator("pre.copy-block")
+    expect(block).to_contain_text("Signed in as: newcomer@corp.example")
+    expect(block).to_contain_text("My groups: engineering, oncall")
+    expect(block).to_contain_text("Groups that grant access: invite-admins (admin), invite-support (support)")
+    expect(block).to_contain_text(re.compile(r"Request id: \S+"))
+    expect(page.get_by_role("button", name="Copy these details")).to_be_visible()
+    fits_and_is_accessible(page, "403")
+
+
+# --- the team picker with 2,000 teams -------------------------------------------------------------------
+
+
+@pytest.fixture
+def big_org() -> Iterator[SandboxServer]:
+    server = SandboxServer(port=0, page_size=200, extra_teams=2000 - 16).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def big_live(big_org, tmp_path) -> Iterator[LiveServer]:
+    with live_server(big_org, f"sqlite:///{tmp_path / 'big.db'}") as server:
+        yield server
+
+
+def test_team_picker_with_2000_teams_by_keyboard(page, big_live, big_org):
+    assert len(big_org.state.teams) == 2000
+    page.goto(big_live.url + "/")
+    role = page.get_by_label("Role", exact=True)
+    expect(role).to_have_value("")  # least privilege: nothing chosen
+    teams = page.locator("fieldset#teams")
+    expect(teams).to_be_hidden()  # only for Team admin
+
+    # With Org admin, the 2,000 checkboxes are out of the Tab order: Email -> Role -> Send.
+    page.get_by_label("Email", exact=True).fill("picker@example.org")
+    role.select_option("org_admin")
+    role.focus()
+    page.keyboard.press("Tab")
+    expect(page.locator("button.primary")).to_be_focused()
+
+    role.select_option("team_admin")
+    expect(teams).to_be_visible()
+    search = page.get_by_role("searchbox", name="Filter teams")
+    search.focus()
+    page.keyboard.type("Oslo Research")
+    visible = page.locator("#team-list li:visible")
+    shown = visible.count()
+    assert 0 < shown < 2000
+    expect(page.locator(".filter-count")).to_have_text(f"{shown} of 2000 teams shown")  # what can be seen
+
+    page.keyboard.press("Tab")  # the first team shown
+    first = visible.nth(0).locator("input")
+    expect(first).to_be_focused()
+    page.keyboard.press("Space")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Space")
+    expect(visible.nth(1).locator("input")).to_be_checked()
+    chips = page.locator(".team-chips")
+    expect(chips).to_contain_text("2 selected")
+    first_name = visible.nth(0).locator("label").get_attribute("data-name")
+    remove = chips.get_by_role("button", name=f"Remove {first_name}")
+    expect(remove).to_be_visible()
+    remove.press("Enter")
+    expect(chips).to_contain_text("1 selected")
+    expect(first).not_to_be_checked()
+    # The list is one column that scrolls down: nothing hides to the right.
+    overflow = page.evaluate("(() => { const l = document.getElementById('team-list');"
+                             " return [l.scrollWidth, l.clientWidth]; })()")
+    assert overflow[0] <= overflow[1]
+
+
+def test_a_flagged_team_among_2000_is_in_view_with_its_fix(page, big_live, big_org):
+    page.goto(big_live.url + "/")
+    with big_org.state.lock:
+        far_down = big_org.state.teams[1700]
+        big_org.state.teams = [t for t in big_org.state.teams if t["id"] != far_down["id"]]
+    page.get_by_label("Email", exact=True).fill("flagged@example.org")
+    page.get_by_label("Role", exact=True).select_option("team_admin")
+    page.get_by_label("Filter teams").fill(far_down["name"])
+    page.locator(f"#team-{far_down['id']}").check()
+    page.get_by_label("Filter teams").fill("")
+    page.get_by_role("button", name="Send invitation").click()
+
+    flagged = page.locator("#team-list li").first
+    expect(flagged).to_contain_text(far_down["name"])
+    expect(flagged.locator(".team-problem")).to_have_text(f"Untick {far_down['name']}, or refresh the team list.")
+    expect(flagged).to_be_in_viewport()
+    expect(page.locator(".team-chips")).to_contain_text("1 selected")
+    fits_and_is_accessible(page, "form with a flagged team among 2,000")
+
+
+def test_activity_on_a_phone_keeps_the_chart_legible_and_the_request_id_copyable(page, live, sandbox):
+    page.set_viewport_size({"width": 390, "height": 844})
+    send_form(page, live.url, "phone.audit@example.org", "no_role")
+    page.goto(live.url + "/activity")
+    # The chart is drawn at its own width inside a box that scrolls, so its text is never shrunk.
+    chart_width = page.locator("svg.chart").evaluate("svg => svg.getBoundingClientRect().width")
+    assert chart_width >= 720
+    expect(page.locator(".chart-scroll")).to_have_attribute("tabindex", "0")
+    row = page.locator("table.activity tbody tr").first
+    expect(row).to_contain_text("Invited")
+    expect(row.locator(".pill")).to_have_text("Invitation sent")
+    row.get_by_text("Request details").click()
+    request_id = row.locator(".copy-ref code").inner_text()
+    expect(row.get_by_role("button", name=f"Copy request id {request_id}")).to_be_visible()
