@@ -17,7 +17,7 @@ from flask import Request
 
 from invite.auth.jwks import JwksCache, JwksError, JwksUnavailable
 from invite.auth.permissions import role_for
-from invite.auth.settings import AuthSettings, looks_like_email
+from invite.auth.settings import AuthSettings, looks_like_email, normalise_email
 
 # Page text per reason. Generic on purpose: no header names, claim names or token contents, which
 # would only help someone trying to forge them; the specifics go to the log.
@@ -94,8 +94,15 @@ def split_groups(value: Any) -> tuple[str, ...]:
 
 
 def _identity(email: str, groups: tuple[str, ...], source: str, settings: AuthSettings) -> Identity:
-    email = email.lower()
+    """`email` has passed _unambiguous()."""
     return Identity(email=email, groups=groups, role=role_for(email, groups, settings), source=source)
+
+
+def _unambiguous(email: str, reason: str, detail: str) -> str:
+    normalised = normalise_email(email)
+    if normalised is None:
+        raise AuthError(reason, f"{detail}: normalisation or case folding would change it")
+    return normalised
 
 
 def resolve_header(request: Request, settings: AuthSettings) -> Identity:
@@ -108,6 +115,7 @@ def resolve_header(request: Request, settings: AuthSettings) -> Identity:
     if not looks_like_email(email):
         # A repeated header arrives joined with commas, which this also refuses.
         raise AuthError("invalid_header", f"{settings.email_header} from {peer} is not one email address")
+    email = _unambiguous(email, "invalid_header", f"{settings.email_header} from {peer}")
     groups = split_groups(request.headers.get(settings.groups_header, ""))
     return _identity(email, groups, "header", settings)
 
@@ -143,8 +151,10 @@ def resolve_jwt(request: Request, settings: AuthSettings, jwks: JwksCache) -> Id
     if not isinstance(email, str) or not looks_like_email(email.strip()):
         raise AuthError("invalid_assertion", f"{settings.jwt_header} has no usable "
                                              f"{settings.jwt_email_claim!r} claim")
+    email = _unambiguous(email.strip(), "invalid_assertion", f"{settings.jwt_header}'s "
+                                                              f"{settings.jwt_email_claim!r} claim")
     groups = split_groups(claims.get(settings.jwt_groups_claim))
-    return _identity(email.strip(), groups, "jwt", settings)
+    return _identity(email, groups, "jwt", settings)
 
 
 def resolve_dev(settings: AuthSettings) -> Identity:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -51,7 +52,7 @@ class AuthSettings:
     # dev mode
     dev_email: str = DEFAULT_DEV_EMAIL
     dev_role: str = "admin"
-    # role mapping; emails are kept lower-cased because they are compared case-insensitively
+    # role mapping; emails are kept in normalise_email()'s form, the form identities are compared in
     admin_groups: tuple[str, ...] = ()
     support_groups: tuple[str, ...] = ()
     admin_emails: frozenset[str] = frozenset()
@@ -76,6 +77,23 @@ def looks_like_email(value: str) -> bool:
     return bool(at and local and domain)
 
 
+_ASCII_UPPER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def normalise_email(value: str) -> str | None:
+    """The one form an identity is compared in, or None when the address is ambiguous.
+
+    Only ASCII letters are lower-cased. An address that NFKC normalisation or Unicode case folding
+    would still change after that (a Kelvin sign for K, full-width letters, a non-ASCII capital, ß) is
+    refused outright: str.lower() maps "\u212aate@example.com" to Kate's address, so two people could
+    otherwise compare equal.
+    """
+    lowered = value.translate(_ASCII_UPPER)
+    if unicodedata.normalize("NFKC", lowered) != lowered or lowered.casefold() != lowered:
+        return None
+    return lowered
+
+
 def _header_name(env: Mapping[str, str], name: str, default: str, problems: list[str]) -> str:
     value = env.get(name, "").strip() or default
     if value and not _HEADER_NAME.match(value):
@@ -86,10 +104,14 @@ def _header_name(env: Mapping[str, str], name: str, default: str, problems: list
 def _emails(env: Mapping[str, str], name: str, problems: list[str]) -> frozenset[str]:
     found = set()
     for item in _list(env.get(name)):
-        if looks_like_email(item):
-            found.add(item.lower())
-        else:
+        if not looks_like_email(item):
             problems.append(f"{name}: {item!r} is not an email address.")
+        elif (normalised := normalise_email(item)) is None:
+            problems.append(f"{name}: {item!r} has characters that Unicode normalisation or case folding "
+                            f"would change (e.g. a Kelvin sign or a non-ASCII capital); write the address "
+                            f"exactly as the sign-in proxy sends it, in lower case.")
+        else:
+            found.add(normalised)
     return frozenset(found)
 
 
@@ -173,7 +195,10 @@ def load_auth_settings(env: Mapping[str, str], *, sandbox: bool) -> tuple[AuthSe
         dev_email = env.get("AUTH_DEV_EMAIL", "").strip() or DEFAULT_DEV_EMAIL
         if not looks_like_email(dev_email):
             problems.append(f"AUTH_DEV_EMAIL: {dev_email!r} is not an email address.")
-        values["dev_email"] = dev_email.lower()
+        elif normalise_email(dev_email) is None:
+            problems.append(f"AUTH_DEV_EMAIL: {dev_email!r} has characters that Unicode normalisation or "
+                            f"case folding would change; use the plain lower-case address.")
+        values["dev_email"] = normalise_email(dev_email) or dev_email
         dev_role = env.get("AUTH_DEV_ROLE", "").strip().lower() or "admin"
         if dev_role not in ROLES:
             problems.append(f"AUTH_DEV_ROLE must be admin or support (got {dev_role!r}).")
