@@ -38,6 +38,7 @@ class Actor:
     role: str | None
     client_addr: str | None
     request_id: str | None
+    own_request_id: str | None = None
 
 
 def _error_kind(error: JunctionError) -> str:
@@ -72,6 +73,7 @@ def _log(event: str, row: Action) -> None:
             "outcome": row.outcome_kind,
             "http_status": row.http_status,
             "request_id": row.request_id,
+            "own_request_id": row.own_request_id,
             "junction_request_id": row.junction_request_id,
             "client_addr": row.client_addr,
         }},
@@ -80,7 +82,7 @@ def _log(event: str, row: Action) -> None:
 
 def _start(token: str, actor: Actor, **fields: Any) -> Claim:
     claim = claim_action(token, actor_email=actor.email, actor_role=actor.role, client_addr=actor.client_addr,
-                         request_id=actor.request_id, **fields)
+                         request_id=actor.request_id, own_request_id=actor.own_request_id, **fields)
     if claim.is_new:
         _log("started", claim.action)
     return claim

@@ -21,6 +21,8 @@ from sqlalchemy import JSON, DateTime, Engine, Integer, String, TypeDecorator, e
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
+from invite.safe_text import fit
+
 # Rows are read right after they are committed (to show the outcome): keep their loaded values.
 db = SQLAlchemy(session_options={"expire_on_commit": False})
 migrate = Migrate()
@@ -58,10 +60,10 @@ class Action(db.Model):
     state: Mapped[str] = mapped_column(String(16), default=PENDING)
 
     actor_email: Mapped[str] = mapped_column(String(320), index=True)
-    actor_role: Mapped[str | None] = mapped_column(String(32))
+    actor_role: Mapped[str | None] = mapped_column(String(64))
     action: Mapped[str] = mapped_column(String(16), index=True)
     target_email: Mapped[str] = mapped_column(String(320), index=True)
-    role: Mapped[str | None] = mapped_column(String(32))
+    role: Mapped[str | None] = mapped_column(String(64))
     # [{"id": ..., "name": ...}] as the page showed them, so later pages need no lookup.
     teams: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
     invite_id: Mapped[str | None] = mapped_column(String(64))
@@ -72,9 +74,12 @@ class Action(db.Model):
     http_status: Mapped[int | None] = mapped_column(Integer)
     # What to show for this token: {"kind": "result" | "form", ...}; see invites/outcomes.py.
     outcome: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The proxy's X-Request-Id when it has the strict form web.py accepts, else ours; ours is always
+    # beside it, so a client-chosen id can never be the only handle on a row.
     request_id: Mapped[str | None] = mapped_column(String(64))
-    junction_request_id: Mapped[str | None] = mapped_column(String(128))
-    client_addr: Mapped[str | None] = mapped_column(String(64))
+    own_request_id: Mapped[str | None] = mapped_column(String(64))
+    junction_request_id: Mapped[str | None] = mapped_column(String(256))
+    client_addr: Mapped[str | None] = mapped_column(String(128))
 
     @property
     def team_ids(self) -> list[str]:
@@ -97,6 +102,30 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
         cursor.close()
 
 
+def _fitted(row: Action) -> None:
+    """Every text value cut to its column and cleaned of control characters, on every database alike.
+
+    Much of a row comes from outside (Junction's answers, request headers): PostgreSQL refuses a value
+    longer than its column or holding NUL, SQLite stores anything. A refused completion would leave the
+    row pending for ever after Junction had answered, so values are cut deliberately instead.
+    """
+    for column in Action.__table__.columns:
+        if isinstance(column.type, String) and column.type.length:
+            value = getattr(row, column.key)
+            if isinstance(value, str):
+                setattr(row, column.key, fit(value, column.type.length))
+
+
+def _clean_json(value: Any) -> Any:
+    if isinstance(value, str):
+        return fit(value, 10_000)
+    if isinstance(value, list):
+        return [_clean_json(item) for item in value]
+    if isinstance(value, dict):
+        return {str(key): _clean_json(item) for key, item in value.items()}
+    return value
+
+
 @dataclass(frozen=True)
 class Claim:
     action: Action
@@ -106,6 +135,8 @@ class Claim:
 def claim_action(token: str, **fields: Any) -> Claim:
     """Record the token's action as under way, or return the row another request already made for it."""
     row = Action(token=token, state=PENDING, outcome_kind=UNKNOWN, created_at=utcnow(), **fields)
+    row.teams = _clean_json(row.teams or [])
+    _fitted(row)
     db.session.add(row)
     try:
         db.session.commit()
@@ -120,12 +151,13 @@ def claim_action(token: str, **fields: Any) -> Claim:
 
 def complete_action(row: Action, *, outcome: dict[str, Any], outcome_kind: str, http_status: int | None = None,
                     junction_request_id: str | None = None) -> None:
-    row.outcome = outcome
+    row.outcome = _clean_json(outcome)
     row.outcome_kind = outcome_kind
     row.http_status = http_status
     row.junction_request_id = junction_request_id
     row.state = DONE
     row.completed_at = utcnow()
+    _fitted(row)
     db.session.commit()
 
 

@@ -18,7 +18,9 @@ from werkzeug.exceptions import HTTPException
 from invite.actions import Actor
 
 REQUEST_ID_HEADER = "X-Request-Id"
-_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+# Letters, digits and . _ - after a letter or digit, at most 64: enough for every tracing id in use, and
+# nothing a log, a CSV cell or a page could read as markup, a formula or another line.
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 CONTENT_SECURITY_POLICY = "; ".join([
     "default-src 'self'",
@@ -70,7 +72,13 @@ class SchemeAwareSessionInterface(SecureCookieSessionInterface):
 
 
 def current_request_id() -> str:
+    """The id that ties this request's logs together: the proxy's when it sent a sane one, else ours."""
     return getattr(g, "request_id", "-")
+
+
+def own_request_id() -> str:
+    """The id this app made for the request, whatever the proxy or the client sent."""
+    return getattr(g, "own_request_id", "-")
 
 
 def current_actor() -> Actor:
@@ -81,6 +89,7 @@ def current_actor() -> Actor:
         role=identity.role if identity else None,
         client_addr=request.remote_addr,
         request_id=current_request_id(),
+        own_request_id=own_request_id(),
     )
 
 
@@ -90,7 +99,8 @@ def init_web(app: Flask) -> None:
     @app.before_request
     def start_request() -> None:
         incoming = request.headers.get(REQUEST_ID_HEADER, "")
-        g.request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        g.own_request_id = uuid.uuid4().hex
+        g.request_id = incoming if _SAFE_REQUEST_ID.fullmatch(incoming) else g.own_request_id
         g.request_started = time.perf_counter()
 
     @app.after_request
@@ -121,6 +131,7 @@ def init_web(app: Flask) -> None:
             "%s %s %s", request.method, request.path, response.status_code,
             extra={"fields": {
                 "request_id": current_request_id(),
+                "own_request_id": own_request_id(),
                 "method": request.method,
                 "path": request.path,
                 "status": response.status_code,
