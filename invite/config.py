@@ -39,6 +39,9 @@ class Settings:
     teams_cache_ttl_seconds: float = 60.0
     web_threads: int = 8
     resend_cooldown_minutes: float = 10.0
+    # Hard limits on resends of one address, whatever was confirmed (0 turns each off).
+    resend_min_interval_seconds: float = 60.0
+    resends_per_day: int = 5
     auth: AuthSettings | None = None  # always set by load_settings
 
 
@@ -135,6 +138,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     ttl = _number(env, "TEAMS_CACHE_TTL_SECONDS", 60.0, problems, low=0, high=86400)
     threads = int(_number(env, "WEB_THREADS", 8, problems, low=1, high=256, integer=True))
     cooldown = _number(env, "INVITE_RESEND_COOLDOWN_MINUTES", 10.0, problems, low=0, high=7 * 24 * 60)
+    min_interval = _number(env, "INVITE_RESEND_MIN_INTERVAL_SECONDS", 60.0, problems, low=0, high=24 * 3600)
+    per_day = int(_number(env, "INVITE_RESENDS_PER_DAY", 5, problems, low=0, high=1000, integer=True))
 
     database_url = env.get("DATABASE_URL", "").strip() or None
     if database_url and database_url.startswith("postgres://"):
@@ -161,5 +166,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         teams_cache_ttl_seconds=ttl,
         web_threads=threads,
         resend_cooldown_minutes=cooldown,
+        resend_min_interval_seconds=min_interval,
+        resends_per_day=per_day,
         auth=auth,
     )

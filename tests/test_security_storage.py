@@ -68,7 +68,6 @@ def only_row(app) -> Action:
 def resend_through_the_list(client, **headers):
     page = client.get("/invitations").get_data(as_text=True)
     fields = form_fields(page, f"/invitations/{INVITE_ID}/resend")
-    fields["confirm"] = "1"
     return client.post(f"/invitations/{INVITE_ID}/resend", data=fields, headers=headers)
 
 
