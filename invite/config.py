@@ -36,6 +36,10 @@ class Settings:
     embedded_sandbox: bool = False
     database_url: str | None = None
     proxy_hops: int = 0
+    # X-Forwarded-Host / X-Forwarded-Prefix are trusted only when set apart from PROXY_FIX_HOPS: a
+    # client-sent prefix of //evil.example would otherwise rewrite every link and Location header.
+    proxy_fix_host: int = 0
+    proxy_fix_prefix: int = 0
     teams_cache_ttl_seconds: float = 60.0
     web_threads: int = 8
     resend_cooldown_minutes: float = 10.0
@@ -135,6 +139,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
 
     timeout = _number(env, "JUNCTION_TIMEOUT_SECONDS", 10.0, problems, low=0.1, high=120)
     proxy_hops = int(_number(env, "PROXY_FIX_HOPS", 0, problems, low=0, high=10, integer=True))
+    proxy_host = int(_number(env, "PROXY_FIX_HOST", 0, problems, low=0, high=10, integer=True))
+    proxy_prefix = int(_number(env, "PROXY_FIX_PREFIX", 0, problems, low=0, high=10, integer=True))
     ttl = _number(env, "TEAMS_CACHE_TTL_SECONDS", 60.0, problems, low=0, high=86400)
     threads = int(_number(env, "WEB_THREADS", 8, problems, low=1, high=256, integer=True))
     cooldown = _number(env, "INVITE_RESEND_COOLDOWN_MINUTES", 10.0, problems, low=0, high=7 * 24 * 60)
@@ -163,6 +169,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         embedded_sandbox=embedded,
         database_url=database_url,
         proxy_hops=proxy_hops,
+        proxy_fix_host=proxy_host,
+        proxy_fix_prefix=proxy_prefix,
         teams_cache_ttl_seconds=ttl,
         web_threads=threads,
         resend_cooldown_minutes=cooldown,

@@ -113,7 +113,8 @@ def init_web(app: Flask) -> None:
         response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
         if request.is_secure:
             response.headers["Strict-Transport-Security"] = "max-age=31536000"
-        if response.mimetype == "text/html":
+        if request.endpoint != "static":
+            # Pages, CSV exports and JSON all carry people's addresses; static files carry none.
             response.headers.setdefault("Cache-Control", "no-store")
         started = getattr(g, "request_started", None)
         duration_ms = round((time.perf_counter() - started) * 1000, 1) if started else None
@@ -147,7 +148,8 @@ def init_web(app: Flask) -> None:
     def http_error(exc: HTTPException):
         if request.path.startswith(("/healthz", "/readyz")):
             return {"status": "error", "error": exc.name}, exc.code
-        return render_template("errors/error.html", error=exc, request_id=current_request_id()), exc.code
+        return render_template("errors/error.html", error=exc, request_id=current_request_id(),
+                               max_request_mb=(app.config["MAX_CONTENT_LENGTH"] or 0) // (1024 * 1024)), exc.code
 
     @app.errorhandler(Exception)
     def unexpected_error(exc: Exception):
