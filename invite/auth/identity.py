@@ -147,6 +147,14 @@ def resolve_jwt(request: Request, settings: AuthSettings, jwks: JwksCache) -> Id
     except (JwksError, jwt.PyJWTError) as exc:
         raise AuthError("invalid_assertion", f"{settings.jwt_header} refused: {type(exc).__name__}: "
                                              f"{str(exc)[:200]}") from None
+    lifetime = int(claims["exp"]) - int(claims["iat"])  # PyJWT has checked that both read as integers
+    if lifetime > settings.jwt_max_lifetime_seconds:
+        raise AuthError("invalid_assertion", f"{settings.jwt_header} is valid for {lifetime:.0f} s, more than "
+                                             f"AUTH_JWT_MAX_LIFETIME_SECONDS ({settings.jwt_max_lifetime_seconds})")
+    # An identity provider that says it has not verified the address does not vouch for the person.
+    if "email_verified" in claims and claims["email_verified"] not in (True, "true"):
+        raise AuthError("invalid_assertion", f"{settings.jwt_header} says email_verified is "
+                                             f"{str(claims['email_verified'])[:20]!r}")
     email = claims.get(settings.jwt_email_claim)
     if not isinstance(email, str) or not looks_like_email(email.strip()):
         raise AuthError("invalid_assertion", f"{settings.jwt_header} has no usable "

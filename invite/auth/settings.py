@@ -22,8 +22,9 @@ DEFAULT_GROUPS_HEADER = "X-Forwarded-Groups"
 DEFAULT_EMAIL_CLAIM = "email"
 DEFAULT_GROUPS_CLAIM = "groups"
 DEFAULT_DEV_EMAIL = "dev@localhost"
-JWKS_TIMEOUT_SECONDS = 5.0
+JWKS_TIMEOUT_SECONDS = 3.0  # short: a request waits for a fetch only when no usable key is held
 JWT_LEEWAY_SECONDS = 30
+JWT_MAX_LIFETIME_SECONDS = 24 * 3600
 
 # Letters, digits and dashes only: WSGI turns both "-" and "_" into "_", so a name with an underscore
 # could be matched by a header the proxy never strips.
@@ -49,6 +50,8 @@ class AuthSettings:
     jwt_groups_claim: str = DEFAULT_GROUPS_CLAIM
     jwks_timeout_seconds: float = JWKS_TIMEOUT_SECONDS
     jwt_leeway_seconds: int = JWT_LEEWAY_SECONDS
+    # A token valid for longer than this (exp - iat) is refused: a leaked one must not work for weeks.
+    jwt_max_lifetime_seconds: int = JWT_MAX_LIFETIME_SECONDS
     # dev mode
     dev_email: str = DEFAULT_DEV_EMAIL
     dev_role: str = "admin"
@@ -155,6 +158,17 @@ def _jwks_url(env: Mapping[str, str], problems: list[str]) -> str:
     return url
 
 
+def _max_lifetime(env: Mapping[str, str], problems: list[str]) -> int:
+    raw = env.get("AUTH_JWT_MAX_LIFETIME_SECONDS", "").strip()
+    if not raw:
+        return JWT_MAX_LIFETIME_SECONDS
+    if not raw.isdigit() or not 60 <= int(raw) <= 30 * 24 * 3600:
+        problems.append(f"AUTH_JWT_MAX_LIFETIME_SECONDS must be a whole number of seconds from 60 to "
+                        f"2592000 (30 days) (got {raw!r}).")
+        return JWT_MAX_LIFETIME_SECONDS
+    return int(raw)
+
+
 def load_auth_settings(env: Mapping[str, str], *, sandbox: bool) -> tuple[AuthSettings | None, list[str]]:
     """Returns (settings, []) or (None, problems), one plain line per problem naming the variable."""
     problems: list[str] = []
@@ -188,6 +202,7 @@ def load_auth_settings(env: Mapping[str, str], *, sandbox: bool) -> tuple[AuthSe
             problems.append("AUTH_JWT_ISSUER is required when AUTH_MODE=jwt (the iss your proxy signs with).")
         values["jwt_email_claim"] = env.get("AUTH_JWT_EMAIL_CLAIM", "").strip() or DEFAULT_EMAIL_CLAIM
         values["jwt_groups_claim"] = env.get("AUTH_JWT_GROUPS_CLAIM", "").strip() or DEFAULT_GROUPS_CLAIM
+        values["jwt_max_lifetime_seconds"] = _max_lifetime(env, problems)
     else:
         if not sandbox:
             problems.append("AUTH_MODE=dev is allowed only with INVITE_SANDBOX=1: it signs everyone in "
