@@ -2,6 +2,8 @@
 
 import os
 
+from invite.auth.repeated_headers import mark_repeated
+
 
 def _number(name: str, default: float) -> float:
     try:
@@ -26,3 +28,9 @@ errorlog = "-"
 # gunicorn's runtime control socket is one fixed path per user: two instances (tests, a benchmark)
 # would fight over it, and nothing here uses it.
 control_socket_disable = True
+
+
+def pre_request(worker, req):
+    # gunicorn merges a repeated header into one value; mark which were repeated so header mode can
+    # refuse a second X-Forwarded-Groups instead of adding its groups (invite/auth/repeated_headers.py).
+    req.headers = mark_repeated(req.headers)

@@ -17,6 +17,7 @@ from flask import Request
 
 from invite.auth.jwks import JwksCache, JwksError, JwksUnavailable
 from invite.auth.permissions import role_for
+from invite.auth.repeated_headers import REPEATED_HEADERS, repeated_names
 from invite.auth.settings import AuthSettings, looks_like_email, normalise_email
 
 # Page text per reason. Generic on purpose: no header names, claim names or token contents, which
@@ -109,6 +110,11 @@ def resolve_header(request: Request, settings: AuthSettings) -> Identity:
     peer = peer_address(request.environ)
     if not is_trusted_peer(peer, settings):
         raise AuthError("untrusted", f"peer {peer or '(none)'} is not in AUTH_TRUSTED_PROXIES")
+    repeated = repeated_names(request.headers.get(REPEATED_HEADERS, ""))
+    for name in (settings.email_header, settings.groups_header):
+        if name.lower() in repeated:
+            # Never merge: one of the copies may be the client's own, passed through by the proxy.
+            raise AuthError("invalid_header", f"{name} arrived more than once from {peer}")
     email = request.headers.get(settings.email_header, "").strip()
     if not email:
         raise AuthError("missing_header", f"{settings.email_header} missing from a trusted peer ({peer})")
