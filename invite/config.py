@@ -82,6 +82,9 @@ def _read_key(env: Mapping[str, str], problems: list[str]) -> str | None:
         except OSError as exc:
             problems.append(f"JUNCTION_MANAGEMENT_KEY_FILE cannot be read ({exc.strerror or exc}): {path}")
             return None
+        except UnicodeDecodeError:
+            problems.append(f"JUNCTION_MANAGEMENT_KEY_FILE is not UTF-8 text (is it the key itself?): {path}")
+            return None
         if not inline:
             problems.append(f"JUNCTION_MANAGEMENT_KEY_FILE is empty: {path}")
             return None
@@ -89,7 +92,7 @@ def _read_key(env: Mapping[str, str], problems: list[str]) -> str | None:
         return None
     # Never echo the key itself, not even in a configuration error.
     source = "JUNCTION_MANAGEMENT_KEY_FILE" if path else "JUNCTION_MANAGEMENT_KEY"
-    if not inline.startswith("mg_") or any(ch.isspace() for ch in inline):
+    if not inline.startswith("mg_") or any(ch.isspace() or not ch.isprintable() for ch in inline):
         problems.append(f"{source} does not look like a Junction Management Key (they start with mg_).")
         return None
     return inline
