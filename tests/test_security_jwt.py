@@ -7,64 +7,21 @@ import base64
 import json
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
-from test_auth_jwt import AUDIENCE, EC, HEADER, ISSUER, RSA, Clock, handmade, public_jwk, sign
+from test_auth_jwt import AUDIENCE, EC, HEADER, ISSUER, RSA, Clock, JwksServer, handmade, public_jwk, sign
 from test_permissions import make_auth_app, settings_from
 
 from invite.auth.jwks import JwksCache, JwksUnavailable
 from invite.auth.settings import load_auth_settings
 
 
-class SlowJwks:
-    """A JWKS endpoint whose answers can be delayed or turned into a redirect; counts its fetches."""
-
-    def __init__(self):
-        self.keys = [public_jwk(RSA, "rsa-1", "RS256")]
-        self.delay = 0.0
-        self.redirect_to: str | None = None
-        self.fetches = 0
-        self.paths: list[str] = []
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):
-                server.fetches += 1
-                server.paths.append(self.path)
-                time.sleep(server.delay)
-                if server.redirect_to and self.path == "/jwks.json":
-                    self.send_response(302)
-                    self.send_header("Location", server.redirect_to)
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                    return
-                body = json.dumps({"keys": server.keys}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.url = self.base + "/jwks.json"
-        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
 @pytest.fixture
 def jwks():
-    server = SlowJwks()
-    yield server
-    server.close()
+    with JwksServer() as server:
+        server.keys = [public_jwk(RSA, "rsa-1", "RS256")]
+        yield server
 
 
 def jwt_app(jwks, clock=None, **env):

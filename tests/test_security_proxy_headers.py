@@ -3,16 +3,12 @@ and under gunicorn as the Procfile runs it (gunicorn is what merges them)."""
 
 from __future__ import annotations
 
-import os
 import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 from test_auth_header import PROXY, header_settings
-from test_ops import free_port
+from test_ops import gunicorn_serving
 from test_permissions import make_auth_app
 
 from invite.auth.repeated_headers import REPEATED_HEADERS, mark_repeated
@@ -55,26 +51,8 @@ def raw_get(port: int, *header_lines: str) -> int:
 
 
 def test_under_gunicorn_two_groups_headers_are_refused(tmp_path):
-    port = free_port()
-    env = {**os.environ, "INVITE_SANDBOX": "1", "PORT": str(port), "HOST": "127.0.0.1",
-           "DATABASE_URL": f"sqlite:///{tmp_path / 'g.db'}", "SECRET_KEY": "gunicorn-test-secret-key",
-           "AUTH_MODE": "header", "AUTH_TRUSTED_PROXIES": "127.0.0.0/8", "ADMIN_GROUPS": "invite-admins",
-           "SUPPORT_GROUPS": "helpdesk"}
-    env.pop("JUNCTION_API_BASE_URL", None)
-    subprocess.run([sys.executable, "-m", "flask", "--app", "app", "db", "upgrade"], cwd=ROOT, env=env,
-                   check=True, capture_output=True, timeout=60)
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "app:app", "--config", "gunicorn.conf.py"],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if raw_get(port) in (401, 403, 200):
-                    break
-            except OSError:
-                pass  # still booting
-            assert time.monotonic() < deadline and proc.poll() is None, "gunicorn did not come up"
-            time.sleep(0.2)
+    with gunicorn_serving(tmp_path, AUTH_MODE="header", AUTH_TRUSTED_PROXIES="127.0.0.0/8",
+                          ADMIN_GROUPS="invite-admins", SUPPORT_GROUPS="helpdesk") as (port, _):
         email = "X-Forwarded-Email: ada@example.com"
         assert raw_get(port, email, "X-Forwarded-Groups: helpdesk") == 200
         # The proxy's own header plus a client's passed through: merged, this would make ada an admin.
@@ -83,6 +61,3 @@ def test_under_gunicorn_two_groups_headers_are_refused(tmp_path):
         # A client cannot switch the check off by sending the marker itself.
         assert raw_get(port, email, "X-Forwarded-Groups: helpdesk", "X-Forwarded-Groups: invite-admins",
                        f"{REPEATED_HEADERS}: ") == 401
-    finally:
-        proc.terminate()
-        proc.communicate(timeout=30)
