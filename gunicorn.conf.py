@@ -5,6 +5,8 @@ import os
 import shutil
 import tempfile
 
+from invite.auth.repeated_headers import mark_repeated
+
 
 def _number(name: str, default: float) -> float:
     try:
@@ -64,3 +66,7 @@ def child_exit(server, worker):
 def on_exit(server):
     if _own_metrics_dir:
         shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
+def pre_request(worker, req):
+    # gunicorn merges a repeated header into one value; mark which were repeated so header mode can
+    # refuse a second X-Forwarded-Groups instead of adding its groups (invite/auth/repeated_headers.py).
+    req.headers = mark_repeated(req.headers)

@@ -15,6 +15,8 @@ from invite.version import __version__
 
 ROOT = Path(__file__).resolve().parent.parent
 csrf = CSRFProtect()
+# Any request body above this is refused with a 413 page before it is parsed; bulk uploads stay under 1 MB.
+MAX_REQUEST_BYTES = 4 * 1024 * 1024
 
 
 def create_app(env: Mapping[str, str] | None = None, *, settings: Settings | None = None,
@@ -33,6 +35,7 @@ def create_app(env: Mapping[str, str] | None = None, *, settings: Settings | Non
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         WTF_CSRF_TIME_LIMIT=12 * 3600,  # a form left open all working day still posts
+        MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
         JUNCTION_TIMEOUT_SECONDS=settings.timeout_seconds,
         INVITE_SANDBOX=settings.sandbox,
         APP_VERSION=__version__,
@@ -41,9 +44,9 @@ def create_app(env: Mapping[str, str] | None = None, *, settings: Settings | Non
     )
     app.extensions["settings"] = settings
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
-    if settings.proxy_hops:
+    if settings.proxy_hops or settings.proxy_fix_host or settings.proxy_fix_prefix:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops,
-                                x_host=settings.proxy_hops, x_prefix=settings.proxy_hops)
+                                x_host=settings.proxy_fix_host, x_prefix=settings.proxy_fix_prefix)
 
     from invite import metrics, ops, storage, upstream, web
     from invite.activity import routes as activity_routes

@@ -38,6 +38,7 @@ class Actor:
     role: str | None
     client_addr: str | None
     request_id: str | None
+    own_request_id: str | None = None
     channel: str = "web"
     # Command line only: the account and machine it ran on, since anyone there could have named anyone.
     os_user: str | None = None
@@ -67,6 +68,7 @@ def _log(event: str, row: Action) -> None:
             "outcome": row.outcome_kind,
             "http_status": row.http_status,
             "request_id": row.request_id,
+            "own_request_id": row.own_request_id,
             "junction_request_id": row.junction_request_id,
             "client_addr": row.client_addr,
             "channel": row.channel,
@@ -78,8 +80,8 @@ def _log(event: str, row: Action) -> None:
 
 def _start(token: str, actor: Actor, **fields: Any) -> Claim:
     claim = claim_action(token, actor_email=actor.email, actor_role=actor.role, client_addr=actor.client_addr,
-                         request_id=actor.request_id, channel=actor.channel, os_user=actor.os_user,
-                         host=actor.host, **fields)
+                         request_id=actor.request_id, own_request_id=actor.own_request_id, channel=actor.channel,
+                         os_user=actor.os_user, host=actor.host, **fields)
     if claim.is_new:
         _log("started", claim.action)
         metrics.count_action_started(claim.action.action)

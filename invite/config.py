@@ -41,9 +41,16 @@ class Settings:
     embedded_sandbox: bool = False
     database_url: str | None = None
     proxy_hops: int = 0
+    # X-Forwarded-Host / X-Forwarded-Prefix are trusted only when set apart from PROXY_FIX_HOPS: a
+    # client-sent prefix of //evil.example would otherwise rewrite every link and Location header.
+    proxy_fix_host: int = 0
+    proxy_fix_prefix: int = 0
     teams_cache_ttl_seconds: float = 60.0
     web_threads: int = 8
     resend_cooldown_minutes: float = 10.0
+    # Hard limits on resends of one address, whatever was confirmed (0 turns each off).
+    resend_min_interval_seconds: float = 60.0
+    resends_per_day: int = 5
     auth: AuthSettings | None = None  # always set by load_settings
     # /metrics: who may scrape without the bearer token (default loopback), and the token, if any.
     metrics_allowed_cidrs: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
@@ -83,6 +90,9 @@ def _read_key(env: Mapping[str, str], problems: list[str]) -> str | None:
         except OSError as exc:
             problems.append(f"JUNCTION_MANAGEMENT_KEY_FILE cannot be read ({exc.strerror or exc}): {path}")
             return None
+        except UnicodeDecodeError:
+            problems.append(f"JUNCTION_MANAGEMENT_KEY_FILE is not UTF-8 text (is it the key itself?): {path}")
+            return None
         if not inline:
             problems.append(f"JUNCTION_MANAGEMENT_KEY_FILE is empty: {path}")
             return None
@@ -90,7 +100,7 @@ def _read_key(env: Mapping[str, str], problems: list[str]) -> str | None:
         return None
     # Never echo the key itself, not even in a configuration error.
     source = "JUNCTION_MANAGEMENT_KEY_FILE" if path else "JUNCTION_MANAGEMENT_KEY"
-    if not inline.startswith("mg_") or any(ch.isspace() for ch in inline):
+    if not inline.startswith("mg_") or any(ch.isspace() or not ch.isprintable() for ch in inline):
         problems.append(f"{source} does not look like a Junction Management Key (they start with mg_).")
         return None
     return inline
@@ -163,10 +173,14 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
 
     timeout = _number(env, "JUNCTION_TIMEOUT_SECONDS", 10.0, problems, low=0.1, high=120)
     proxy_hops = int(_number(env, "PROXY_FIX_HOPS", 0, problems, low=0, high=10, integer=True))
+    proxy_host = int(_number(env, "PROXY_FIX_HOST", 0, problems, low=0, high=10, integer=True))
+    proxy_prefix = int(_number(env, "PROXY_FIX_PREFIX", 0, problems, low=0, high=10, integer=True))
     ttl = _number(env, "TEAMS_CACHE_TTL_SECONDS", 60.0, problems, low=0, high=86400)
     threads = int(_number(env, "WEB_THREADS", 8, problems, low=1, high=256, integer=True))
     _number(env, "WEB_CONCURRENCY", 2, problems, low=1, high=64, integer=True)  # read by gunicorn.conf.py
     cooldown = _number(env, "INVITE_RESEND_COOLDOWN_MINUTES", 10.0, problems, low=0, high=7 * 24 * 60)
+    min_interval = _number(env, "INVITE_RESEND_MIN_INTERVAL_SECONDS", 60.0, problems, low=0, high=24 * 3600)
+    per_day = int(_number(env, "INVITE_RESENDS_PER_DAY", 5, problems, low=0, high=1000, integer=True))
 
     database_url = env.get("DATABASE_URL", "").strip() or None
     if database_url and database_url.startswith("postgres://"):
@@ -191,9 +205,13 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         embedded_sandbox=embedded,
         database_url=database_url,
         proxy_hops=proxy_hops,
+        proxy_fix_host=proxy_host,
+        proxy_fix_prefix=proxy_prefix,
         teams_cache_ttl_seconds=ttl,
         web_threads=threads,
         resend_cooldown_minutes=cooldown,
+        resend_min_interval_seconds=min_interval,
+        resends_per_day=per_day,
         auth=auth,
         metrics_allowed_cidrs=metrics_cidrs,
         metrics_bearer_token=metrics_token,

@@ -22,6 +22,8 @@ from sqlalchemy import JSON, DateTime, Engine, Integer, String, TypeDecorator, e
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
+from invite.safe_text import fit
+
 # Rows are read right after they are committed (to show the outcome): keep their loaded values.
 db = SQLAlchemy(session_options={"expire_on_commit": False})
 migrate = Migrate()
@@ -59,10 +61,10 @@ class Action(db.Model):
     state: Mapped[str] = mapped_column(String(16), default=PENDING)
 
     actor_email: Mapped[str] = mapped_column(String(320), index=True)
-    actor_role: Mapped[str | None] = mapped_column(String(32))
+    actor_role: Mapped[str | None] = mapped_column(String(64))
     action: Mapped[str] = mapped_column(String(16), index=True)
     target_email: Mapped[str] = mapped_column(String(320), index=True)
-    role: Mapped[str | None] = mapped_column(String(32))
+    role: Mapped[str | None] = mapped_column(String(64))
     # [{"id": ..., "name": ...}] as the page showed them, so later pages need no lookup.
     teams: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
     invite_id: Mapped[str | None] = mapped_column(String(64))
@@ -73,9 +75,12 @@ class Action(db.Model):
     http_status: Mapped[int | None] = mapped_column(Integer)
     # What to show for this token: {"kind": "result" | "form", ...}; see invites/outcomes.py.
     outcome: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The proxy's X-Request-Id when it has the strict form web.py accepts, else ours; ours is always
+    # beside it, so a client-chosen id can never be the only handle on a row.
     request_id: Mapped[str | None] = mapped_column(String(64))
-    junction_request_id: Mapped[str | None] = mapped_column(String(128))
-    client_addr: Mapped[str | None] = mapped_column(String(64))
+    own_request_id: Mapped[str | None] = mapped_column(String(64))
+    junction_request_id: Mapped[str | None] = mapped_column(String(256))
+    client_addr: Mapped[str | None] = mapped_column(String(128))
     # Where the action came from: "web" (the pages) or "cli" (the command line, which also records the
     # operating-system user and the host, since everyone on the box can read the key).
     channel: Mapped[str] = mapped_column(String(8), default="web", server_default="web")
@@ -101,6 +106,30 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=5000")
         cursor.close()
+
+
+def _fitted(row: Action) -> None:
+    """Every text value cut to its column and cleaned of control characters, on every database alike.
+
+    Much of a row comes from outside (Junction's answers, request headers): PostgreSQL refuses a value
+    longer than its column or holding NUL, SQLite stores anything. A refused completion would leave the
+    row pending for ever after Junction had answered, so values are cut deliberately instead.
+    """
+    for column in Action.__table__.columns:
+        if isinstance(column.type, String) and column.type.length:
+            value = getattr(row, column.key)
+            if isinstance(value, str):
+                setattr(row, column.key, fit(value, column.type.length))
+
+
+def _clean_json(value: Any) -> Any:
+    if isinstance(value, str):
+        return fit(value, 10_000)
+    if isinstance(value, list):
+        return [_clean_json(item) for item in value]
+    if isinstance(value, dict):
+        return {str(key): _clean_json(item) for key, item in value.items()}
+    return value
 
 
 @dataclass(frozen=True)
@@ -134,6 +163,8 @@ def claim_action(token: str, **fields: Any) -> Claim:
 
     def insert() -> Action:
         row = Action(token=token, state=PENDING, outcome_kind=UNKNOWN, created_at=utcnow(), **fields)
+        row.teams = _clean_json(row.teams or [])
+        _fitted(row)
         db.session.add(row)
         db.session.commit()
         return row
@@ -151,12 +182,13 @@ def claim_action(token: str, **fields: Any) -> Claim:
 def complete_action(row: Action, *, outcome: dict[str, Any], outcome_kind: str, http_status: int | None = None,
                     junction_request_id: str | None = None) -> None:
     def update() -> None:
-        row.outcome = outcome
+        row.outcome = _clean_json(outcome)
         row.outcome_kind = outcome_kind
         row.http_status = http_status
         row.junction_request_id = junction_request_id
         row.state = DONE
         row.completed_at = utcnow()
+        _fitted(row)
         db.session.commit()
 
     once_more_if_dropped(update)

@@ -20,7 +20,9 @@ from werkzeug.exceptions import HTTPException, ServiceUnavailable
 from invite.actions import Actor
 
 REQUEST_ID_HEADER = "X-Request-Id"
-_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+# Letters, digits and . _ - after a letter or digit, at most 64: enough for every tracing id in use, and
+# nothing a log, a CSV cell or a page could read as markup, a formula or another line.
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 CONTENT_SECURITY_POLICY = "; ".join([
     "default-src 'self'",
@@ -75,7 +77,13 @@ class SchemeAwareSessionInterface(SecureCookieSessionInterface):
 
 
 def current_request_id() -> str:
+    """The id that ties this request's logs together: the proxy's when it sent a sane one, else ours."""
     return getattr(g, "request_id", "-")
+
+
+def own_request_id() -> str:
+    """The id this app made for the request, whatever the proxy or the client sent."""
+    return getattr(g, "own_request_id", "-")
 
 
 def current_actor() -> Actor:
@@ -86,6 +94,7 @@ def current_actor() -> Actor:
         role=identity.role if identity else None,
         client_addr=request.remote_addr,
         request_id=current_request_id(),
+        own_request_id=own_request_id(),
         channel="web",
     )
 
@@ -96,7 +105,8 @@ def init_web(app: Flask) -> None:
     @app.before_request
     def start_request() -> None:
         incoming = request.headers.get(REQUEST_ID_HEADER, "")
-        g.request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        g.own_request_id = uuid.uuid4().hex
+        g.request_id = incoming if _SAFE_REQUEST_ID.fullmatch(incoming) else g.own_request_id
         g.request_started = time.perf_counter()
 
     @app.after_request
@@ -109,7 +119,8 @@ def init_web(app: Flask) -> None:
         response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
         if request.is_secure:
             response.headers["Strict-Transport-Security"] = "max-age=31536000"
-        if response.mimetype == "text/html":
+        if request.endpoint != "static":
+            # Pages, CSV exports and JSON all carry people's addresses; static files carry none.
             response.headers.setdefault("Cache-Control", "no-store")
         started = getattr(g, "request_started", None)
         duration_ms = round((time.perf_counter() - started) * 1000, 1) if started else None
@@ -127,6 +138,7 @@ def init_web(app: Flask) -> None:
             "%s %s %s", request.method, request.path, response.status_code,
             extra={"fields": {
                 "request_id": current_request_id(),
+                "own_request_id": own_request_id(),
                 "method": request.method,
                 "path": request.path,
                 "status": response.status_code,
@@ -142,7 +154,8 @@ def init_web(app: Flask) -> None:
     def http_error(exc: HTTPException):
         if request.path.startswith(("/healthz", "/readyz")):
             return {"status": "error", "error": exc.name}, exc.code
-        return render_template("errors/error.html", error=exc, request_id=current_request_id()), exc.code
+        return render_template("errors/error.html", error=exc, request_id=current_request_id(),
+                               max_request_mb=(app.config["MAX_CONTENT_LENGTH"] or 0) // (1024 * 1024)), exc.code
 
     @app.errorhandler(DBAPIError)
     def database_error(exc: DBAPIError):

@@ -30,17 +30,29 @@ ISSUER = "https://sso.example.com"
 
 
 class JwksServer:
-    """Serves whatever is in `keys` (or `status`) and counts the requests."""
+    """Serves whatever is in `keys` (or `status`), after `delay` seconds, or a redirect from /jwks.json to
+    `redirect_to`; counts the requests and records their paths."""
 
     def __init__(self):
         self.keys: list[dict] = []
         self.status = 200
         self.fetches = 0
+        self.delay = 0.0
+        self.redirect_to: str | None = None
+        self.paths: list[str] = []
         server = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):
                 server.fetches += 1
+                server.paths.append(self.path)
+                time.sleep(server.delay)
+                if server.redirect_to and self.path == "/jwks.json":
+                    self.send_response(302)
+                    self.send_header("Location", server.redirect_to)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 body = json.dumps({"keys": server.keys}).encode()
                 self.send_response(server.status)
                 self.send_header("Content-Type", "application/json")
@@ -52,7 +64,8 @@ class JwksServer:
                 pass
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/jwks.json"
+        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.url = self.base + "/jwks.json"
         self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
 
     def __enter__(self):

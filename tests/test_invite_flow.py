@@ -243,7 +243,7 @@ def test_expired_csrf_keeps_values(client):
     page = client.get("/").get_data(as_text=True)
     tokens = form_tokens(page)
     response = client.post("/", data={"submission_token": tokens["submission_token"], "email": "kept@example.org",
-                                      "role": "no_role"})
+                                      "role": "no_role"}, headers={"Origin": "http://localhost"})
     assert response.status_code == 400
     text = response.get_data(as_text=True)
     assert "this form had expired" in text and 'value="kept@example.org"' in text

@@ -10,6 +10,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import requests
@@ -124,15 +126,21 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_gunicorn_serves_the_app_as_the_procfile_runs_it(tmp_path):
+@contextmanager
+def gunicorn_serving(tmp_path, **extra_env: str) -> Iterator[tuple[int, list[str]]]:
+    """The sandboxed app migrated and served by gunicorn exactly as the Procfile runs it, on a free port.
+
+    Yields (port, output): output gets gunicorn's whole stdout/stderr once it has stopped.
+    """
     port = free_port()
     env = {**os.environ, "INVITE_SANDBOX": "1", "PORT": str(port), "HOST": "127.0.0.1",
-           "DATABASE_URL": f"sqlite:///{tmp_path / 'g.db'}", "SECRET_KEY": "gunicorn-test-secret-key"}
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'g.db'}", "SECRET_KEY": "gunicorn-test-secret-key", **extra_env}
     env.pop("JUNCTION_API_BASE_URL", None)
     subprocess.run([sys.executable, "-m", "flask", "--app", "app", "db", "upgrade"], cwd=ROOT, env=env,
                    check=True, capture_output=True, timeout=60)
     proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "app:app", "--config", "gunicorn.conf.py"],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    output: list[str] = []
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -143,12 +151,18 @@ def test_gunicorn_serves_the_app_as_the_procfile_runs_it(tmp_path):
                 pass  # still booting
             assert time.monotonic() < deadline and proc.poll() is None, "gunicorn did not come up"
             time.sleep(0.2)
+        yield port, output
+    finally:
+        proc.terminate()
+        output.append(proc.communicate(timeout=30)[0])
+
+
+def test_gunicorn_serves_the_app_as_the_procfile_runs_it(tmp_path):
+    with gunicorn_serving(tmp_path) as (port, captured):
         page = requests.get(f"http://127.0.0.1:{port}/", timeout=10)
         assert page.status_code == 200 and "Sandbox mode" in page.text and "Acme Health" in page.text
         assert requests.get(f"http://127.0.0.1:{port}/readyz", timeout=10).json() == {"status": "ready"}
-    finally:
-        proc.terminate()
-        output = proc.communicate(timeout=30)[0]
+    output = captured[0]
     assert DEMO_KEY not in output
     # The app's lines are all JSON: none printed a second time by Flask's plain-text handler.
     assert not [line for line in output.splitlines() if " in " in line and "INFO in" in line], output

@@ -11,7 +11,7 @@ from invite.storage import Action
 
 COLUMNS = ("when_utc", "who", "who_role", "action", "target_email", "role", "team_ids", "team_names", "outcome",
            "junction_http_status", "request_id", "junction_request_id", "client_address", "invite_id", "channel",
-           "os_user", "host")
+           "os_user", "host", "own_request_id")
 
 # A spreadsheet runs a cell that starts with one of these as a formula (OWASP: CSV injection).
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -28,7 +28,7 @@ def _values(action: Action) -> tuple[object, ...]:
         action.created_at.isoformat(), action.actor_email, action.actor_role, action.action, action.target_email,
         action.role, " ".join(action.team_ids), "; ".join(action.team_names), action.outcome_kind,
         action.http_status, action.request_id, action.junction_request_id, action.client_addr, action.invite_id,
-        action.channel, action.os_user, action.host,
+        action.channel, action.os_user, action.host, action.own_request_id,
     )
 
 

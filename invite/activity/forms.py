@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from wtforms import DateField, Form, SelectField, StringField
+from datetime import date
+
+from wtforms import DateField, Form, IntegerField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import Optional, ValidationError
+from wtforms.validators import Length, NumberRange, Optional, ValidationError
 
 from invite.storage import ACTIONS
 
@@ -42,16 +44,43 @@ def outcome_group(kind: str) -> str:
     return "unknown"
 
 
+# Far beyond any real trail, and far enough from date.min/max that a day's arithmetic never overflows.
+EARLIEST = date(2000, 1, 1)
+LATEST = date(2999, 12, 31)
+MAX_PAGE = 100_000
+MAX_SEARCH_CHARS = 320
+
+
+def _plain_text(form: Form, field: StringField) -> None:
+    # PostgreSQL refuses NUL in a query parameter; no address holds control characters anyway.
+    if field.data and any(ord(ch) < 32 or ord(ch) == 127 for ch in field.data):
+        raise ValidationError("Remove the control characters from this search.")
+
+
+def _in_range(form: Form, field: DateField) -> None:
+    if field.data and not EARLIEST <= field.data <= LATEST:
+        raise ValidationError(f"Enter a date between {EARLIEST.isoformat()} and {LATEST.isoformat()}.")
+
+
+_SEARCH = [Optional(), Length(max=MAX_SEARCH_CHARS, message=f"Search for at most {MAX_SEARCH_CHARS} characters."),
+           _plain_text]
+
+
 class ActivityFilterForm(Form):
-    who = StringField("Who", validators=[Optional()])
-    target = StringField("Target email", validators=[Optional()])
+    who = StringField("Who", validators=_SEARCH)
+    target = StringField("Target email", validators=_SEARCH)
     action = SelectField("Action", default="", choices=[SelectChoice("", "Any")]
                          + [SelectChoice(a, ACTION_LABELS.get(a, a.capitalize())) for a in ACTIONS])
     outcome = SelectField("Outcome", default="", choices=[SelectChoice("", "Any")]
                           + [SelectChoice(g, g.capitalize()) for g in OUTCOME_GROUPS]
                           + [SelectChoice(k, label) for k, label in OUTCOME_LABELS.items()])
-    date_from = DateField("From (UTC)", validators=[Optional()])
-    date_to = DateField("To (UTC)", validators=[Optional()])
+    date_from = DateField("From (UTC)", validators=[Optional(), _in_range])
+    date_to = DateField("To (UTC)", validators=[Optional(), _in_range])
+    # Not drawn with the filters (the pager links carry it); its error is listed in the page's alert.
+    page = IntegerField("Page", default=1, validators=[
+        Optional(), NumberRange(1, MAX_PAGE, message=f"Page must be a whole number from 1 to {MAX_PAGE:,}.")])
+
+    FILTERS = ("who", "target", "action", "outcome", "date_from", "date_to")
 
     def validate_date_to(self, field: DateField) -> None:
         if field.data and self.date_from.data and field.data < self.date_from.data:

@@ -71,6 +71,21 @@ def per_day(query: Select, first: date, last: date) -> dict[date, Counter]:
     return counts
 
 
+# Outcomes after which an email may have gone out (unknown includes a row still under way).
+MAILED = ("invite_created", "invite_resent", "confirmed_pending", "unknown")
+
+
+def recent_mailings(email: str, since: datetime, *, except_token: str = "") -> list[datetime]:
+    """When this dashboard sent or resent to `email` since `since` (case-insensitive), oldest first;
+    `except_token`'s own row left out (a double click of one form is one send, not two)."""
+    return list(db.session.scalars(
+        select(Action.created_at)
+        .where(func.lower(Action.target_email) == email.strip().lower(), Action.action.in_(("send", "resend")),
+               Action.outcome_kind.in_(MAILED), Action.created_at >= since, Action.token != except_token)
+        .order_by(Action.created_at)
+    ).all())
+
+
 # How far our record of a send may be from Junction's own timestamp and still be the same event.
 ATTRIBUTION_WINDOW = timedelta(minutes=5)
 _CREATED = ("invite_created", "confirmed_pending")

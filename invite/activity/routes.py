@@ -31,15 +31,15 @@ def _parse() -> tuple[ActivityFilterForm, dict, bool]:
     return form, (_filters(form) if valid else {}), valid
 
 
-@bp.get("/activity")
-@require("view")
-def activity():
-    form, filters, valid = _parse()
+def _link_args() -> dict[str, str]:
+    """The filters to carry in the page's links: our own fields only, never request.args wholesale
+    (url_for reads _external, _method, _anchor, ... as instructions)."""
+    return {name: request.args[name] for name in ActivityFilterForm.FILTERS if request.args.get(name)}
+
+
+def _render(form: ActivityFilterForm, filters: dict, valid: bool, *, status: int = 200):
     query = queries.filtered(**filters)
-    try:
-        number = max(1, int(request.args.get("page", "1")))
-    except ValueError:
-        number = 1
+    number = (form.page.data or 1) if valid else 1
     rows, has_more = queries.page(query, number)
 
     last = filters.get("date_to") or datetime.now(UTC).date()
@@ -48,7 +48,7 @@ def activity():
     counts = queries.per_day(query, first, last)
     title = f"Actions per day by outcome, {first.isoformat()} to {last.isoformat()} (UTC)"
 
-    args = {k: v for k, v in request.args.items() if k != "page"}
+    args = _link_args()
     return render_template(
         "activity/list.html",
         form=form,
@@ -58,7 +58,8 @@ def activity():
         page=number,
         prev_url=url_for("activity.activity", **args, page=number - 1) if number > 1 else None,
         next_url=url_for("activity.activity", **args, page=number + 1) if has_more else None,
-        csv_url=url_for("activity.export_csv", **args),
+        # No export of invalid filters: it would be the whole trail under a filtered-looking name.
+        csv_url=url_for("activity.export_csv", **args) if valid else None,
         chart=chart_svg(counts, title),
         chart_title=title,
         chart_counts=counts,
@@ -67,13 +68,23 @@ def activity():
         outcome_group=outcome_group,
         action_labels=ACTION_LABELS,
         role_labels=ROLE_LABELS,
-    )
+    ), status
+
+
+@bp.get("/activity")
+@require("view")
+def activity():
+    form, filters, valid = _parse()
+    return _render(form, filters, valid)
 
 
 @bp.get("/activity.csv")
 @require("view")
 def export_csv():
-    _, filters, _ = _parse()
+    form, filters, valid = _parse()
+    if not valid:
+        # The page names each invalid filter; exporting anything here would ignore them silently.
+        return _render(form, filters, valid, status=400)
     query = queries.filtered(**filters)
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     return Response(

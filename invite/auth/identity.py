@@ -17,7 +17,8 @@ from flask import Request
 
 from invite.auth.jwks import JwksCache, JwksError, JwksUnavailable
 from invite.auth.permissions import role_for
-from invite.auth.settings import AuthSettings, looks_like_email
+from invite.auth.repeated_headers import REPEATED_HEADERS, repeated_names
+from invite.auth.settings import AuthSettings, looks_like_email, normalise_email
 
 # Page text per reason. Generic on purpose: no header names, claim names or token contents, which
 # would only help someone trying to forge them; the specifics go to the log.
@@ -94,20 +95,33 @@ def split_groups(value: Any) -> tuple[str, ...]:
 
 
 def _identity(email: str, groups: tuple[str, ...], source: str, settings: AuthSettings) -> Identity:
-    email = email.lower()
+    """`email` has passed _unambiguous()."""
     return Identity(email=email, groups=groups, role=role_for(email, groups, settings), source=source)
+
+
+def _unambiguous(email: str, reason: str, detail: str) -> str:
+    normalised = normalise_email(email)
+    if normalised is None:
+        raise AuthError(reason, f"{detail}: normalisation or case folding would change it")
+    return normalised
 
 
 def resolve_header(request: Request, settings: AuthSettings) -> Identity:
     peer = peer_address(request.environ)
     if not is_trusted_peer(peer, settings):
         raise AuthError("untrusted", f"peer {peer or '(none)'} is not in AUTH_TRUSTED_PROXIES")
+    repeated = repeated_names(request.headers.get(REPEATED_HEADERS, ""))
+    for name in (settings.email_header, settings.groups_header):
+        if name.lower() in repeated:
+            # Never merge: one of the copies may be the client's own, passed through by the proxy.
+            raise AuthError("invalid_header", f"{name} arrived more than once from {peer}")
     email = request.headers.get(settings.email_header, "").strip()
     if not email:
         raise AuthError("missing_header", f"{settings.email_header} missing from a trusted peer ({peer})")
     if not looks_like_email(email):
         # A repeated header arrives joined with commas, which this also refuses.
         raise AuthError("invalid_header", f"{settings.email_header} from {peer} is not one email address")
+    email = _unambiguous(email, "invalid_header", f"{settings.email_header} from {peer}")
     groups = split_groups(request.headers.get(settings.groups_header, ""))
     return _identity(email, groups, "header", settings)
 
@@ -139,12 +153,22 @@ def resolve_jwt(request: Request, settings: AuthSettings, jwks: JwksCache) -> Id
     except (JwksError, jwt.PyJWTError) as exc:
         raise AuthError("invalid_assertion", f"{settings.jwt_header} refused: {type(exc).__name__}: "
                                              f"{str(exc)[:200]}") from None
+    lifetime = int(claims["exp"]) - int(claims["iat"])  # PyJWT has checked that both read as integers
+    if lifetime > settings.jwt_max_lifetime_seconds:
+        raise AuthError("invalid_assertion", f"{settings.jwt_header} is valid for {lifetime:.0f} s, more than "
+                                             f"AUTH_JWT_MAX_LIFETIME_SECONDS ({settings.jwt_max_lifetime_seconds})")
+    # An identity provider that says it has not verified the address does not vouch for the person.
+    if "email_verified" in claims and claims["email_verified"] not in (True, "true"):
+        raise AuthError("invalid_assertion", f"{settings.jwt_header} says email_verified is "
+                                             f"{str(claims['email_verified'])[:20]!r}")
     email = claims.get(settings.jwt_email_claim)
     if not isinstance(email, str) or not looks_like_email(email.strip()):
         raise AuthError("invalid_assertion", f"{settings.jwt_header} has no usable "
                                              f"{settings.jwt_email_claim!r} claim")
+    email = _unambiguous(email.strip(), "invalid_assertion", f"{settings.jwt_header}'s "
+                                                              f"{settings.jwt_email_claim!r} claim")
     groups = split_groups(claims.get(settings.jwt_groups_claim))
-    return _identity(email.strip(), groups, "jwt", settings)
+    return _identity(email, groups, "jwt", settings)
 
 
 def resolve_dev(settings: AuthSettings) -> Identity:

@@ -65,45 +65,70 @@ class JwksCache:
         self._attempted_at: float | None = None  # last fetch of any kind, successful or not
         self._refetched_at: float | None = None  # last fetch caused by an unknown kid
         self._last_error = "not fetched yet"
-        # One fetch at a time; the others wait for its result instead of fetching again.
+        # One fetch at a time. Held only around fetches; see get_signing_key for who waits on it.
         self._lock = threading.Lock()
 
     def get_signing_key(self, kid: str | None) -> jwt.PyJWK:
-        """The usable key for `kid`; raises UnknownKey, or JwksUnavailable if no key set can be had."""
-        with self._lock:
-            now = self.clock()
-            attempted = False  # at most one fetch per lookup
-            if self._keys is None:
-                # Everyone is locked out until this succeeds, so retry soon, but not on every request.
-                if self._since(self._attempted_at, now) >= FAILURE_RETRY_SECONDS:
-                    attempted = True
+        """The usable key for `kid`; raises UnknownKey, or JwksUnavailable if no key set can be had.
+
+        Only a request that needs a fetch waits for one: once a key set is held, a request whose kid is
+        in it is served from it at once, even while another thread refreshes the set (a slow JWKS
+        endpoint must not stall every signed-in request in the worker).
+        """
+        fetched = False  # at most one fetch per lookup
+        keys = self._keys
+        if keys is None:
+            # Nothing to serve yet: wait for the one fetch under way, or make it.
+            with self._lock:
+                now = self.clock()
+                if self._keys is None and self._since(self._attempted_at, now) >= FAILURE_RETRY_SECONDS:
+                    # Everyone is locked out until this succeeds, so retry soon, but not on every request.
                     self._refresh(now)
-                if self._keys is None:
+                    fetched = True
+                keys = self._keys
+                if keys is None:
                     raise JwksUnavailable(f"no signing keys: {self._last_error}")
-            elif (self._since(self._fetched_at, now) >= self.max_age
-                  and self._since(self._attempted_at, now) >= self.refetch_interval):
-                attempted = True
-                self._refresh(now)
-            key = self._find(kid)
-            if key is None and not attempted and self._since(self._refetched_at, now) >= self.refetch_interval:
-                self._refetched_at = now
-                if self._refresh(now):
-                    key = self._find(kid)
-            if key is None:
-                raise UnknownKey(f"no usable signing key for kid {kid!r}" if kid else
-                                 "token has no kid and the key set holds more than one key")
-            return key
+        elif self._is_old(self.clock()) and self._lock.acquire(blocking=False):
+            # Routine refresh by whichever request notices first; the others keep using the held set.
+            try:
+                now = self.clock()
+                if self._is_old(now):
+                    self._refresh(now)
+                    fetched = True
+                keys = self._keys
+            finally:
+                self._lock.release()
+        key = self._find(keys, kid)
+        if key is None and not fetched:
+            # An unknown kid may be a rotation: this request (only) waits for a refetch, at most one a minute.
+            with self._lock:
+                now = self.clock()
+                key = self._find(self._keys, kid)  # another thread may just have fetched it
+                if key is None and self._since(self._refetched_at, now) >= self.refetch_interval:
+                    self._refetched_at = now
+                    if self._refresh(now):
+                        key = self._find(self._keys, kid)
+        if key is None:
+            raise UnknownKey(f"no usable signing key for kid {kid!r}" if kid else
+                             "token has no kid and the key set holds more than one key")
+        return key
+
+    def _is_old(self, now: float) -> bool:
+        return (self._since(self._fetched_at, now) >= self.max_age
+                and self._since(self._attempted_at, now) >= self.refetch_interval)
 
     @staticmethod
     def _since(moment: float | None, now: float) -> float:
         return float("inf") if moment is None else now - moment
 
-    def _find(self, kid: str | None) -> jwt.PyJWK | None:
-        assert self._keys is not None
+    @staticmethod
+    def _find(keys: dict[str | None, jwt.PyJWK] | None, kid: str | None) -> jwt.PyJWK | None:
+        if not keys:
+            return None
         if kid is None:
             # Some proxies omit kid; that is unambiguous only when there is exactly one key.
-            return next(iter(self._keys.values())) if len(self._keys) == 1 else None
-        return self._keys.get(kid)
+            return next(iter(keys.values())) if len(keys) == 1 else None
+        return keys.get(kid)
 
     def _refresh(self, now: float) -> bool:
         """Fetch the set; True if it was replaced. A failure keeps whatever set was held before."""
@@ -114,15 +139,19 @@ class JwksCache:
             self._last_error = str(exc)
             log.warning("JWKS fetch failed: %s", exc)
             return False
-        self._keys = keys
         self._fetched_at = now
+        self._keys = keys  # one assignment: readers outside the lock see the old set or the new one
         return True
 
     def _fetch(self) -> dict[str | None, jwt.PyJWK]:
         url = self._safe_url()
         try:
-            with self.session.get(self.url, timeout=self.timeout, stream=True,
+            # No redirects: an https URL must not hand the key set over to http, or to another host.
+            with self.session.get(self.url, timeout=self.timeout, stream=True, allow_redirects=False,
                                   headers={"Accept": "application/json"}) as response:
+                if response.is_redirect:
+                    raise JwksUnavailable(f"{url} answered a redirect (HTTP {response.status_code}), "
+                                          f"which is not followed; set AUTH_JWKS_URL to the final address")
                 if response.status_code != 200:
                     raise JwksUnavailable(f"{url} answered HTTP {response.status_code}")
                 body = response.raw.read(MAX_JWKS_BYTES + 1, decode_content=True)

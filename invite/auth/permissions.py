@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from flask import g, request
 
+from invite.auth.settings import normalise_email
+
 if TYPE_CHECKING:
     from invite.auth.identity import Identity
     from invite.auth.settings import AuthSettings
@@ -37,8 +39,11 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def role_for(email: str, groups: Iterable[str], settings: AuthSettings) -> str | None:
-    """Admin wins when both roles match; None means signed in but without access."""
-    email = email.lower()
+    """Admin wins when both roles match; None means signed in but without access.
+
+    Emails are compared in normalise_email()'s form; an address without one matches no allow-list.
+    """
+    email = normalise_email(email) or ""
     groups = set(groups)
     if email in settings.admin_emails or groups.intersection(settings.admin_groups):
         return "admin"

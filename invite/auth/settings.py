@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -21,8 +22,9 @@ DEFAULT_GROUPS_HEADER = "X-Forwarded-Groups"
 DEFAULT_EMAIL_CLAIM = "email"
 DEFAULT_GROUPS_CLAIM = "groups"
 DEFAULT_DEV_EMAIL = "dev@localhost"
-JWKS_TIMEOUT_SECONDS = 5.0
+JWKS_TIMEOUT_SECONDS = 3.0  # short: a request waits for a fetch only when no usable key is held
 JWT_LEEWAY_SECONDS = 30
+JWT_MAX_LIFETIME_SECONDS = 24 * 3600
 
 # Letters, digits and dashes only: WSGI turns both "-" and "_" into "_", so a name with an underscore
 # could be matched by a header the proxy never strips.
@@ -48,10 +50,12 @@ class AuthSettings:
     jwt_groups_claim: str = DEFAULT_GROUPS_CLAIM
     jwks_timeout_seconds: float = JWKS_TIMEOUT_SECONDS
     jwt_leeway_seconds: int = JWT_LEEWAY_SECONDS
+    # A token valid for longer than this (exp - iat) is refused: a leaked one must not work for weeks.
+    jwt_max_lifetime_seconds: int = JWT_MAX_LIFETIME_SECONDS
     # dev mode
     dev_email: str = DEFAULT_DEV_EMAIL
     dev_role: str = "admin"
-    # role mapping; emails are kept lower-cased because they are compared case-insensitively
+    # role mapping; emails are kept in normalise_email()'s form, the form identities are compared in
     admin_groups: tuple[str, ...] = ()
     support_groups: tuple[str, ...] = ()
     admin_emails: frozenset[str] = frozenset()
@@ -78,6 +82,23 @@ def looks_like_email(value: str) -> bool:
     return bool(at and local and domain)
 
 
+_ASCII_UPPER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def normalise_email(value: str) -> str | None:
+    """The one form an identity is compared in, or None when the address is ambiguous.
+
+    Only ASCII letters are lower-cased. An address that NFKC normalisation or Unicode case folding
+    would still change after that (a Kelvin sign for K, full-width letters, a non-ASCII capital, ß) is
+    refused outright: str.lower() maps "\u212aate@example.com" to Kate's address, so two people could
+    otherwise compare equal.
+    """
+    lowered = value.translate(_ASCII_UPPER)
+    if unicodedata.normalize("NFKC", lowered) != lowered or lowered.casefold() != lowered:
+        return None
+    return lowered
+
+
 def _header_name(env: Mapping[str, str], name: str, default: str, problems: list[str]) -> str:
     value = env.get(name, "").strip() or default
     if value and not _HEADER_NAME.match(value):
@@ -88,10 +109,14 @@ def _header_name(env: Mapping[str, str], name: str, default: str, problems: list
 def _emails(env: Mapping[str, str], name: str, problems: list[str]) -> frozenset[str]:
     found = set()
     for item in _list(env.get(name)):
-        if looks_like_email(item):
-            found.add(item.lower())
-        else:
+        if not looks_like_email(item):
             problems.append(f"{name}: {item!r} is not an email address.")
+        elif (normalised := normalise_email(item)) is None:
+            problems.append(f"{name}: {item!r} has characters that Unicode normalisation or case folding "
+                            f"would change (e.g. a Kelvin sign or a non-ASCII capital); write the address "
+                            f"exactly as the sign-in proxy sends it, in lower case.")
+        else:
+            found.add(normalised)
     return frozenset(found)
 
 
@@ -135,6 +160,17 @@ def _jwks_url(env: Mapping[str, str], problems: list[str]) -> str:
     return url
 
 
+def _max_lifetime(env: Mapping[str, str], problems: list[str]) -> int:
+    raw = env.get("AUTH_JWT_MAX_LIFETIME_SECONDS", "").strip()
+    if not raw:
+        return JWT_MAX_LIFETIME_SECONDS
+    if not raw.isdigit() or not 60 <= int(raw) <= 30 * 24 * 3600:
+        problems.append(f"AUTH_JWT_MAX_LIFETIME_SECONDS must be a whole number of seconds from 60 to "
+                        f"2592000 (30 days) (got {raw!r}).")
+        return JWT_MAX_LIFETIME_SECONDS
+    return int(raw)
+
+
 def load_auth_settings(env: Mapping[str, str], *, sandbox: bool) -> tuple[AuthSettings | None, list[str]]:
     """Returns (settings, []) or (None, problems), one plain line per problem naming the variable."""
     problems: list[str] = []
@@ -168,6 +204,7 @@ def load_auth_settings(env: Mapping[str, str], *, sandbox: bool) -> tuple[AuthSe
             problems.append("AUTH_JWT_ISSUER is required when AUTH_MODE=jwt (the iss your proxy signs with).")
         values["jwt_email_claim"] = env.get("AUTH_JWT_EMAIL_CLAIM", "").strip() or DEFAULT_EMAIL_CLAIM
         values["jwt_groups_claim"] = env.get("AUTH_JWT_GROUPS_CLAIM", "").strip() or DEFAULT_GROUPS_CLAIM
+        values["jwt_max_lifetime_seconds"] = _max_lifetime(env, problems)
     else:
         if not sandbox:
             problems.append("AUTH_MODE=dev is allowed only with INVITE_SANDBOX=1: it signs everyone in "
@@ -175,7 +212,10 @@ def load_auth_settings(env: Mapping[str, str], *, sandbox: bool) -> tuple[AuthSe
         dev_email = env.get("AUTH_DEV_EMAIL", "").strip() or DEFAULT_DEV_EMAIL
         if not looks_like_email(dev_email):
             problems.append(f"AUTH_DEV_EMAIL: {dev_email!r} is not an email address.")
-        values["dev_email"] = dev_email.lower()
+        elif normalise_email(dev_email) is None:
+            problems.append(f"AUTH_DEV_EMAIL: {dev_email!r} has characters that Unicode normalisation or "
+                            f"case folding would change; use the plain lower-case address.")
+        values["dev_email"] = normalise_email(dev_email) or dev_email
         dev_role = env.get("AUTH_DEV_ROLE", "").strip().lower() or "admin"
         if dev_role not in ROLES:
             problems.append(f"AUTH_DEV_ROLE must be admin or support (got {dev_role!r}).")

@@ -19,7 +19,7 @@ from flask import current_app
 
 from invite.actions import Actor
 from invite.auth.permissions import role_for
-from invite.auth.settings import looks_like_email
+from invite.auth.settings import looks_like_email, normalise_email
 from invite.cli import exits
 
 ACTOR_ENV = "INVITE_ACTOR"
@@ -39,10 +39,10 @@ def acting_option(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def normalised_email(value: str) -> str | None:
-    """The --as address as the sign-in code normalises an identity (invite.auth.identity: stripped, checked
-    with looks_like_email, lower-cased), or None when it cannot be one person's address."""
+    """The --as address as sign-in normalises an identity (stripped, checked with looks_like_email, then
+    invite.auth.settings.normalise_email), or None when it cannot be one person's address."""
     email = value.strip()
-    return email.lower() if looks_like_email(email) else None
+    return normalise_email(email) if looks_like_email(email) else None
 
 
 def _os_user() -> str:

@@ -44,7 +44,9 @@ class InviteForm(FlaskForm):
     # No default: least privilege means the person sending picks the role, never Enter (README: "The form").
     role = SelectField("Role", choices=[SelectChoice(r, ROLE_LABELS[r]) for r in ROLES], default=None,
                        validate_choice=False)
-    teams = SelectMultipleField("Teams", choices=[], validate_choice=False)
+    # Each team once: a crafted POST repeating one id thousands of times must not reach Junction or the trail.
+    teams = SelectMultipleField("Teams", choices=[], validate_choice=False,
+                                filters=[lambda ids: list(dict.fromkeys(ids)) if ids else ids])
     confirm_no_teams = BooleanField("Invite as a team admin of no team anyway")
     submission_token = HiddenField(validators=[Regexp(TOKEN_PATTERN, message="This form has expired.")])
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
@@ -170,12 +171,28 @@ def result(token: str):
     )
 
 
+def _from_our_own_page() -> bool:
+    """Whether the browser says this POST came from one of our pages (Origin, else Referer).
+
+    A forged cross-site POST also fails the CSRF check; its values must not come back pre-filled, or
+    the admin would be asked to "check and send again" an attacker's invitation.
+    """
+    ours = urlsplit(request.host_url)
+    sent = request.headers.get("Origin") or request.headers.get("Referer") or ""
+    theirs = urlsplit(sent)
+    return bool(sent) and sent != "null" and (theirs.scheme, theirs.netloc) == (ours.scheme, ours.netloc)
+
 
 def handle_csrf_error(error: CSRFError):
-    """An expired or missing CSRF token on the invite form: show it again with what was typed."""
+    """An expired or missing CSRF token on the invite form: show it again, with what was typed only when
+    the post came from our own page."""
     if request.endpoint in {"invites.send_invite", "invites.refresh_teams"}:
-        form = InviteForm(meta={"csrf": False})
-        alert = outcomes.alert("Not sent: this form had expired.",
-                                "Your entries are kept below; check them and send again.", outcomes.NOT_SENT)
+        if _from_our_own_page():
+            form = InviteForm(meta={"csrf": False})
+            text = "Your entries are kept below; check them and send again."
+        else:
+            form = InviteForm(formdata=None, meta={"csrf": False})
+            text = "Nothing was sent. Fill the form in again if you meant to send an invitation."
+        alert = outcomes.alert("Not sent: this form had expired.", text, outcomes.NOT_SENT)
         return _render_form(form, status=400, alert=alert, new_token=True)
     return render_template("errors/error.html", error=error, request_id=current_request_id()), 400

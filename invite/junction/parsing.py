@@ -2,7 +2,11 @@
 
 Nothing here does I/O. The body parsers raise ShapeError, naming the field that did not match the
 OpenAPI document (never echoing its value); the client turns that into UnexpectedResponseError.
-They are lenient about extra fields and strict about the fields the dashboard relies on.
+They are lenient about extra fields and strict about the fields the dashboard relies on. Every string
+read from a body is cleaned of control and bidi-control characters here (invite.safe_text), so no page,
+CSV cell, query or database row downstream ever sees a NUL or a U+202E from Junction. (A 422's
+messages are kept verbatim for field_errors; they reach pages only through the audit row, which
+storage cleans the same way.)
 `parse_validation_issues`, `error_detail` and `parse_retry_after` never raise.
 """
 
@@ -26,6 +30,7 @@ from invite.junction.models import (
     Team,
     ValidationIssue,
 )
+from invite.safe_text import clean_text
 
 __all__ = [
     "DETAIL_MAX_CHARS",
@@ -75,7 +80,7 @@ def _str(obj: Mapping[str, Any], key: str, where: str) -> str:
     value = obj.get(key)
     if not isinstance(value, str):
         raise ShapeError(f"{where}.{key}", "a string")
-    return value
+    return clean_text(value)
 
 
 def _opt_str(obj: Mapping[str, Any], key: str, where: str) -> str | None:
@@ -84,7 +89,7 @@ def _opt_str(obj: Mapping[str, Any], key: str, where: str) -> str | None:
         return None
     if not isinstance(value, str):
         raise ShapeError(f"{where}.{key}", "a string or null")
-    return value
+    return clean_text(value)
 
 
 # RFC 3339's seconds run to 60 (a leap second); Python's datetime stops at 59.
@@ -159,7 +164,7 @@ def parse_creator(value: Any, where: str = "creator") -> Creator:
 
     def optional(key: str) -> str | None:
         item = obj.get(key)
-        return item if isinstance(item, str) else None
+        return clean_text(item) if isinstance(item, str) else None
 
     return Creator(type=kind, id=optional("id"), name=optional("name"), email=optional("email"))
 
@@ -241,7 +246,7 @@ def _short(value: Any, limit: int = _BUILT_MSG_MAX_CHARS) -> str:
         text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
     except Exception:  # deep nesting, odd floats, anything
         text = type(value).__name__
-    text = " ".join(text.split())
+    text = " ".join(clean_text(text).split())
     if len(text) > limit:
         text = text[: limit - 1].rstrip() + "…"
     return text

@@ -9,6 +9,7 @@ go through invite.actions with the form's one-time token, so a double click acts
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import quote, urlencode
 
@@ -22,7 +23,7 @@ from invite.invitations import find_invite, last_sent_within, teams_of
 from invite.junction import Invite, JunctionClient, JunctionError, Page
 from invite.storage import PENDING, Action, get_action
 from invite.support import views
-from invite.support.forms import RowAction, canonical_uuid, new_submission_token, read_row_action
+from invite.support.forms import RowAction, canonical_uuid, confirmation_for, issue_row_token, read_row_action
 from invite.support.paging import AGE_FILTERS, MAX_QUERY_CHARS, ROLE_FILTERS, Pager
 from invite.upstream import get_upstream
 from invite.web import current_actor
@@ -41,6 +42,32 @@ def _client() -> JunctionClient:
 
 def _cooldown_minutes() -> float:
     return current_app.extensions["settings"].resend_cooldown_minutes
+
+
+def _row_token(action: str, invite_id: str) -> str:
+    return issue_row_token(current_app.secret_key, action, invite_id)
+
+
+def resend_refusal(email: str, token: str, now: datetime | None = None) -> dict | None:
+    """Why a resend to `email` is refused now (the server's own limits, counted from the audit trail,
+    whatever the form says), or None. Stops a signed-in person mail-bombing an invitee."""
+    settings = current_app.extensions["settings"]
+    now = now or datetime.now(UTC)
+    sent = queries.recent_mailings(email, now - timedelta(days=1), except_token=token)
+    interval = timedelta(seconds=settings.resend_min_interval_seconds)
+    if interval and sent and now - sent[-1] < interval:
+        wait = max(1, round((interval - (now - sent[-1])).total_seconds()))
+        every = int(interval.total_seconds())
+        return views.message("warning", f"Not sent: {email} was sent an invitation {views.ago(sent[-1], now)}.",
+                             f"The dashboard sends to one address at most once every {every} seconds. "
+                             f"Wait {wait} seconds, then try again.")
+    if settings.resends_per_day and len(sent) >= settings.resends_per_day:
+        again = sent[-settings.resends_per_day] + timedelta(days=1)
+        return views.message("warning", f"Not sent: {email} has been sent {len(sent)} invitations in the last "
+                                        f"24 hours, the most the dashboard allows.",
+                             f"Check with them that the emails arrive (spam folder, address) before sending "
+                             f"more. The next one can go after {again.strftime('%Y-%m-%d %H:%M')} UTC.")
+    return None
 
 
 def dashboard_senders(invites: tuple[Invite, ...]) -> dict[str, str]:
@@ -182,7 +209,7 @@ def invitations():
         problem=problem,
         messages=messages,
         # One token per row: each resend button is its own one-time form.
-        tokens={row.id: new_submission_token() for row in rows},
+        tokens={row.id: _row_token("resend", row.id) for row in rows},
         links=RowLinks(pager.q),
         cooldown_minutes=_cooldown_minutes(),
         ago=views.ago,
@@ -204,13 +231,14 @@ def members():
 # ------------------------------------------------------------------------------------------ resend
 
 
-def _start_row_post(raw_id: str):
-    """What every row action (resend, revoke) checks first: a real invite id, an unexpired form, and a
-    one-time token not used before. Returns (invite_id, form, None) to go on, or a response to give now."""
+def _start_row_post(raw_id: str, action: str):
+    """What every row action (resend, revoke) checks first: a real invite id, an unexpired form whose
+    token this server issued for this action and invitation, and a token not used before. Returns
+    (invite_id, form, None) to go on, or a response to give now."""
     invite_id = canonical_uuid(raw_id)
     if invite_id is None:
         return None, None, _not_an_invite()
-    form = read_row_action(request.form)
+    form = read_row_action(request.form, secret=current_app.secret_key, action=action, invite_id=invite_id)
     if form is None:
         q = request.form.get("q", "")[:MAX_QUERY_CHARS].strip()
         return invite_id, None, redirect(_list_url(q, notice="expired"), code=303)
@@ -224,6 +252,7 @@ def _render_resend(invite_id: str, form: RowAction, *, invite: Invite | None = N
         "support/resend.html",
         invite_id=invite_id,
         form=form,
+        confirmation=confirmation_for(current_app.secret_key, form.token),
         row=views.invite_row(invite, get_upstream().team_names()) if invite else None,
         ago=views.ago(invite.resent_at or invite.invited_at) if invite else None,
         cooldown_minutes=_cooldown_minutes(),
@@ -235,7 +264,7 @@ def _render_resend(invite_id: str, form: RowAction, *, invite: Invite | None = N
 @require("resend")
 def resend(invite_id: str):
     """Re-post the invitation's own email, role and teams as Junction holds them, once per token."""
-    invite_id, form, answer = _start_row_post(invite_id)
+    invite_id, form, answer = _start_row_post(invite_id, "resend")
     if answer is not None:
         return answer
     try:
@@ -250,6 +279,8 @@ def resend(invite_id: str):
         if invite is None:
             return redirect(_list_url(form.q, notice="gone"), code=303)
         return _render_resend(invite_id, form, invite=invite)
+    if (refusal := resend_refusal(invite.email, form.token)) is not None:
+        return _render_resend(invite_id, form, problem=refusal), 429
 
     claim = actions.resend_invite(_client(), form.token, current_actor(), invite, get_upstream().team_names())
     return _after_existing(claim.action, form.q)
@@ -281,7 +312,7 @@ def revoke_confirm(invite_id: str):
         return _not_an_invite()
     email = (request.args.get("email") or "").strip()[:MAX_QUERY_CHARS]
     q = (request.args.get("q") or "").strip()[:MAX_QUERY_CHARS]
-    token = new_submission_token()
+    token = _row_token("revoke", invite_id)
     try:
         invite = find_invite(_client(), invite_id, email)
     except JunctionError as exc:
@@ -296,7 +327,7 @@ def revoke_confirm(invite_id: str):
 @require("revoke")
 def revoke(invite_id: str):
     """DELETE the invitation, once per token, then the list with what happened."""
-    invite_id, form, answer = _start_row_post(invite_id)
+    invite_id, form, answer = _start_row_post(invite_id, "revoke")
     if answer is not None:
         return answer
     try:
