@@ -1,7 +1,7 @@
 """Actions: the channel an action came from (web or cli), and for the command line the OS user and host
 
 Revision ID: 0004_channel
-Revises: 0001_actions
+Revises: 0002_hardening
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0004_channel'
-down_revision = '0001_actions'
+down_revision = '0002_hardening'
 branch_labels = None
 depends_on = None
 
