@@ -19,13 +19,23 @@ CARDIOLOGY = "80240536-14a5-521a-a7ab-b13f2741d88b"
 KOFI = "kofi.mensah@acmehealth.com"  # a seeded pending invitation, sent long ago
 
 
-@pytest.fixture
-def cli_app(sandbox, tmp_path):
+def _cli_app(sandbox, tmp_path, **overrides: str):
     env = app_env(sandbox, f"sqlite:///{tmp_path / 'invite.db'}", AUTH_MODE="header",
-                  AUTH_TRUSTED_PROXIES="127.0.0.1/32", ADMIN_EMAILS=ACTOR)
+                  AUTH_TRUSTED_PROXIES="127.0.0.1/32", ADMIN_EMAILS=ACTOR, **overrides)
     app = make_app(env)
     yield app
     app.extensions["upstream"].client.close()
+
+
+@pytest.fixture
+def cli_app(sandbox, tmp_path):
+    # The per-address resend limit off, so that a test can resend right after sending.
+    yield from _cli_app(sandbox, tmp_path, INVITE_RESEND_MIN_INTERVAL_SECONDS="0")
+
+
+@pytest.fixture
+def limited_cli_app(sandbox, tmp_path):
+    yield from _cli_app(sandbox, tmp_path, INVITE_RESEND_MIN_INTERVAL_SECONDS="60", INVITE_RESENDS_PER_DAY="2")
 
 
 def run(app, *args: str, actor: str | None = ACTOR, input: str | None = None):
@@ -160,6 +170,16 @@ def test_resend_uses_the_invitations_own_role_and_teams_and_respects_the_cooldow
     assert answer["teams"] == [{"id": CARDIOLOGY, "name": "Cardiology"}]
     assert posts(sandbox)[-1]["json"] == {"email": "new@example.com", "role": "team_admin",
                                           "team_role_bindings": [{"team_id": CARDIOLOGY}]}
+
+
+def test_the_servers_resend_limits_hold_on_the_command_line_whatever_force_says(limited_cli_app, sandbox):
+    assert run(limited_cli_app, "send", "new@example.com", "--role", "no_role").exit_code == 0
+    refused = run(limited_cli_app, "resend", "new@example.com", "--force", "--json")
+    assert refused.exit_code == exits.NOT_DONE, refused.output
+    answer = json.loads(refused.stdout)
+    assert answer["outcome"] == "resend_limited"
+    assert "at most once every 60 seconds" in answer["text"] and "Wait" in answer["text"]
+    assert len(posts(sandbox)) == 1
 
 
 def test_resend_of_an_address_with_no_pending_invitation_sends_nothing(cli_app, sandbox):

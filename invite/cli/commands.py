@@ -29,7 +29,7 @@ from invite.activity.forms import OUTCOME_GROUPS, OUTCOME_LABELS
 from invite.cli import exits
 from invite.cli.acting import acting_option
 from invite.cli.terminal import Column, emit_json, interactive, say, stream
-from invite.invitations import canonical_uuid, find_invite, last_sent_within, teams_of
+from invite.invitations import canonical_uuid, find_invite, last_sent_within, resend_limit, teams_of
 from invite.invites.forms import ROLE_LABELS, new_submission_token
 from invite.junction import ROLES, Invite, JunctionError, Member, Team
 from invite.storage import ACTIONS, Action, Claim
@@ -308,6 +308,10 @@ def resend(target: str, force: bool, as_json: bool, actor: actions.Actor) -> Non
                       data={"email": invite.email, "invite_id": invite.id, "last_sent_at": last.isoformat()}),
                as_json)
     token = new_submission_token()
+    refusal = resend_limit(invite.email, current_app.extensions["settings"], except_token=token)
+    if refusal is not None:  # the server's limits hold whatever --force says
+        finish(Report("resend_limited", exits.NOT_DONE, *refusal, data={"email": invite.email,
+                                                                       "invite_id": invite.id}), as_json)
     _perform(lambda: actions.resend_invite(upstream.client, token, actor, invite, upstream.team_names()),
              invite.email, "resent", as_json)
 

@@ -9,7 +9,7 @@ go through invite.actions with the form's one-time token, so a double click acts
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any, TypeVar
 from urllib.parse import quote, urlencode
 
@@ -19,7 +19,7 @@ from flask_wtf.csrf import CSRFError
 from invite import actions
 from invite.activity import queries
 from invite.auth import require
-from invite.invitations import find_invite, last_sent_within, teams_of
+from invite.invitations import find_invite, last_sent_within, resend_limit, teams_of
 from invite.junction import Invite, JunctionClient, JunctionError, Page
 from invite.storage import PENDING, Action, get_action
 from invite.support import views
@@ -49,25 +49,9 @@ def _row_token(action: str, invite_id: str) -> str:
 
 
 def resend_refusal(email: str, token: str, now: datetime | None = None) -> dict | None:
-    """Why a resend to `email` is refused now (the server's own limits, counted from the audit trail,
-    whatever the form says), or None. Stops a signed-in person mail-bombing an invitee."""
-    settings = current_app.extensions["settings"]
-    now = now or datetime.now(UTC)
-    sent = queries.recent_mailings(email, now - timedelta(days=1), except_token=token)
-    interval = timedelta(seconds=settings.resend_min_interval_seconds)
-    if interval and sent and now - sent[-1] < interval:
-        wait = max(1, round((interval - (now - sent[-1])).total_seconds()))
-        every = int(interval.total_seconds())
-        return views.message("warning", f"Not sent: {email} was sent an invitation {views.ago(sent[-1], now)}.",
-                             f"The dashboard sends to one address at most once every {every} seconds. "
-                             f"Wait {wait} seconds, then try again.")
-    if settings.resends_per_day and len(sent) >= settings.resends_per_day:
-        again = sent[-settings.resends_per_day] + timedelta(days=1)
-        return views.message("warning", f"Not sent: {email} has been sent {len(sent)} invitations in the last "
-                                        f"24 hours, the most the dashboard allows.",
-                             f"Check with them that the emails arrive (spam folder, address) before sending "
-                             f"more. The next one can go after {again.strftime('%Y-%m-%d %H:%M')} UTC.")
-    return None
+    """The page's message when the server's resend limits refuse this resend, or None."""
+    refusal = resend_limit(email, current_app.extensions["settings"], except_token=token, now=now)
+    return views.message("warning", *refusal) if refusal else None
 
 
 def dashboard_senders(invites: tuple[Invite, ...]) -> dict[str, str]:
