@@ -81,7 +81,7 @@ def link(page: str, rel: str) -> str | None:
 def resend_form(client, email: str, q: str | None = None) -> tuple[str, dict[str, str]]:
     page = client.get("/invitations", query_string={"q": q if q is not None else email}).get_data(as_text=True)
     invite_id = re.search(rf'<tr id="invite-([0-9a-f-]{{36}})">\s*<th scope="row" class="email">'
-                          rf'{re.escape(html.escape(email))}</th>', page).group(1)
+                          rf'{re.escape(html.escape(email))}(?:<span class="via">[^<]*</span>)?</th>', page).group(1)
     return invite_id, form_fields(page, f"/invitations/{invite_id}/resend")
 
 
