@@ -12,6 +12,7 @@ from conftest import form_tokens
 from test_config import KEY, good_env, problems
 from test_support_flow import invite_posts, team_id
 
+from invite.config import EXIT_CONFIG_ERROR
 from invite.storage import Action, db
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,7 +42,7 @@ def test_a_binary_key_file_stops_start_up_with_one_line_and_no_traceback(tmp_pat
     del env["JUNCTION_MANAGEMENT_KEY"]
     proc = subprocess.run([sys.executable, "-c", "import app"], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=60)
-    assert proc.returncode == 3
+    assert proc.returncode == EXIT_CONFIG_ERROR
     assert proc.stderr.strip().splitlines() == [
         f"configuration error: JUNCTION_MANAGEMENT_KEY_FILE is not UTF-8 text (is it the key itself?): {path}"]
 
