@@ -61,7 +61,8 @@ def _retry_hint(error: RateLimitError) -> str:
     if seconds is None:
         return "Wait a minute, then send again."
     if seconds < 90:
-        return f"Wait {max(1, round(seconds))} seconds, then send again."
+        whole = max(1, round(seconds))
+        return f"Wait {whole} second{'' if whole == 1 else 's'}, then send again."
     return f"Wait about {round(seconds / 60)} minutes, then send again."
 
 
