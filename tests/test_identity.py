@@ -109,6 +109,11 @@ def test_the_headers_of_a_trusted_peer_become_the_identity():
                                 source="header")
 
 
+def test_without_a_groups_header_the_identity_has_no_groups():
+    identity = resolve_header(request(headers={"X-Forwarded-Email": "ada@example.com"}), header_settings())
+    assert identity.groups == () and identity.role is None
+
+
 def test_a_missing_or_blank_email_header_is_refused_and_the_log_names_the_header():
     for headers in ({}, {"X-Forwarded-Email": "   "}):
         error = refusal(resolve_header, request(headers=headers), header_settings())
