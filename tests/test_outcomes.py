@@ -225,6 +225,19 @@ def test_a_failed_revoke_says_not_revoked_never_not_sent(error, words, next_step
     assert words in outcome["title"] and next_step in outcome["text"]
 
 
+@pytest.mark.parametrize("error", [
+    AuthenticationError("401", http_status=401), UnexpectedStatusError("418", http_status=418), rate_limited(30)])
+def test_a_failed_revoke_speaks_of_the_list_not_of_a_form_or_a_send(error):
+    # The revoke result shows above the invitations list: there is no form below and nothing to send.
+    text = describe_revoke_failure(error, EMAIL)["text"]
+    assert "entries are kept" not in text and "send again" not in text
+
+
+def test_a_rate_limited_revoke_says_how_long_to_wait_before_revoking_again():
+    assert describe_revoke_failure(rate_limited(30), EMAIL)["text"] == "Wait 30 seconds, then revoke again."
+    assert describe_revoke_failure(rate_limited(None), EMAIL)["text"] == "Wait a minute, then revoke again."
+
+
 def test_a_lost_revoke_answer_with_a_failed_check_is_unknown_and_says_to_look_again():
     outcome, kind = describe_revoke_unknown(timed_out(), EMAIL, INVITE_ID, None, UnreachableError("refused"))
     assert kind == "unknown" and outcome["level"] == "warning"
