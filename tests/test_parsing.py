@@ -373,3 +373,38 @@ def test_a_retry_after_too_large_to_wait_for_is_ignored_and_a_date_without_zone_
     assert parse_retry_after("9" * 400, now=NOW) is None
     assert parse_retry_after("Wed, 19 Aug 2026 12:02:00", now=NOW) == 120.0
     assert 0 < parse_retry_after(format_datetime(datetime.now(UTC) + timedelta(hours=1), usegmt=True)) <= 3600
+
+
+@pytest.mark.parametrize(("parse", "key"), [
+    (parse_member_page, "members"), (parse_team_page, "teams"), (parse_invite_page, "invites")])
+def test_a_list_entry_that_is_not_an_object_is_named_by_its_position(parse, key):
+    with pytest.raises(ShapeError) as info:
+        parse({key: [7]})
+    assert (info.value.where, info.value.expected) == (f"body.{key}[0]", "an object")
+
+
+def test_org_and_status_shape_errors_name_the_field():
+    for body, where in ((None, "body"), ({"name": "Acme"}, "body.id"), ({"id": "o"}, "body.name")):
+        with pytest.raises(ShapeError) as info:
+            parse_org(body)
+        assert info.value.where == where
+    with pytest.raises(ShapeError) as status:
+        parse_invite_status(["invite_created"])
+    assert (status.value.where, status.value.expected) == ("body", "an object")
+    with pytest.raises(ShapeError) as member:
+        parse_member_page({"members": [MEMBER | {"email": None}]})
+    assert member.value.where == "body.members[0].email"
+    with pytest.raises(ShapeError) as bindings:
+        parse_invite(INVITE | {"team_role_bindings": "t1"})
+    assert str(bindings.value) == "invite.team_role_bindings: expected a list or null"
+
+
+def test_messages_built_from_odd_entries_keep_their_own_characters_and_value():
+    [issue] = parse_validation_issues({"detail": [{"msg": ["Adresse ungültig", "邮箱无效"]}]})
+    assert issue.msg == '["Adresse ungültig", "邮箱无效"]'
+    [number] = parse_validation_issues({"detail": [42]})
+    assert (number.msg, number.input) == ("42", 42)
+
+
+def test_a_detail_of_exactly_the_limit_is_shown_whole():
+    assert error_detail({"detail": "x" * 300}) == "x" * 300
