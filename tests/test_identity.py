@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import jwt
 import pytest
+from test_auth_header import header_settings  # trusts 10.0.0.0/24 and fd00::/64
 from test_auth_jwt import AUDIENCE, HEADER, ISSUER, RSA, Clock, JwksServer, claims, handmade, public_jwk, sign
 from test_permissions import settings_from
 from werkzeug.test import EnvironBuilder
@@ -28,13 +29,6 @@ from invite.auth.identity import (
 from invite.auth.jwks import JwksCache
 
 PROXY = "10.0.0.5"
-
-
-def header_settings(**extra: str):
-    env = {"AUTH_MODE": "header", "AUTH_TRUSTED_PROXIES": "10.0.0.0/24,fd00::/64",
-           "ADMIN_GROUPS": "invite-admins", "SUPPORT_GROUPS": "helpdesk"}
-    env.update(extra)
-    return settings_from(**env)
 
 
 def request(peer: str | None = PROXY, headers: dict[str, str] | None = None, **environ):
