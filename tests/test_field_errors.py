@@ -80,6 +80,58 @@ def test_empty_message_still_shows_something():
     assert errors.fields["email"] == ["Junction rejected this value."]
 
 
+def test_a_binding_rejected_as_a_whole_names_its_team_and_marks_only_that_checkbox():
+    # pydantic's loc for a binding that is not an object at all stops at the index: no key after it.
+    errors = map_issues_to_fields(
+        [issue(["body", "team_role_bindings", 0], "Input should be a valid dictionary")],
+        submitted_team_ids=[TEAM_A, TEAM_B], team_names=NAMES,
+    )
+    assert errors.fields == {"teams": ["Team “Cardiology”: Input should be a valid dictionary"]}
+    assert errors.invalid_team_ids == [TEAM_A]
+
+
+def test_the_checkboxes_marked_are_the_teams_junction_named_each_once():
+    errors = map_issues_to_fields(
+        [issue(["body", "team_role_bindings", 1, "team_id"], "no such team"),
+         issue(["body", "team_role_bindings", 1, "role"], "bad role"),
+         issue(["body", "team_role_bindings", 0, "team_id"], "no such team")],
+        submitted_team_ids=[TEAM_A, TEAM_B], team_names=NAMES,
+    )
+    assert errors.invalid_team_ids == [TEAM_B, TEAM_A]
+    assert errors.fields["teams"] == ["Team “Sleep Lab”: no such team", "Team “Sleep Lab”: bad role",
+                                      "Team “Cardiology”: no such team"]
+
+
+def test_an_index_past_the_submitted_teams_is_named_by_position_and_marks_no_checkbox():
+    errors = map_issues_to_fields(
+        [issue(["body", "team_role_bindings", 2, "team_id"], "no such team")],
+        submitted_team_ids=[TEAM_A, TEAM_B], team_names=NAMES,
+    )
+    assert errors.fields == {"teams": ["Team #3: no such team"]}
+    assert errors.invalid_team_ids == []
+
+
+def test_the_team_list_rejected_as_a_whole_stays_on_the_teams_field_without_a_team_label():
+    errors = map_issues_to_fields([issue(["body", "team_role_bindings"], "Input should be a valid list")],
+                                  submitted_team_ids=[TEAM_A], team_names=NAMES)
+    assert errors.fields == {"teams": ["Input should be a valid list"]}
+    assert errors.invalid_team_ids == []
+
+
+def test_an_issue_without_a_usable_loc_is_shown_at_the_top_as_it_is():
+    errors = map_issues_to_fields([ValidationIssue(loc=None, msg="Request body is not valid JSON"),
+                                   ValidationIssue(loc="body", msg="Field required")])
+    assert errors.fields == {}
+    assert errors.form == ["Request body is not valid JSON", "Field required"]
+
+
+def test_the_count_is_every_message_shown_on_the_form():
+    errors = map_issues_to_fields([issue(["body", "email"], "no @"), issue(["body", "role"], "bad role"),
+                                   issue(["path", "org_id"], "not a UUID")])
+    assert len(errors) == 3
+    assert not map_issues_to_fields([])
+
+
 json_scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=20))
 loc_parts = st.one_of(st.sampled_from(["body", "path", "query", "email", "role", "team_role_bindings", "team_id"]),
                       st.integers(min_value=-3, max_value=10), st.text(max_size=10), st.booleans(), st.none())

@@ -30,6 +30,9 @@ MAYBE_SENT = "maybe_sent"
 # Clock skew allowed between us and Junction when deciding whether a pending invite is ours.
 SKEW = timedelta(seconds=30)
 
+# After a failed send the form is shown again with what was typed; after a revoke there is no form.
+_ENTRIES_KEPT = " Your entries are kept below."
+
 
 def result_outcome(status: InviteStatus, request_id: str | None = None) -> dict[str, Any]:
     return {"kind": "result", "status": status.value, "junction_request_id": request_id}
@@ -57,32 +60,33 @@ def validation_alert() -> dict[str, Any]:
                   "Correct the fields marked below and send again.", NOT_SENT)
 
 
-def _retry_hint(error: RateLimitError) -> str:
+def _retry_hint(error: RateLimitError, again: str = "send again") -> str:
     seconds = error.retry_after_seconds
     if seconds is None:
-        return "Wait a minute, then send again."
+        return f"Wait a minute, then {again}."
     if seconds < 90:
-        return f"Wait {max(1, round(seconds))} seconds, then send again."
-    return f"Wait about {round(seconds / 60)} minutes, then send again."
+        whole = max(1, round(seconds))
+        return f"Wait {whole} second{'' if whole == 1 else 's'}, then {again}."
+    return f"Wait about {round(seconds / 60)} minutes, then {again}."
 
 
 def describe_not_sent(error: JunctionError) -> dict[str, Any]:
     """An error after which Junction certainly did not send anything."""
     if isinstance(error, AuthenticationError):
         return alert("Not sent: Junction rejected the dashboard's Management Key.",
-                      "Ask whoever runs this dashboard to check its JUNCTION_MANAGEMENT_KEY setting. "
-                      "Your entries are kept below.", NOT_SENT, error)
+                      "Ask whoever runs this dashboard to check its JUNCTION_MANAGEMENT_KEY setting."
+                      + _ENTRIES_KEPT, NOT_SENT, error)
     if isinstance(error, NotFoundError):
         return alert("Not sent: Junction does not know this organization.",
-                      "Ask whoever runs this dashboard to check its JUNCTION_ORG_ID setting. "
-                      "Your entries are kept below.", NOT_SENT, error)
+                      "Ask whoever runs this dashboard to check its JUNCTION_ORG_ID setting." + _ENTRIES_KEPT,
+                      NOT_SENT, error)
     if isinstance(error, ConflictError):
         reason = f" Junction said: “{error.detail}”." if error.detail else ""
         return alert("Not sent: Junction refused this invitation as a conflict." + reason,
                       "Look the address up on the Invitations page, then try again in a moment.", NOT_SENT, error)
     if isinstance(error, RateLimitError):
         return alert("Not sent: Junction is limiting how fast invitations can be sent.",
-                      _retry_hint(error) + " Your entries are kept below.", NOT_SENT, error)
+                      _retry_hint(error) + _ENTRIES_KEPT, NOT_SENT, error)
     if isinstance(error, UnreachableError):
         return alert("Not sent: the dashboard could not connect to Junction.",
                       "Try again in a minute. If it keeps failing, Junction or the network may be down.",
@@ -92,7 +96,7 @@ def describe_not_sent(error: JunctionError) -> dict[str, Any]:
                       "Type the address again (or copy it from somewhere else), then send again.", NOT_SENT, error)
     status = f" (HTTP {error.http_status})" if error.http_status else ""
     return alert(f"Not sent: Junction answered with an error{status}.",
-                  "Try again in a minute. Your entries are kept below.", NOT_SENT, error)
+                  "Try again in a minute." + _ENTRIES_KEPT, NOT_SENT, error)
 
 
 def _is_recent(invite: Invite, started_at: datetime) -> bool:
@@ -150,7 +154,10 @@ def describe_revoke_failure(error: JunctionError, email: str) -> dict[str, Any]:
         return revoke_outcome("warning", f"The invitation for {email} was already gone.",
                               "Someone revoked it, or it was accepted, since this page was loaded. Nothing was done.")
     notice = describe_not_sent(error)
-    return revoke_outcome("error", notice["title"].replace("Not sent:", "Not revoked:"), notice["text"])
+    # The same failures as a send, but nothing to send again and no form whose entries are kept.
+    text = _retry_hint(error, "revoke again") if isinstance(error, RateLimitError) else notice["text"]
+    return revoke_outcome("error", notice["title"].replace("Not sent:", "Not revoked:"),
+                          text.removesuffix(_ENTRIES_KEPT))
 
 
 def describe_revoke_unknown(error: JunctionError, email: str, invite_id: str, still_pending: Invite | None,
