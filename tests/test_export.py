@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from datetime import UTC, datetime
 
 import pytest
 
-from invite.activity.export import COLUMNS, csv_lines, safe_cell
+from invite.activity.export import COLUMNS, csv_lines, json_lines, safe_cell
 from invite.storage import Action
 
 WHEN = datetime(2026, 11, 30, 17, 5, 9, tzinfo=UTC)
@@ -84,3 +85,12 @@ def test_text_that_merely_contains_formula_characters_is_left_alone():
     assert safe_cell("a=b+c-d@e") == "a=b+c-d@e"
     assert safe_cell(" =1") == " =1"
     assert safe_cell(0) == "0"
+
+
+def test_json_lines_keep_teams_as_lists_and_text_as_written():
+    [line] = json_lines([action(target_email="zoë@example.org")])
+    record = json.loads(line)
+    assert line.endswith("}\n") and "zoë@example.org" in line
+    assert record["team_ids"] == ["6f1c0c39", "0b7e5a1e"] and record["team_names"] == ["Cardiology", "Sleep Lab"]
+    assert set(record) == set(COLUMNS)
+    assert record["target_email"] == "zoë@example.org" and record["junction_http_status"] == 200
