@@ -47,6 +47,8 @@ def create_app(env: Mapping[str, str] | None = None, *, settings: Settings | Non
 
     from invite import ops, storage, upstream, web
     from invite.activity import routes as activity_routes
+    from invite.bulk import routes as bulk_routes
+    from invite.bulk.tasks import init_bulk_queue
     from invite.invites import routes as invite_routes
     from invite.support import routes as support_routes
 
@@ -59,11 +61,13 @@ def create_app(env: Mapping[str, str] | None = None, *, settings: Settings | Non
     init_auth(app, settings.auth)
     csrf.init_app(app)
     upstream.init_upstream(app, settings)
+    init_bulk_queue(app, settings)
 
     app.register_blueprint(invite_routes.bp)
     app.register_blueprint(ops.bp)
     app.register_blueprint(support_routes.bp)
     app.register_blueprint(activity_routes.bp)
+    app.register_blueprint(bulk_routes.bp)
     app.register_error_handler(CSRFError, invite_routes.handle_csrf_error)
 
     @app.context_processor

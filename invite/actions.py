@@ -103,9 +103,19 @@ def _look_up_pending(client: JunctionClient, email: str) -> tuple[Invite | None,
 def send_invite(client: JunctionClient, token: str, actor: Actor, *, email: str, role: str,
                 teams: list[dict[str, str]], action: str = "send", invite_id: str | None = None) -> Claim:
     """Create or resend an invitation (action "send" from the form, "resend" from the list)."""
-    claim = _start(token, actor, action=action, target_email=email, role=role, teams=teams, invite_id=invite_id)
+    claim, _ = send_and_report(client, token, actor, email=email, role=role, teams=teams, action=action,
+                               invite_id=invite_id)
+    return claim
+
+
+def send_and_report(client: JunctionClient, token: str, actor: Actor, *, email: str, role: str,
+                    teams: list[dict[str, str]], action: str = "send", invite_id: str | None = None,
+                    bulk_job_id: int | None = None) -> tuple[Claim, JunctionError | None]:
+    """send_invite, also handing back the error Junction's answer raised (a bulk job paces itself by it)."""
+    claim = _start(token, actor, action=action, target_email=email, role=role, teams=teams, invite_id=invite_id,
+                   bulk_job_id=bulk_job_id)
     if not claim.is_new:
-        return claim
+        return claim, None
     row = claim.action
     team_ids = [team["id"] for team in teams]
     started_at = datetime.now(UTC)
@@ -115,18 +125,23 @@ def send_invite(client: JunctionClient, token: str, actor: Actor, *, email: str,
         mapped = map_issues_to_fields(exc.issues, team_ids, {t["id"]: t["name"] for t in teams})
         _finish(row, outcomes.form_outcome(outcomes.validation_alert(), mapped.fields, mapped.form,
                                            mapped.invalid_team_ids), "validation_error", exc)
-        return claim
+        return claim, exc
     except JunctionError as exc:
         if not exc.may_have_taken_effect:
             _finish(row, outcomes.form_outcome(outcomes.describe_not_sent(exc)), _error_kind(exc), exc)
-            return claim
-        pending, check_error = _look_up_pending(client, email)
-        outcome = outcomes.describe_unknown(exc, email, started_at, pending, check_error)
-        kind = "confirmed_pending" if outcome.get("status") == "confirmed_pending" else "unknown"
-        _finish(row, outcome, kind, exc)
-        return claim
+            return claim, exc
+        settle_unanswered(client, row, exc, started_at)
+        return claim, exc
     _finish(row, outcomes.result_outcome(status), status.value)
-    return claim
+    return claim, None
+
+
+def settle_unanswered(client: JunctionClient, row: Action, error: JunctionError, started_at: datetime) -> None:
+    """A send whose answer never came (or could not be read): record what List Invites shows for it now."""
+    pending, check_error = _look_up_pending(client, row.target_email)
+    outcome = outcomes.describe_unknown(error, row.target_email, started_at, pending, check_error)
+    kind = "confirmed_pending" if outcome.get("status") == "confirmed_pending" else "unknown"
+    _finish(row, outcome, kind, error)
 
 
 def revoke_invite(client: JunctionClient, token: str, actor: Actor, *, invite_id: str, email: str,

@@ -7,6 +7,7 @@ everything that is wrong at once rather than one variable per restart.
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -39,6 +40,9 @@ class Settings:
     teams_cache_ttl_seconds: float = 60.0
     web_threads: int = 8
     resend_cooldown_minutes: float = 10.0
+    bulk_concurrency: int = 4
+    redis_url: str | None = field(default=None, repr=False)  # may carry a password
+    bulk_queue_name: str = "invite-bulk"
     auth: AuthSettings | None = None  # always set by load_settings
 
 
@@ -136,6 +140,14 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     threads = int(_number(env, "WEB_THREADS", 8, problems, low=1, high=256, integer=True))
     cooldown = _number(env, "INVITE_RESEND_COOLDOWN_MINUTES", 10.0, problems, low=0, high=7 * 24 * 60)
 
+    bulk_concurrency = int(_number(env, "BULK_CONCURRENCY", 4, problems, low=1, high=64, integer=True))
+    redis_url = env.get("REDIS_URL", "").strip() or None
+    if redis_url and urlsplit(redis_url).scheme not in {"redis", "rediss", "unix"}:
+        problems.append("REDIS_URL must be a redis://, rediss:// or unix:// URL.")
+    queue_name = env.get("BULK_QUEUE_NAME", "").strip() or "invite-bulk"
+    if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", queue_name):
+        problems.append(f"BULK_QUEUE_NAME may hold only letters, digits, '.', '_' and '-' (got {queue_name!r}).")
+
     database_url = env.get("DATABASE_URL", "").strip() or None
     if database_url and database_url.startswith("postgres://"):
         # Hosting platforms still hand out the scheme SQLAlchemy dropped.
@@ -161,5 +173,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         teams_cache_ttl_seconds=ttl,
         web_threads=threads,
         resend_cooldown_minutes=cooldown,
+        bulk_concurrency=bulk_concurrency,
+        redis_url=redis_url,
+        bulk_queue_name=queue_name,
         auth=auth,
     )

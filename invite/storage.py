@@ -75,6 +75,8 @@ class Action(db.Model):
     request_id: Mapped[str | None] = mapped_column(String(64))
     junction_request_id: Mapped[str | None] = mapped_column(String(128))
     client_addr: Mapped[str | None] = mapped_column(String(64))
+    # Set on the sends of a bulk job (invite/bulk/); actor_email is then the person who confirmed it.
+    bulk_job_id: Mapped[int | None] = mapped_column(Integer, index=True)
 
     @property
     def team_ids(self) -> list[str]:
