@@ -92,7 +92,7 @@ def _segment(value: str, name: str) -> str:
 class JunctionClient:
     """One per process: a pooled keep-alive session, safe to share between threads."""
 
-    # list_teams gives up after this many pages (a cursor that never ends is a Junction bug).
+    # The list walks give up after this many pages (a cursor that never ends is a Junction bug).
     MAX_LIST_PAGES = 10_000
 
     def __init__(
@@ -244,6 +244,20 @@ class JunctionClient:
             "GET", f"{self._org_path}/member", params={"search_query": search_query, "next_cursor": cursor}
         )
         return self._parse(answer, parsing.parse_member_page, "List members")
+
+    def iter_members(self) -> Iterator[Member]:
+        """Every member, fetched a page at a time as the caller goes: one traversal of the list."""
+        for page in self._pages(
+            lambda cursor: self.list_members(cursor=cursor), self.MAX_LIST_PAGES, "members", exhaust_is_error=True
+        ):
+            yield from page.items
+
+    def iter_invites(self) -> Iterator[Invite]:
+        """Every pending invite, fetched a page at a time as the caller goes: one traversal of the list."""
+        for page in self._pages(
+            lambda cursor: self.list_invites(cursor=cursor), self.MAX_LIST_PAGES, "invites", exhaust_is_error=True
+        ):
+            yield from page.items
 
     def get_org(self) -> Org:
         return self._parse(self._call("GET", self._org_path), parsing.parse_org, "Get org")
