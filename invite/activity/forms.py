@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from wtforms import DateField, Form, SelectField, StringField
+from wtforms import DateField, Form, IntegerField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional, ValidationError
 
@@ -50,6 +50,11 @@ class ActivityFilterForm(Form):
                           + [SelectChoice(k, label) for k, label in OUTCOME_LABELS.items()])
     date_from = DateField("From (UTC)", validators=[Optional()])
     date_to = DateField("To (UTC)", validators=[Optional()])
+    job = IntegerField("Bulk job", validators=[Optional()])
+
+    def validate_job(self, field: IntegerField) -> None:
+        if field.data is not None and field.data < 1:
+            raise ValidationError("A bulk job number is 1 or more.")
 
     def validate_date_to(self, field: DateField) -> None:
         if field.data and self.date_from.data and field.data < self.date_from.data:

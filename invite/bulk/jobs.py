@@ -580,3 +580,21 @@ def _finish_job(job_id: int, me: str) -> None:
 def active_job_ids() -> list[int]:
     """Jobs a worker should be running: for the start-up sweep and the periodic one."""
     return list(db.session.scalars(select(BulkJob.id).where(BulkJob.state == RUNNING).order_by(BulkJob.id)))
+
+
+def draft_rows(preview, cooldown_minutes: float) -> list[DraftRow]:
+    """The preview's rows as a draft keeps them: ready rows sendable; pending ones resendable outside the
+    support desk's resend cooldown (within it they are skipped, saying when they were last sent)."""
+    from invite.bulk.preview import ALREADY_PENDING, READY
+    from invite.support.views import last_sent_within
+
+    rows = []
+    for row in sorted(preview.rows, key=lambda r: r.input.number):
+        resendable = row.verdict == ALREADY_PENDING and not last_sent_within(row.pending, cooldown_minutes)
+        message = row.message
+        if row.verdict == ALREADY_PENDING and not resendable:
+            message += f" It was sent within the last {cooldown_minutes:g} minutes, so it is not resent."
+        rows.append(DraftRow(position=row.input.number, email=row.email, role=row.role,
+                             teams=[{"id": t.id, "name": t.name} for t in row.teams], verdict=row.verdict,
+                             message=message, sendable=row.verdict == READY, resendable=resendable))
+    return rows
