@@ -345,10 +345,8 @@ def row_words(row: BulkRow) -> str:
 
 
 def runner_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{_PROCESS_NONCE}"
-
-
-_PROCESS_NONCE = uuid.uuid4().hex[:8]
+    """One per run of a job (two runs in one process are two runners): host, process id, a nonce."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
 
 
 def _runner_is_gone(runner: str | None) -> bool:
@@ -371,7 +369,7 @@ def _acquire(job_id: int, me: str) -> bool:
     if job is None or job.state != RUNNING:
         return False
     now = utcnow()
-    holders = [BulkJob.runner.is_(None), BulkJob.lease_until < now, BulkJob.runner == me]
+    holders = [BulkJob.runner.is_(None), BulkJob.lease_until < now]
     if _runner_is_gone(job.runner):
         holders.append(BulkJob.runner == job.runner)
     got = db.session.execute(update(BulkJob).where(BulkJob.id == job_id, BulkJob.state == RUNNING, or_(*holders))
