@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -90,3 +91,23 @@ def posted_addresses(sandbox) -> Counter:
     """How many invite POSTs the sandbox received per address (case-insensitive), from its own log."""
     return Counter(entry["json"]["email"].casefold() for entry in sandbox.state.requests_log()
                    if entry["method"] == "POST" and entry["path"].endswith("/invite") and entry.get("json"))
+
+
+@contextlib.contextmanager
+def running_bulk(sandbox, tmp_path: Path, *, database_url: str | None = None, workers: int = 1,
+                 worker_env: dict[str, str] | None = None, **overrides: str):
+    """The app (migrated) with its test client, and `workers` worker processes on the same database and queue."""
+    from tests.conftest import app_env, make_app
+
+    name = queue_name()
+    env = app_env(sandbox, database_url or f"sqlite:///{tmp_path / 'invite.db'}", BULK_QUEUE_NAME=name,
+                  **overrides)
+    app = make_app(env)
+    started = [Worker({**env, **(worker_env or {})}, tmp_path / f"worker{i}.log").start() for i in range(workers)]
+    try:
+        yield app, app.test_client(), started
+    finally:
+        for worker in started:
+            worker.stop()
+        app.extensions["upstream"].client.close()
+        remove_queue_files(name)

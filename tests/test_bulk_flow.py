@@ -12,22 +12,13 @@ import io
 
 import pytest
 
-from tests.bulk_support import Worker, posted_addresses, preview_and_confirm, queue_name, remove_queue_files, wait_for
-from tests.conftest import app_env, make_app
+from tests.bulk_support import _CSRF, _TOKEN, posted_addresses, preview_and_confirm, running_bulk, wait_for
 
 
 @pytest.fixture
 def bulk(sandbox, tmp_path):
-    name = queue_name()
-    env = app_env(sandbox, f"sqlite:///{tmp_path / 'invite.db'}", BULK_QUEUE_NAME=name, BULK_CONCURRENCY="4")
-    app = make_app(env)
-    worker = Worker(env, tmp_path / "worker.log").start()
-    try:
-        yield app, app.test_client(), worker
-    finally:
-        worker.stop()
-        app.extensions["upstream"].client.close()
-        remove_queue_files(name)
+    with running_bulk(sandbox, tmp_path, BULK_CONCURRENCY="4") as (app, client, workers):
+        yield app, client, workers[0]
 
 
 def test_a_pasted_list_is_previewed_sent_once_and_reported(bulk, sandbox):
@@ -85,8 +76,6 @@ def test_every_outcome_in_plain_words_and_in_the_audit_trail(bulk, sandbox):
 def test_a_422_is_mapped_to_the_rows_team_by_name(bulk, sandbox):
     app, client, worker = bulk
     page = client.get("/bulk").get_data(as_text=True)
-    from tests.bulk_support import _CSRF, _TOKEN
-
     preview = client.post("/bulk/preview", data={"csrf_token": _CSRF.search(page).group(1),
                                                  "text": "gone.team@example.com,team_admin,Cardiology\n"
                                                          "kept@example.com,no_role,\n"})
@@ -110,8 +99,6 @@ def test_a_422_is_mapped_to_the_rows_team_by_name(bulk, sandbox):
 def test_confirming_twice_starts_one_job(bulk, sandbox):
     app, client, worker = bulk
     page = client.get("/bulk").get_data(as_text=True)
-    from tests.bulk_support import _CSRF, _TOKEN
-
     body = client.post("/bulk/preview", data={"csrf_token": _CSRF.search(page).group(1),
                                               "text": "once@example.com\ntwice@example.com\n"}).get_data(as_text=True)
     token = next(g for g in _TOKEN.search(body).groups() if g)
@@ -139,8 +126,6 @@ def test_pending_rows_are_resent_only_when_chosen(bulk, sandbox):
 def test_bad_input_says_what_is_wrong_and_stores_nothing(bulk):
     app, client, worker = bulk
     page = client.get("/bulk").get_data(as_text=True)
-    from tests.bulk_support import _CSRF
-
     answer = client.post("/bulk/preview", data={"csrf_token": _CSRF.search(page).group(1), "text": "email\n"})
     assert answer.status_code == 422
     body = answer.get_data(as_text=True)

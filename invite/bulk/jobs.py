@@ -49,7 +49,7 @@ from invite.bulk.models import (
     BulkJob,
     BulkRow,
 )
-from invite.junction import AuthenticationError, JunctionError, OutcomeUnknownError, RateLimitError, UnreachableError
+from invite.junction import AuthenticationError, OutcomeUnknownError, RateLimitError, UnreachableError
 from invite.storage import PENDING, Action, db, get_action, utcnow
 
 log = logging.getLogger("invite.bulk")
