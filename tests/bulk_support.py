@@ -109,5 +109,6 @@ def running_bulk(sandbox, tmp_path: Path, *, database_url: str | None = None, wo
     finally:
         for worker in started:
             worker.stop()
+        app.extensions["bulk_queue"].huey.flush()  # Redis keys live on after the test otherwise
         app.extensions["upstream"].client.close()
         remove_queue_files(name)
