@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from run import ROOT, Child, Sandbox, child_env, machine_info
+from run import ROOT, Child, Sandbox, child_env, cpu_seconds, machine_info
 
 from invite import create_app
 from invite.bulk import jobs
@@ -53,6 +53,7 @@ def run_job(app, job: BulkJob, worker_pid: int) -> dict:
     """Confirm (which wakes the worker) and wait for done: wall time and the worker's RSS."""
     with app.app_context():
         rss_start = rss_mb(worker_pid)
+        cpu_start = cpu_seconds(worker_pid)
         started = time.perf_counter()
         jobs.confirm_job(job.token, jobs.Who("bench@localhost", "admin"))
         peak = rss_start
@@ -63,8 +64,10 @@ def run_job(app, job: BulkJob, worker_pid: int) -> dict:
                 break
             time.sleep(0.05)
         wall = time.perf_counter() - started
-        return {"state": status.job.state, "wall_s": wall, "counts": status.counts, "rss_start_mb": rss_start,
-                "rss_peak_mb": peak, "rss_end_mb": rss_mb(worker_pid)}
+        cpu_ms_per_row = (cpu_seconds(worker_pid) - cpu_start) * 1000 / max(1, status.finished)
+        return {"state": status.job.state, "wall_s": wall, "worker_cpu_ms_per_row": cpu_ms_per_row,
+                "counts": status.counts, "rss_start_mb": rss_start, "rss_peak_mb": peak,
+                "rss_end_mb": rss_mb(worker_pid)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -101,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         app.extensions["upstream"].client.close()
 
     ideal = args.rows * args.latency_ms / 1000 / args.concurrency
-    ratio = result["wall_s"] / ideal
+    ratio = result["wall_s"] / ideal if ideal else float("inf")
     growth = result["rss_peak_mb"] - result["rss_start_mb"]
     figures = {"machine": machine_info(), "rows": args.rows, "latency_ms": args.latency_ms,
                "concurrency": args.concurrency, "ideal_s": ideal, "ratio": ratio, "rss_growth_mb": growth,
@@ -112,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"job: {result['state']}, {result['counts']['sent']} sent, {posts - warm['counts']['sent']} POSTs")
     print(f"wall time confirm -> done: {result['wall_s']:.2f} s vs ideal {ideal:.2f} s = {ratio:.3f} x "
           f"(target <= {WALL_RATIO_TARGET} x: {'met' if ratio <= WALL_RATIO_TARGET else 'MISSED'})")
+    print(f"worker CPU per row: {result['worker_cpu_ms_per_row']:.1f} ms")
     print(f"worker RSS: {result['rss_start_mb']:.1f} MB at confirm, peak {result['rss_peak_mb']:.1f} MB, "
           f"end {result['rss_end_mb']:.1f} MB: growth {growth:.1f} MB "
           f"(target <= {RSS_GROWTH_TARGET_MB:g} MB: {'met' if growth <= RSS_GROWTH_TARGET_MB else 'MISSED'})")

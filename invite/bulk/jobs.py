@@ -20,11 +20,12 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 import time
 import uuid
 from collections import Counter
 from collections.abc import Iterable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -431,38 +432,73 @@ def _record(row: BulkRow, action: Action) -> None:
     row.field_errors = errors or None
 
 
-@dataclass(frozen=True)
-class _Signal:
-    """What a finished send tells the runner: pause for a 429, or stop because the key was refused."""
+class _Control:
+    """What a job's sender threads share: stop, and hold back until Junction's Retry-After has passed."""
 
-    retry_after: float | None = None
-    key_refused: bool = False
+    def __init__(self) -> None:
+        self.stop = threading.Event()
+        self.hold_until: datetime | None = None
+        self.lock = threading.Lock()
+
+    def held_for(self) -> float:
+        until = self.hold_until
+        return max(0.0, (until - utcnow()).total_seconds()) if until else 0.0
+
+    def hold(self, seconds: float) -> datetime:
+        with self.lock:
+            until = utcnow() + timedelta(seconds=seconds)
+            if self.hold_until is None or self.hold_until < until:
+                self.hold_until = until
+            return self.hold_until
 
 
-def _send_row(app: Flask, row_id: int) -> _Signal | None:
+def _send_row(app: Flask, row: BulkRow, control: _Control) -> None:
+    """One attempt at one claimed row, through the audited Action path; then what it means for the job."""
+    job = db.session.get(BulkJob, row.job_id)
+    actor = actions.Actor(email=row.confirmed_by or job.created_by, role=row.confirmed_by_role,
+                          client_addr=job.client_addr, request_id=f"bulk-{job.id}")
+    claim, error = actions.send_and_report(app.extensions["upstream"].client, _token(row), actor, email=row.email,
+                                           role=row.role or "org_admin", teams=row.teams, bulk_job_id=job.id)
+    row.action_id = claim.action.id
+    if isinstance(error, AuthenticationError):
+        row.state = QUEUED  # not acted on: it goes out when the job is resumed with a key Junction accepts
+        db.session.execute(update(BulkJob).where(BulkJob.id == job.id, BulkJob.state == RUNNING).values(
+            state=STOPPED, message="Junction refused the dashboard's Management Key (the key was refused), so the "
+                                   "job stopped. Ask whoever runs the dashboard to check JUNCTION_MANAGEMENT_KEY, "
+                                   "then resume: the unsent rows are kept."))
+        control.stop.set()
+    elif isinstance(error, RateLimitError) and row.attempts <= MAX_RETRIES:
+        until = control.hold(error.retry_after_seconds or DEFAULT_RETRY_AFTER_SECONDS)
+        row.state, row.not_before = QUEUED, until
+        db.session.execute(update(BulkJob).where(BulkJob.id == job.id).values(paused_until=until))
+    elif isinstance(error, UnreachableError) and row.attempts <= MAX_RETRIES:
+        backoff = RETRY_BACKOFF_SECONDS[min(row.attempts, len(RETRY_BACKOFF_SECONDS)) - 1]
+        row.state, row.not_before = QUEUED, utcnow() + timedelta(seconds=backoff)
+    else:
+        _record(row, claim.action)
+    db.session.commit()
+
+
+def _sender(app: Flask, job_id: int, me: str, control: _Control) -> None:
+    """Claim a due row, send it, repeat: until none is due, or the job is held, paused, cancelled or lost."""
     with app.app_context():
-        row = db.session.get(BulkRow, row_id)
-        job = db.session.get(BulkJob, row.job_id)
-        actor = actions.Actor(email=row.confirmed_by or job.created_by, role=row.confirmed_by_role,
-                              client_addr=job.client_addr, request_id=f"bulk-{job.id}")
-        client = app.extensions["upstream"].client
-        claim, error = actions.send_and_report(client, _token(row), actor, email=row.email,
-                                               role=row.role or "org_admin", teams=row.teams, bulk_job_id=job.id)
-        row.action_id = claim.action.id
-        signal = None
-        if isinstance(error, AuthenticationError):
-            row.state, signal = QUEUED, _Signal(key_refused=True)
-        elif isinstance(error, RateLimitError) and row.attempts <= MAX_RETRIES:
-            wait_for = error.retry_after_seconds or DEFAULT_RETRY_AFTER_SECONDS
-            row.state, row.not_before = QUEUED, utcnow() + timedelta(seconds=wait_for)
-            signal = _Signal(retry_after=wait_for)
-        elif isinstance(error, UnreachableError) and row.attempts <= MAX_RETRIES:
-            backoff = RETRY_BACKOFF_SECONDS[min(row.attempts, len(RETRY_BACKOFF_SECONDS)) - 1]
-            row.state, row.not_before = QUEUED, utcnow() + timedelta(seconds=backoff)
-        else:
-            _record(row, claim.action)
-        db.session.commit()
-        return signal
+        try:
+            while not control.stop.is_set():
+                held = control.held_for()
+                if held:
+                    control.stop.wait(min(held, TICK_SECONDS))
+                    continue
+                claimed = claim_rows(job_id, 1, me)
+                if not claimed:
+                    return
+                try:
+                    _send_row(app, db.session.get(BulkRow, claimed[0]), control)
+                except Exception:  # noqa: BLE001 - one row's failure must not stop the others; it stays in doubt
+                    db.session.rollback()
+                    log.exception("bulk job %s: row %s failed unexpectedly", job_id, claimed[0])
+                    return
+        finally:
+            db.session.remove()
 
 
 def settle_in_doubt(job_id: int, client) -> int:
@@ -495,18 +531,22 @@ def _remaining(job_id: int) -> tuple[int, datetime | None]:
 
 
 def run_job(app: Flask, job_id: int) -> str:
-    """Send the job's rows until none is left, it is paused or cancelled, or another runner holds it."""
+    """Send the job's rows until none is left, it is paused or cancelled, or another runner holds it.
+
+    BULK_CONCURRENCY sender threads each claim and send one row at a time; this thread keeps the lease,
+    watches the job's state, and restarts the senders when rows set aside for a retry fall due.
+    """
     me = runner_id()
     with app.app_context():
         if not _acquire(job_id, me):
             return "not running here"
         concurrency = app.extensions["settings"].bulk_concurrency
-        client = app.extensions["upstream"].client
-        in_flight: dict[Future, int] = {}
+        control = _Control()
+        senders: list[Future] = []
         pool = ThreadPoolExecutor(concurrency, thread_name_prefix=f"bulk-{job_id}")
         ended = "left"
         try:
-            settle_in_doubt(job_id, client)
+            settle_in_doubt(job_id, app.extensions["upstream"].client)
             renewed = time.monotonic()
             while True:
                 if time.monotonic() - renewed >= RENEW_EVERY_SECONDS:
@@ -515,58 +555,29 @@ def run_job(app: Flask, job_id: int) -> str:
                         break
                     renewed = time.monotonic()
                 job = get_job(job_id)
-                db.session.commit()  # end the read transaction so the next look sees other writers
+                db.session.commit()  # end the read so the next look sees other writers
                 if job.state != RUNNING:
                     ended = job.state
                     break
-                now = utcnow()
-                held_back = job.paused_until is not None and job.paused_until > now
-                free = concurrency - len(in_flight)
-                if free and not held_back:
-                    for row_id in claim_rows(job_id, free, me):
-                        in_flight[pool.submit(_send_row, app, row_id)] = row_id
-                if not in_flight:
+                senders = [f for f in senders if not f.done()]
+                if not senders:
                     remaining, due = _remaining(job_id)
+                    db.session.commit()
                     if not remaining:
                         _finish_job(job_id, me)
                         ended = DONE
                         break
-                    time.sleep(TICK_SECONDS)
-                    continue
-                done, _ = wait(in_flight, timeout=TICK_SECONDS, return_when=FIRST_COMPLETED)
-                for future in done:
-                    in_flight.pop(future)
-                    _react(job_id, future)
+                    if due is None or due <= utcnow():
+                        senders = [pool.submit(_sender, app, job_id, me, control) for _ in range(concurrency)]
+                time.sleep(TICK_SECONDS)
         finally:
+            control.stop.set()
             pool.shutdown(wait=True)  # rows in flight finish and are recorded whatever happened
-            for future in in_flight:
-                _react(job_id, future)
             _release(job_id, me)
             db.session.remove()
         log.info("bulk job %s: runner %s ended (%s)", job_id, me, ended,
                  extra={"fields": {"bulk_job_id": job_id, "runner": me, "ended": ended}})
         return ended
-
-
-def _react(job_id: int, future: Future) -> None:
-    try:
-        signal = future.result()
-    except Exception:  # noqa: BLE001 - a row's failure must not stop the others; it stays in doubt
-        log.exception("bulk job %s: a row failed unexpectedly", job_id)
-        return
-    if signal is None:
-        return
-    if signal.key_refused:
-        db.session.execute(update(BulkJob).where(BulkJob.id == job_id, BulkJob.state == RUNNING).values(
-            state=STOPPED, message="Junction refused the dashboard's Management Key (the key was refused), so the "
-                                   "job stopped. Ask whoever runs the dashboard to check JUNCTION_MANAGEMENT_KEY, "
-                                   "then resume: the unsent rows are kept."))
-    elif signal.retry_after is not None:
-        until = utcnow() + timedelta(seconds=signal.retry_after)
-        job = get_job(job_id)
-        if job.paused_until is None or job.paused_until < until:
-            db.session.execute(update(BulkJob).where(BulkJob.id == job_id).values(paused_until=until))
-    db.session.commit()
 
 
 def _finish_job(job_id: int, me: str) -> None:

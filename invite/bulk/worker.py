@@ -31,8 +31,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     from invite import create_app
+    from invite.bulk.sqlite_writes import serialize_sqlite_writes
+    from invite.storage import db
 
     app = create_app(settings=settings)
+    with app.app_context():
+        serialize_sqlite_writes(db.engine)
     queue = app.extensions["bulk_queue"]
     queue.sweep()
     # A short maximum poll delay: on SQLite the consumer polls, and a job should start within a second.
