@@ -98,10 +98,11 @@ def test_row_claims_are_atomic_under_contention(sandbox, database_url):
                 got = jobs.claim_rows(job.id, 3, "test")
                 if not got:
                     return
+                assert len(got) <= 3
                 with lock:
                     claimed.extend(got)
 
-    threads = [threading.Thread(target=claimer) for _ in range(6)]
+    threads = [threading.Thread(target=claimer) for _ in range(6)]  # an assert in a thread fails the count below
     for thread in threads:
         thread.start()
     for thread in threads:

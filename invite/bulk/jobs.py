@@ -393,20 +393,26 @@ def _release(job_id: int, me: str) -> None:
 
 
 def claim_rows(job_id: int, limit: int, me: str) -> list[int]:
-    """Move up to `limit` due rows from queued to sending, atomically: no two runners get the same row."""
+    """Move up to `limit` due rows from queued to sending, atomically: no two runners get the same row.
+
+    PostgreSQL: the due rows are locked with FOR UPDATE SKIP LOCKED, then updated, in one transaction (not
+    as `UPDATE … WHERE id IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED)`, whose subquery PostgreSQL may run
+    again per row and so update more than n). SQLite: one UPDATE; SQLite runs one writer at a time.
+    """
     now = utcnow()
     due = (select(BulkRow.id)
            .where(BulkRow.job_id == job_id, BulkRow.state == QUEUED,
                   (BulkRow.not_before.is_(None)) | (BulkRow.not_before <= now))
            .order_by(BulkRow.position).limit(limit))
+    claim = update(BulkRow).values(state=SENDING, attempts=BulkRow.attempts + 1).returning(BulkRow.id)
     if db.engine.dialect.name == "postgresql":
-        due = due.with_for_update(skip_locked=True)
-    claimed = db.session.execute(
-        update(BulkRow).where(BulkRow.id.in_(due.scalar_subquery()), BulkRow.state == QUEUED)
-        .values(state=SENDING, attempts=BulkRow.attempts + 1).returning(BulkRow.id)
-    ).scalars().all()
+        ids = list(db.session.scalars(due.with_for_update(skip_locked=True)))
+        claimed = list(db.session.scalars(claim.where(BulkRow.id.in_(ids), BulkRow.state == QUEUED))) if ids else []
+    else:
+        claimed = list(db.session.scalars(claim.where(BulkRow.id.in_(due.scalar_subquery()),
+                                                      BulkRow.state == QUEUED)))
     db.session.commit()
-    return list(claimed)
+    return claimed
 
 
 def _token(row: BulkRow) -> str:
@@ -491,12 +497,13 @@ def _sender(app: Flask, job_id: int, me: str, control: _Control) -> None:
                 claimed = claim_rows(job_id, 1, me)
                 if not claimed:
                     return
-                try:
-                    _send_row(app, db.session.get(BulkRow, claimed[0]), control)
-                except Exception:  # noqa: BLE001 - one row's failure must not stop the others; it stays in doubt
-                    db.session.rollback()
-                    log.exception("bulk job %s: row %s failed unexpectedly", job_id, claimed[0])
-                    return
+                for row_id in claimed:
+                    try:
+                        _send_row(app, db.session.get(BulkRow, row_id), control)
+                    except Exception:  # noqa: BLE001 - one row's failure must not stop the others: it stays in
+                        db.session.rollback()  # doubt, and is settled when the job next starts
+                        log.exception("bulk job %s: row %s failed unexpectedly", job_id, row_id)
+                        return
         finally:
             db.session.remove()
 
