@@ -121,14 +121,16 @@ def claim_action(token: str, **fields: Any) -> Claim:
 
 
 def complete_action(row: Action, *, outcome: dict[str, Any], outcome_kind: str, http_status: int | None = None,
-                    junction_request_id: str | None = None) -> None:
+                    junction_request_id: str | None = None, commit: bool = True) -> None:
+    """Record how the action ended; commit=False leaves the commit to a caller saving more with it."""
     row.outcome = outcome
     row.outcome_kind = outcome_kind
     row.http_status = http_status
     row.junction_request_id = junction_request_id
     row.state = DONE
     row.completed_at = utcnow()
-    db.session.commit()
+    if commit:
+        db.session.commit()
 
 
 def get_action(token: str) -> Action | None:

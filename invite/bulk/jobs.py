@@ -60,7 +60,7 @@ RETRY_BACKOFF_SECONDS = (1.0, 2.0, 4.0)
 DEFAULT_RETRY_AFTER_SECONDS = 30.0  # a 429 without Retry-After
 LEASE_SECONDS = 15.0  # a runner that stops renewing its lease for this long is taken to be gone
 RENEW_EVERY_SECONDS = 3.0
-TICK_SECONDS = 0.2
+TICK_SECONDS = 0.1
 
 # Row outcome kinds grouped the way the progress page counts them.
 SENT_KINDS = ("invite_created", "invite_resent", "confirmed_pending")
@@ -458,13 +458,13 @@ class _Control:
             return self.hold_until
 
 
-def _send_row(app: Flask, row: BulkRow, control: _Control) -> None:
+def _send_row(app: Flask, job: BulkJob, row: BulkRow, control: _Control) -> None:
     """One attempt at one claimed row, through the audited Action path; then what it means for the job."""
-    job = db.session.get(BulkJob, row.job_id)
     actor = actions.Actor(email=row.confirmed_by or job.created_by, role=row.confirmed_by_role,
                           client_addr=job.client_addr, request_id=f"bulk-{job.id}")
     claim, error = actions.send_and_report(app.extensions["upstream"].client, _token(row), actor, email=row.email,
-                                           role=row.role or "org_admin", teams=row.teams, bulk_job_id=job.id)
+                                           role=row.role or "org_admin", teams=row.teams, bulk_job_id=job.id,
+                                           commit=False)  # the outcome is committed with the row's, below
     row.action_id = claim.action.id
     if isinstance(error, AuthenticationError):
         row.state = QUEUED  # not acted on: it goes out when the job is resumed with a key Junction accepts
@@ -488,6 +488,7 @@ def _send_row(app: Flask, row: BulkRow, control: _Control) -> None:
 def _sender(app: Flask, job_id: int, me: str, control: _Control) -> None:
     """Claim a due row, send it, repeat: until none is due, or the job is held, paused, cancelled or lost."""
     with app.app_context():
+        job = db.session.get(BulkJob, job_id)  # who confirmed it and from where: fixed once it runs
         try:
             while not control.stop.is_set():
                 held = control.held_for()
@@ -499,7 +500,7 @@ def _sender(app: Flask, job_id: int, me: str, control: _Control) -> None:
                     return
                 for row_id in claimed:
                     try:
-                        _send_row(app, db.session.get(BulkRow, row_id), control)
+                        _send_row(app, job, db.session.get(BulkRow, row_id), control)
                     except Exception:  # noqa: BLE001 - one row's failure must not stop the others: it stays in
                         db.session.rollback()  # doubt, and is settled when the job next starts
                         log.exception("bulk job %s: row %s failed unexpectedly", job_id, row_id)
@@ -517,7 +518,7 @@ def settle_in_doubt(job_id: int, client) -> int:
             row.state = QUEUED  # claimed, but stopped before its audit row was written: nothing went out
         elif action.state == PENDING:
             gone = OutcomeUnknownError("The worker stopped while this invitation was being sent.")
-            actions.settle_unanswered(client, action, gone, action.created_at)
+            actions.settle_unanswered(client, action, gone, action.created_at, commit=False)
             _record(row, action)
         else:
             _record(row, action)
