@@ -50,3 +50,22 @@ def test_the_worker_needs_a_shared_sandbox_url_in_sandbox_mode():
     result = subprocess.run([sys.executable, "-m", "invite.bulk.worker"], env=env, cwd=ROOT, capture_output=True,
                             text=True, timeout=60)
     assert result.returncode == 2 and "JUNCTION_API_BASE_URL is required for the worker" in result.stderr
+
+
+def test_support_staff_cannot_reach_bulk_invites_and_junction_is_not_called(sandbox, tmp_path):
+    from tests.conftest import app_env, make_app
+
+    app = make_app(app_env(sandbox, f"sqlite:///{tmp_path / 'access.db'}", AUTH_MODE="header",
+                           AUTH_TRUSTED_PROXIES="10.0.0.0/24", ADMIN_GROUPS="admins", SUPPORT_GROUPS="helpdesk"))
+    app.config["WTF_CSRF_ENABLED"] = False  # the role is the question here, not the form's token
+    support = app.test_client()
+    support.environ_base.update({"REMOTE_ADDR": "10.0.0.5", "HTTP_X_FORWARDED_EMAIL": "sam@corp.example",
+                                 "HTTP_X_FORWARDED_GROUPS": "helpdesk"})
+    for path in ["/bulk", "/bulk/template.csv", "/bulk/1", "/bulk/1.json", "/bulk/1.csv", "/bulk/1/retry-unknown"]:
+        assert support.get(path).status_code == 403, path
+    for path in ["/bulk/preview", "/bulk/confirm", "/bulk/1/pause", "/bulk/1/resume", "/bulk/1/cancel",
+                 "/bulk/1/retry-unknown"]:
+        assert support.post(path, data={"text": "x@example.com"}).status_code == 403, path
+    assert "Bulk invite" not in support.get("/invitations").get_data(as_text=True)
+    assert not [e for e in sandbox.state.requests_log() if "/member" in e["path"] or e["method"] == "POST"]
+    app.extensions["upstream"].client.close()
