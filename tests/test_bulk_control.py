@@ -5,20 +5,10 @@ from __future__ import annotations
 
 import time
 
-import pytest
 from flask import Response
 
 from invite.sandbox import SandboxServer, scripts
 from tests.bulk_support import _CSRF, posted_addresses, preview_and_confirm, running_bulk, wait_for
-
-
-@pytest.fixture
-def slow_sandbox():
-    server = SandboxServer(port=0, latency_ms=250, slow_seconds=1.5).start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def _post(client, job_id: int, what: str) -> None:

@@ -8,25 +8,13 @@ from __future__ import annotations
 import threading
 import time
 
-import pytest
-
 from invite.bulk import jobs
 from invite.bulk.models import BulkRow
-from invite.sandbox import SandboxServer
 from invite.storage import db
 from tests.bulk_support import posted_addresses, preview_and_confirm, running_bulk, wait_for
 from tests.conftest import app_env, make_app
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
-
-
-@pytest.fixture
-def slow_sandbox():
-    server = SandboxServer(port=0, latency_ms=250, slow_seconds=1.5).start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def _queue_env(database_url: str) -> dict[str, str]:
