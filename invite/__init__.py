@@ -10,6 +10,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from invite.auth import can, init_auth
+from invite.bulk.parser import MAX_BYTES as BULK_MAX_BYTES
 from invite.config import Settings, load_settings
 from invite.version import __version__
 
@@ -38,6 +39,9 @@ def create_app(env: Mapping[str, str] | None = None, *, settings: Settings | Non
         APP_VERSION=__version__,
         SQLALCHEMY_DATABASE_URI=settings.database_url or f"sqlite:///{Path(app.instance_path) / 'invite.db'}",
         SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        # A bulk list may be pasted (up to 1 MB of form text; werkzeug's default is 500 kB) or uploaded.
+        MAX_FORM_MEMORY_SIZE=BULK_MAX_BYTES + 64 * 1024,
+        MAX_CONTENT_LENGTH=2 * BULK_MAX_BYTES + 64 * 1024,
     )
     app.extensions["settings"] = settings
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)

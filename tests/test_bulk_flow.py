@@ -131,3 +131,36 @@ def test_bad_input_says_what_is_wrong_and_stores_nothing(bulk):
     body = answer.get_data(as_text=True)
     assert "Nothing was stored or sent." in body and 'role="alert"' in body
     assert "No bulk job yet." in body
+
+
+def test_a_file_over_the_limit_gets_one_clear_message(bulk):
+    app, client, worker = bulk
+    page = client.get("/bulk").get_data(as_text=True)
+    big = io.BytesIO(b"someone@example.com\n" * 60_000)  # 1.2 MB
+    answer = client.post("/bulk/preview", data={"csrf_token": _CSRF.search(page).group(1), "text": "",
+                                                "file": (big, "big.csv")}, content_type="multipart/form-data")
+    assert answer.status_code == 422
+    body = answer.get_data(as_text=True)
+    assert "Nothing was stored or sent." in body and "1 MB" in body
+    huge = io.BytesIO(b"x" * 2_200_000)
+    answer = client.post("/bulk/preview", data={"csrf_token": _CSRF.search(page).group(1),
+                                                "file": (huge, "huge.csv")}, content_type="multipart/form-data")
+    assert answer.status_code == 413 and "split it into smaller files" in answer.get_data(as_text=True)
+
+
+def test_unconfirmed_previews_are_deleted_after_a_day(bulk):
+    from datetime import timedelta
+
+    from invite.bulk import jobs
+    from invite.bulk.models import BulkJob
+    from invite.storage import db
+
+    app, client, worker = bulk
+    with app.app_context():
+        old = jobs.create_draft([jobs.DraftRow(1, "old@example.com", None, [], "ready", None, True)], jobs.Who("a@b"))
+        db.session.execute(db.update(BulkJob).where(BulkJob.id == old.id)
+                           .values(created_at=jobs.utcnow() - timedelta(days=2)))
+        db.session.commit()
+        fresh = jobs.create_draft([jobs.DraftRow(1, "new@example.com", None, [], "ready", None, True)], jobs.Who("a@b"))
+        tokens = set(db.session.scalars(db.select(BulkJob.token)))
+        assert tokens == {fresh.token}

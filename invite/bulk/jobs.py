@@ -31,7 +31,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 
 from invite import actions
 from invite.bulk.models import (
@@ -122,8 +122,17 @@ def new_token() -> str:
     return uuid.uuid4().hex
 
 
+DRAFTS_KEPT_FOR = timedelta(days=1)
+
+
 def create_draft(rows: Iterable[DraftRow], who: Who, *, source: str | None = None) -> BulkJob:
-    """Store a previewed list; nothing is sent until confirm_job is called with its token."""
+    """Store a previewed list; nothing is sent until confirm_job is called with its token.
+
+    Previews never confirmed are deleted a day later, here, so they do not pile up.
+    """
+    stale = select(BulkJob.id).where(BulkJob.state == DRAFT, BulkJob.created_at < utcnow() - DRAFTS_KEPT_FOR)
+    db.session.execute(delete(BulkRow).where(BulkRow.job_id.in_(stale)))
+    db.session.execute(delete(BulkJob).where(BulkJob.id.in_(stale)))
     job = BulkJob(token=new_token(), created_by=who.email, created_by_role=who.role, client_addr=who.client_addr,
                   source=(source or "pasted")[:255], state=DRAFT, created_at=utcnow())
     db.session.add(job)

@@ -10,6 +10,7 @@ import io
 from datetime import datetime
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from invite.activity.export import safe_cell
 from invite.auth import require
@@ -33,11 +34,11 @@ VERDICT_LABELS = {
 STATE_WORDS = {RUNNING: "Sending", PAUSED: "Paused", STOPPED: "Stopped", CANCELLED: "Cancelled", DONE: "Done"}
 
 
-@bp.before_request
-def allow_a_full_list() -> None:
-    # A pasted list may be up to 1 MB (werkzeug's default form limit is 500 kB); a file as much again.
-    request.max_form_memory_size = MAX_BYTES + 64 * 1024
-    request.max_content_length = 2 * MAX_BYTES + 64 * 1024
+@bp.errorhandler(RequestEntityTooLarge)
+def too_large(_error: RequestEntityTooLarge):
+    return _render_list_page(BulkListForm(formdata=None), status=413, error=(
+        f"The list is larger than {MAX_BYTES:,} bytes (1 MB), the most that can be read at once: split it into "
+        "smaller files and send them one after the other."))
 
 
 def _who() -> jobs.Who:
