@@ -19,11 +19,14 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
+import requests
 from run import ROOT, Child, Sandbox, child_env, cpu_seconds, machine_info
 
 from invite import create_app
@@ -70,6 +73,31 @@ def run_job(app, job: BulkJob, worker_pid: int) -> dict:
                 "rss_end_mb": rss_mb(worker_pid)}
 
 
+def run_direct(sandbox: Sandbox, rows: int, concurrency: int) -> float:
+    """The same number of POSTs straight to the sandbox from `concurrency` threads: the floor on this machine."""
+    numbers = iter(range(rows))
+    lock = threading.Lock()
+
+    def sender() -> None:
+        with requests.Session() as session:
+            session.headers["X-Management-Key"] = DEMO_KEY
+            while True:
+                with lock:
+                    i = next(numbers, None)
+                if i is None:
+                    return
+                session.post(sandbox.invite_url, json={"email": f"bench.direct.{i:05d}@example.com",
+                                                       "role": "no_role"}, timeout=10).raise_for_status()
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=sender) for _ in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - started
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=1000)
@@ -101,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"sending {args.rows} rows at {args.latency_ms:g} ms, concurrency {args.concurrency}…", file=sys.stderr)
         result = run_job(app, make_job(app, args.rows, "main"), worker.proc.pid)
         posts = sum(1 for e in sandbox.log() if e["method"] == "POST")
+        print(f"the same {args.rows} POSTs straight to the sandbox…", file=sys.stderr)
+        direct = run_direct(sandbox, args.rows, args.concurrency)
         app.extensions["upstream"].client.close()
 
     ideal = args.rows * args.latency_ms / 1000 / args.concurrency
@@ -108,13 +138,17 @@ def main(argv: list[str] | None = None) -> int:
     growth = result["rss_peak_mb"] - result["rss_start_mb"]
     figures = {"machine": machine_info(), "rows": args.rows, "latency_ms": args.latency_ms,
                "concurrency": args.concurrency, "ideal_s": ideal, "ratio": ratio, "rss_growth_mb": growth,
-               "invite_posts": posts, "warm_up": warm, **result}
+               "invite_posts": posts, "direct_s": direct, "warm_up": warm, **result,
+               "load_average": os.getloadavg()}
     machine = figures["machine"]
     print(f"machine: {machine['cpu']}, {machine['cores']} cores, {machine['ram_gib']} GiB, {machine['os']}, "
           f"Python {machine['python']}, commit {machine['commit']}")
     print(f"job: {result['state']}, {result['counts']['sent']} sent, {posts - warm['counts']['sent']} POSTs")
     print(f"wall time confirm -> done: {result['wall_s']:.2f} s vs ideal {ideal:.2f} s = {ratio:.3f} x "
           f"(target <= {WALL_RATIO_TARGET} x: {'met' if ratio <= WALL_RATIO_TARGET else 'MISSED'})")
+    print(f"the same POSTs straight to the sandbox from {args.concurrency} threads: {direct:.2f} s "
+          f"({direct / ideal:.3f} x ideal); the job took {result['wall_s'] / direct:.3f} x that")
+    print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"worker CPU per row: {result['worker_cpu_ms_per_row']:.1f} ms")
     print(f"worker RSS: {result['rss_start_mb']:.1f} MB at confirm, peak {result['rss_peak_mb']:.1f} MB, "
           f"end {result['rss_end_mb']:.1f} MB: growth {growth:.1f} MB "
