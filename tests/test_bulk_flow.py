@@ -164,3 +164,20 @@ def test_unconfirmed_previews_are_deleted_after_a_day(bulk):
         fresh = jobs.create_draft([jobs.DraftRow(1, "new@example.com", None, [], "ready", None, True)], jobs.Who("a@b"))
         tokens = set(db.session.scalars(db.select(BulkJob.token)))
         assert tokens == {fresh.token}
+
+
+def test_retry_the_unknown_rows_is_an_explicit_confirmed_action(bulk, sandbox):
+    app, client, worker = bulk
+    job_id = preview_and_confirm(client, "status500@example.com\nfine@example.com\n")
+    wait_for(client, job_id, worker=worker)
+    assert posted_addresses(sandbox) == {"status500@example.com": 1, "fine@example.com": 1}
+    page = client.get(f"/bulk/{job_id}").get_data(as_text=True)
+    assert "Retry the 1 unknown row" in page
+    confirm = client.get(f"/bulk/{job_id}/retry-unknown").get_data(as_text=True)
+    assert "may resend an invitation that did arrive" in confirm
+    answer = client.post(f"/bulk/{job_id}/retry-unknown", data={"csrf_token": _CSRF.search(confirm).group(1)})
+    assert answer.status_code == 303
+    done = wait_for(client, job_id, worker=worker)
+    # Only the unknown row went out again; the sent one was left alone.
+    assert posted_addresses(sandbox) == {"status500@example.com": 2, "fine@example.com": 1}
+    assert done["counts"]["unknown"] == 1 and done["counts"]["sent"] == 1
