@@ -69,3 +69,16 @@ def test_support_staff_cannot_reach_bulk_invites_and_junction_is_not_called(sand
     assert "Bulk invite" not in support.get("/invitations").get_data(as_text=True)
     assert not [e for e in sandbox.state.requests_log() if "/member" in e["path"] or e["method"] == "POST"]
     app.extensions["upstream"].client.close()
+
+
+def test_a_queue_that_cannot_be_reached_loses_no_job(sandbox, tmp_path):
+    from tests.bulk_support import preview_and_confirm
+    from tests.conftest import app_env, make_app
+
+    # Nothing listens on port 1: waking a worker fails, the job stays stored and a worker's sweep starts it.
+    app = make_app(app_env(sandbox, f"sqlite:///{tmp_path / 'q.db'}", REDIS_URL="redis://127.0.0.1:1/0"))
+    client = app.test_client()
+    job_id = preview_and_confirm(client, "queued.anyway@example.com\n")
+    status = client.get(f"/bulk/{job_id}.json").get_json()
+    assert status["state"] == "running" and status["counts"]["waiting"] == 1
+    app.extensions["upstream"].client.close()

@@ -186,8 +186,16 @@ def _audit(job: BulkJob, event: str, who: Who | None, **fields: Any) -> None:
 
 
 def wake(job_id: int, app: Flask | None = None) -> None:
-    """Ask a worker to run the job (the queue message carries only the id)."""
-    (app or current_app).extensions["bulk_queue"].wake(job_id)
+    """Ask a worker to run the job (the queue message carries only the id).
+
+    A queue that cannot be reached loses nothing: the job is already stored as running, and the workers'
+    sweep (at start-up and every minute) starts it.
+    """
+    try:
+        (app or current_app).extensions["bulk_queue"].wake(job_id)
+    except Exception:  # noqa: BLE001 - Redis down, a locked SQLite queue: the sweep starts the job later
+        log.warning("bulk job %s: the queue could not be reached; a worker's sweep will start it", job_id,
+                    exc_info=True, extra={"fields": {"bulk_job_id": job_id}})
 
 
 # ------------------------------------------------------------------------------------------ controlling

@@ -29,7 +29,7 @@ bp = Blueprint("bulk", __name__)
 VERDICT_LABELS = {
     "invalid_email": "Invalid address", "duplicate": "Duplicate", "already_member": "Already a member",
     "invalid_role": "Invalid role", "unknown_team": "Unknown team", "ambiguous_team": "Ambiguous team",
-    "already_pending": "Already pending", "ready": "Ready",
+    "already_pending": "Already pending", "ready": "Ready", jobs.RESENDABLE: "Already pending",
 }
 STATE_WORDS = {RUNNING: "Sending", PAUSED: "Paused", STOPPED: "Stopped", CANCELLED: "Cancelled", DONE: "Done"}
 
