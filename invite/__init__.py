@@ -10,12 +10,14 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from invite.auth import can, init_auth
+from invite.bulk.parser import MAX_BYTES as BULK_MAX_BYTES
 from invite.config import Settings, load_settings
 from invite.version import __version__
 
 ROOT = Path(__file__).resolve().parent.parent
 csrf = CSRFProtect()
-# Any request body above this is refused with a 413 page before it is parsed; bulk uploads stay under 1 MB.
+# Any request body above this is refused with a 413 page before it is parsed; a bulk list (1 MB pasted or
+# uploaded, invite/bulk/parser.py) fits well inside it.
 MAX_REQUEST_BYTES = 4 * 1024 * 1024
 
 
@@ -41,6 +43,8 @@ def create_app(env: Mapping[str, str] | None = None, *, settings: Settings | Non
         APP_VERSION=__version__,
         SQLALCHEMY_DATABASE_URI=settings.database_url or f"sqlite:///{Path(app.instance_path) / 'invite.db'}",
         SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        # A bulk list may be pasted (up to 1 MB of form text; werkzeug's default is 500 kB) or uploaded.
+        MAX_FORM_MEMORY_SIZE=BULK_MAX_BYTES + 64 * 1024,
     )
     app.extensions["settings"] = settings
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
@@ -50,6 +54,8 @@ def create_app(env: Mapping[str, str] | None = None, *, settings: Settings | Non
 
     from invite import metrics, ops, storage, upstream, web
     from invite.activity import routes as activity_routes
+    from invite.bulk import routes as bulk_routes
+    from invite.bulk.tasks import init_bulk_queue
     from invite.cli.commands import invite_group
     from invite.invites import routes as invite_routes
     from invite.support import routes as support_routes
@@ -64,11 +70,13 @@ def create_app(env: Mapping[str, str] | None = None, *, settings: Settings | Non
     init_auth(app, settings.auth)
     csrf.init_app(app)
     upstream.init_upstream(app, settings)
+    init_bulk_queue(app, settings)
 
     app.register_blueprint(invite_routes.bp)
     app.register_blueprint(ops.bp)
     app.register_blueprint(support_routes.bp)
     app.register_blueprint(activity_routes.bp)
+    app.register_blueprint(bulk_routes.bp)
     app.register_error_handler(CSRFError, invite_routes.handle_csrf_error)
     app.cli.add_command(invite_group)
 

@@ -88,9 +88,10 @@ def _start(token: str, actor: Actor, **fields: Any) -> Claim:
     return claim
 
 
-def _finish(row: Action, outcome: dict[str, Any], kind: str, error: JunctionError | None = None) -> None:
+def _finish(row: Action, outcome: dict[str, Any], kind: str, error: JunctionError | None = None, *,
+            commit: bool = True) -> None:
     complete_action(row, outcome=outcome, outcome_kind=kind, http_status=error.http_status if error else 200,
-                    junction_request_id=error.request_id if error else None)
+                    junction_request_id=error.request_id if error else None, commit=commit)
     _log("completed", row)
     metrics.count_action(row.action, kind)
 
@@ -106,9 +107,23 @@ def _look_up_pending(client: JunctionClient, email: str) -> tuple[Invite | None,
 def send_invite(client: JunctionClient, token: str, actor: Actor, *, email: str, role: str,
                 teams: list[dict[str, str]], action: str = "send", invite_id: str | None = None) -> Claim:
     """Create or resend an invitation (action "send" from the form, "resend" from the list)."""
-    claim = _start(token, actor, action=action, target_email=email, role=role, teams=teams, invite_id=invite_id)
+    claim, _ = send_and_report(client, token, actor, email=email, role=role, teams=teams, action=action,
+                               invite_id=invite_id)
+    return claim
+
+
+def send_and_report(client: JunctionClient, token: str, actor: Actor, *, email: str, role: str,
+                    teams: list[dict[str, str]], action: str = "send", invite_id: str | None = None,
+                    bulk_job_id: int | None = None, commit: bool = True) -> tuple[Claim, JunctionError | None]:
+    """send_invite, also handing back the error Junction's answer raised (a bulk job paces itself by it).
+
+    commit=False leaves the completed action uncommitted, for a caller that saves its own record of the
+    outcome in the same transaction (the action itself was committed before Junction was called).
+    """
+    claim = _start(token, actor, action=action, target_email=email, role=role, teams=teams, invite_id=invite_id,
+                   bulk_job_id=bulk_job_id)
     if not claim.is_new:
-        return claim
+        return claim, None
     row = claim.action
     team_ids = [team["id"] for team in teams]
     started_at = datetime.now(UTC)
@@ -117,19 +132,25 @@ def send_invite(client: JunctionClient, token: str, actor: Actor, *, email: str,
     except ValidationError as exc:
         mapped = map_issues_to_fields(exc.issues, team_ids, {t["id"]: t["name"] for t in teams})
         _finish(row, outcomes.form_outcome(outcomes.validation_alert(), mapped.fields, mapped.form,
-                                           mapped.invalid_team_ids), "validation_error", exc)
-        return claim
+                                           mapped.invalid_team_ids), "validation_error", exc, commit=commit)
+        return claim, exc
     except JunctionError as exc:
         if not exc.may_have_taken_effect:
-            _finish(row, outcomes.form_outcome(outcomes.describe_not_sent(exc)), _error_kind(exc), exc)
-            return claim
-        pending, check_error = _look_up_pending(client, email)
-        outcome = outcomes.describe_unknown(exc, email, started_at, pending, check_error)
-        kind = "confirmed_pending" if outcome.get("status") == "confirmed_pending" else "unknown"
-        _finish(row, outcome, kind, exc)
-        return claim
-    _finish(row, outcomes.result_outcome(status), status.value)
-    return claim
+            _finish(row, outcomes.form_outcome(outcomes.describe_not_sent(exc)), _error_kind(exc), exc, commit=commit)
+            return claim, exc
+        settle_unanswered(client, row, exc, started_at, commit=commit)
+        return claim, exc
+    _finish(row, outcomes.result_outcome(status), status.value, commit=commit)
+    return claim, None
+
+
+def settle_unanswered(client: JunctionClient, row: Action, error: JunctionError, started_at: datetime, *,
+                      commit: bool = True) -> None:
+    """A send whose answer never came (or could not be read): record what List Invites shows for it now."""
+    pending, check_error = _look_up_pending(client, row.target_email)
+    outcome = outcomes.describe_unknown(error, row.target_email, started_at, pending, check_error)
+    kind = "confirmed_pending" if outcome.get("status") == "confirmed_pending" else "unknown"
+    _finish(row, outcome, kind, error, commit=commit)
 
 
 def resend_invite(client: JunctionClient, token: str, actor: Actor, invite: Invite,

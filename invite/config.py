@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import sys
 import uuid
 from collections.abc import Mapping
@@ -51,6 +52,9 @@ class Settings:
     # Hard limits on resends of one address, whatever was confirmed (0 turns each off).
     resend_min_interval_seconds: float = 60.0
     resends_per_day: int = 5
+    bulk_concurrency: int = 4
+    redis_url: str | None = field(default=None, repr=False)  # may carry a password
+    bulk_queue_name: str = "invite-bulk"
     auth: AuthSettings | None = None  # always set by load_settings
     # /metrics: who may scrape without the bearer token (default loopback), and the token, if any.
     metrics_allowed_cidrs: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
@@ -182,6 +186,14 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     min_interval = _number(env, "INVITE_RESEND_MIN_INTERVAL_SECONDS", 60.0, problems, low=0, high=24 * 3600)
     per_day = int(_number(env, "INVITE_RESENDS_PER_DAY", 5, problems, low=0, high=1000, integer=True))
 
+    bulk_concurrency = int(_number(env, "BULK_CONCURRENCY", 4, problems, low=1, high=64, integer=True))
+    redis_url = env.get("REDIS_URL", "").strip() or None
+    if redis_url and urlsplit(redis_url).scheme not in {"redis", "rediss", "unix"}:
+        problems.append("REDIS_URL must be a redis://, rediss:// or unix:// URL.")
+    queue_name = env.get("BULK_QUEUE_NAME", "").strip() or "invite-bulk"
+    if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", queue_name):
+        problems.append(f"BULK_QUEUE_NAME may hold only letters, digits, '.', '_' and '-' (got {queue_name!r}).")
+
     database_url = env.get("DATABASE_URL", "").strip() or None
     if database_url and database_url.startswith("postgres://"):
         # Hosting platforms still hand out the scheme SQLAlchemy dropped.
@@ -212,6 +224,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         resend_cooldown_minutes=cooldown,
         resend_min_interval_seconds=min_interval,
         resends_per_day=per_day,
+        bulk_concurrency=bulk_concurrency,
+        redis_url=redis_url,
+        bulk_queue_name=queue_name,
         auth=auth,
         metrics_allowed_cidrs=metrics_cidrs,
         metrics_bearer_token=metrics_token,

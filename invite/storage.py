@@ -86,6 +86,8 @@ class Action(db.Model):
     channel: Mapped[str] = mapped_column(String(8), default="web", server_default="web")
     os_user: Mapped[str | None] = mapped_column(String(64))
     host: Mapped[str | None] = mapped_column(String(255))
+    # Set on the sends of a bulk job (invite/bulk/); actor_email is then the person who confirmed it.
+    bulk_job_id: Mapped[int | None] = mapped_column(Integer, index=True)
 
     @property
     def team_ids(self) -> list[str]:
@@ -180,7 +182,9 @@ def claim_action(token: str, **fields: Any) -> Claim:
 
 
 def complete_action(row: Action, *, outcome: dict[str, Any], outcome_kind: str, http_status: int | None = None,
-                    junction_request_id: str | None = None) -> None:
+                    junction_request_id: str | None = None, commit: bool = True) -> None:
+    """Record how the action ended; commit=False leaves the commit to a caller saving more with it."""
+
     def update() -> None:
         row.outcome = _clean_json(outcome)
         row.outcome_kind = outcome_kind
@@ -189,9 +193,13 @@ def complete_action(row: Action, *, outcome: dict[str, Any], outcome_kind: str, 
         row.state = DONE
         row.completed_at = utcnow()
         _fitted(row)
-        db.session.commit()
+        if commit:
+            db.session.commit()
 
-    once_more_if_dropped(update)
+    if commit:
+        once_more_if_dropped(update)
+    else:
+        update()  # nothing is sent to the database here: the caller's commit can meet a dropped connection
 
 
 def get_action(token: str) -> Action | None:

@@ -29,6 +29,16 @@ def sandbox() -> Iterator[SandboxServer]:
         server.stop()
 
 
+@pytest.fixture
+def slow_sandbox() -> Iterator[SandboxServer]:
+    """A sandbox with 250 ms of latency: bulk rows stay in flight long enough to pause, cancel or kill mid-job."""
+    server = SandboxServer(port=0, latency_ms=250, slow_seconds=1.5).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 def ensure_postgres_database(url: str) -> str:
     """Create the test database if missing. Fails loudly when the server is unreachable: never a skip."""
     target = make_url(url)

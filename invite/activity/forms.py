@@ -80,7 +80,13 @@ class ActivityFilterForm(Form):
     page = IntegerField("Page", default=1, validators=[
         Optional(), NumberRange(1, MAX_PAGE, message=f"Page must be a whole number from 1 to {MAX_PAGE:,}.")])
 
-    FILTERS = ("who", "target", "action", "outcome", "date_from", "date_to")
+    job = IntegerField("Bulk job", validators=[Optional()])
+
+    FILTERS = ("who", "target", "action", "outcome", "date_from", "date_to", "job")
+
+    def validate_job(self, field: IntegerField) -> None:
+        if field.data is not None and field.data < 1:
+            raise ValidationError("A bulk job number is 1 or more.")
 
     def validate_date_to(self, field: DateField) -> None:
         if field.data and self.date_from.data and field.data < self.date_from.data:

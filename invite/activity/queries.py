@@ -19,7 +19,8 @@ def _like(text: str) -> str:
 
 
 def filtered(*, who: str | None = None, target: str | None = None, action: str | None = None,
-             outcome: str | None = None, date_from: date | None = None, date_to: date | None = None) -> Select:
+             outcome: str | None = None, date_from: date | None = None, date_to: date | None = None,
+             job: int | None = None) -> Select:
     query = select(Action)
     if who:
         query = query.where(func.lower(Action.actor_email).like(_like(who.strip()), escape="\\"))
@@ -31,6 +32,8 @@ def filtered(*, who: str | None = None, target: str | None = None, action: str |
         query = query.where(Action.outcome_kind.in_(OUTCOME_GROUPS[outcome]))
     elif outcome:
         query = query.where(Action.outcome_kind == outcome)
+    if job:
+        query = query.where(Action.bulk_job_id == job)
     if date_from:
         query = query.where(Action.created_at >= datetime.combine(date_from, time.min, UTC))
     if date_to:

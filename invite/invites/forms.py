@@ -8,15 +8,11 @@ import secrets
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, SelectField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Email, Length, Regexp, ValidationError
+from wtforms.validators import Regexp, ValidationError
 
+from invite.invite_rules import EMAIL_FILTERS, EMAIL_VALIDATORS, ROLE_LABELS
 from invite.junction import ROLES, Team
 
-ROLE_LABELS = {
-    "org_admin": "Org admin",
-    "team_admin": "Team admin",
-    "no_role": "No role",
-}
 ROLE_HELP = {
     "org_admin": "Access to every team in the org.",
     "team_admin": "Access only to the teams picked below.",
@@ -32,15 +28,8 @@ def new_submission_token() -> str:
 
 
 class InviteForm(FlaskForm):
-    email = StringField(
-        "Email",
-        filters=[lambda v: v.strip() if isinstance(v, str) else v],
-        validators=[
-            DataRequired("Enter the email address to invite."),
-            Length(max=320, message="That address is longer than an email address can be."),
-            Email("Enter a valid email address, like name@example.com."),
-        ],
-    )
+    # The same rule bulk invites apply to each row (invite/invite_rules.py).
+    email = StringField("Email", filters=EMAIL_FILTERS, validators=list(EMAIL_VALIDATORS))
     # No default: least privilege means the person sending picks the role, never Enter (README: "The form").
     role = SelectField("Role", choices=[SelectChoice(r, ROLE_LABELS[r]) for r in ROLES], default=None,
                        validate_choice=False)

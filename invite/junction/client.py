@@ -149,7 +149,7 @@ def _segment(value: str, name: str) -> str:
 class JunctionClient:
     """One per process: a pooled keep-alive session, safe to share between threads."""
 
-    # list_teams gives up after this many pages (a cursor that never ends is a Junction bug).
+    # The list walks give up after this many pages (a cursor that never ends is a Junction bug).
     MAX_LIST_PAGES = 10_000
 
     def __init__(

@@ -1,0 +1,634 @@
+"""Bulk jobs as plain functions: create from a preview, confirm once, run, pause, resume, cancel, retry.
+
+Everything here works with an app context and no request, so the web pages, the worker and a CLI share
+it. The database is the truth: a job's rows are claimed with one atomic UPDATE (FOR UPDATE SKIP LOCKED
+on PostgreSQL), every send is an Action of the audit trail written before Junction is called (through
+invite.actions, exactly as the form's are), and one runner at a time holds a job's lease. The queue
+(tasks.py) only wakes a worker.
+
+Sending rules:
+- BULK_CONCURRENCY calls at once per job;
+- a 429 pauses the whole job for its Retry-After; the row goes back to the queue;
+- a row Junction certainly did not act on (no connection) is retried with backoff, at most 3 times;
+- a row whose outcome may have taken effect is checked against List Invites by invite.actions and
+  recorded confirmed or unknown; it is never re-posted by itself ("Retry the unknown rows" is a person's);
+- 401/403 stops the job: the key was refused.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from flask import Flask, current_app
+from sqlalchemy import delete, func, or_, select, update
+
+from invite import actions
+from invite.bulk.models import (
+    CANCELLED,
+    DONE,
+    DRAFT,
+    PAUSED,
+    QUEUED,
+    ROW_CANCELLED,
+    ROW_DONE,
+    ROW_DRAFT,
+    RUNNING,
+    SENDING,
+    SKIPPED,
+    STOPPED,
+    BulkJob,
+    BulkRow,
+)
+from invite.junction import AuthenticationError, OutcomeUnknownError, RateLimitError, UnreachableError
+from invite.storage import PENDING, Action, db, get_action, utcnow
+
+log = logging.getLogger("invite.bulk")
+
+MAX_RETRIES = 3  # for a row Junction did not act on (no connection, or rate limited)
+RETRY_BACKOFF_SECONDS = (1.0, 2.0, 4.0)
+DEFAULT_RETRY_AFTER_SECONDS = 30.0  # a 429 without Retry-After
+LEASE_SECONDS = 15.0  # a runner that stops renewing its lease for this long is taken to be gone
+RENEW_EVERY_SECONDS = 3.0
+TICK_SECONDS = 0.1
+
+# Row outcome kinds grouped the way the progress page counts them.
+SENT_KINDS = ("invite_created", "invite_resent", "confirmed_pending")
+NOT_SENT_KINDS = ("validation_error", "conflict", "rate_limited", "unreachable", "key_rejected", "not_found",
+                  "rejected")
+OUTCOME_WORDS = {
+    "invite_created": "Invitation sent",
+    "invite_resent": "Sent again",
+    "confirmed_pending": "Sent (confirmed after no answer)",
+    "already_in_org": "Already a member",
+    "validation_error": "Not sent: Junction rejected a value",
+    "conflict": "Not sent: conflict",
+    "rate_limited": "Not sent: rate limited",
+    "unreachable": "Not sent: Junction unreachable",
+    "key_rejected": "Not sent: the key was refused",
+    "not_found": "Not sent: org unknown",
+    "rejected": "Not sent: Junction answered with an error",
+    "unknown": "Unknown: may have been sent",
+}
+COUNT_GROUPS = ("sent", "already_member", "not_sent", "unknown", "waiting", "cancelled", "skipped")
+COUNT_LABELS = {"sent": "Sent", "already_member": "Already members", "not_sent": "Not sent",
+                "unknown": "Unknown", "waiting": "Waiting", "cancelled": "Cancelled", "skipped": "Skipped"}
+
+
+class JobError(Exception):
+    """A request about a job that cannot be done in its current state; the message says why."""
+
+
+# ---------------------------------------------------------------------------------------------- creating
+
+
+@dataclass(frozen=True)
+class DraftRow:
+    """One previewed row as the job keeps it. sendable: ready; resendable: already pending, may be resent."""
+
+    position: int
+    email: str
+    role: str | None
+    teams: list[dict[str, str]]
+    verdict: str
+    message: str | None
+    sendable: bool
+    resendable: bool = False
+
+
+@dataclass(frozen=True)
+class Who:
+    """The person creating or acting on a job (the audit trail's actor, without a request)."""
+
+    email: str
+    role: str | None = None
+    client_addr: str | None = None
+
+
+RESENDABLE = "resendable"  # verdict stored for an already-pending row outside the resend cooldown
+
+
+def new_token() -> str:
+    return uuid.uuid4().hex
+
+
+DRAFTS_KEPT_FOR = timedelta(days=1)
+
+
+def create_draft(rows: Iterable[DraftRow], who: Who, *, source: str | None = None) -> BulkJob:
+    """Store a previewed list; nothing is sent until confirm_job is called with its token.
+
+    Previews never confirmed are deleted a day later, here, so they do not pile up.
+    """
+    stale = select(BulkJob.id).where(BulkJob.state == DRAFT, BulkJob.created_at < utcnow() - DRAFTS_KEPT_FOR)
+    db.session.execute(delete(BulkRow).where(BulkRow.job_id.in_(stale)))
+    db.session.execute(delete(BulkJob).where(BulkJob.id.in_(stale)))
+    job = BulkJob(token=new_token(), created_by=who.email, created_by_role=who.role, client_addr=who.client_addr,
+                  source=(source or "pasted")[:255], state=DRAFT, created_at=utcnow())
+    db.session.add(job)
+    db.session.flush()
+    db.session.execute(BulkRow.__table__.insert(), [
+        {"job_id": job.id, "position": r.position, "email": r.email[:320], "role": r.role, "teams": r.teams,
+         "verdict": RESENDABLE if r.resendable else r.verdict, "preview_message": r.message,
+         "state": ROW_DRAFT if (r.sendable or r.resendable) else SKIPPED, "attempts": 0}
+        for r in rows
+    ])
+    db.session.commit()
+    return job
+
+
+def draft_counts(job_id: int) -> tuple[int, int]:
+    """(ready rows, pending rows that may be resent) of a draft: what the confirm buttons count."""
+    counts = dict(db.session.execute(
+        select(BulkRow.verdict, func.count()).where(BulkRow.job_id == job_id, BulkRow.state == ROW_DRAFT)
+        .group_by(BulkRow.verdict)).all())
+    resendable = counts.pop(RESENDABLE, 0)
+    return sum(counts.values()), resendable
+
+
+def confirm_job(token: str, who: Who, *, resend_pending: bool = False) -> tuple[BulkJob | None, bool]:
+    """Start the draft with this token, once. Returns (job, started now); a repeat gets (job, False)."""
+    now = utcnow()
+    flipped = db.session.execute(
+        update(BulkJob).where(BulkJob.token == token, BulkJob.state == DRAFT)
+        .values(state=RUNNING, confirmed_at=now, created_by=who.email, created_by_role=who.role,
+                client_addr=who.client_addr)
+    ).rowcount
+    job = db.session.scalar(select(BulkJob).where(BulkJob.token == token))
+    if not flipped:
+        db.session.rollback()
+        return job, False
+    chosen = BulkRow.verdict != RESENDABLE if not resend_pending else BulkRow.state == ROW_DRAFT
+    db.session.execute(update(BulkRow).where(BulkRow.job_id == job.id, BulkRow.state == ROW_DRAFT, chosen)
+                       .values(state=QUEUED, confirmed_by=who.email, confirmed_by_role=who.role))
+    db.session.execute(update(BulkRow).where(BulkRow.job_id == job.id, BulkRow.state == ROW_DRAFT)
+                       .values(state=SKIPPED, message="Already pending; not resent."))
+    db.session.commit()
+    _audit(job, "confirmed", who)
+    wake(job.id)
+    return job, True
+
+
+def _audit(job: BulkJob, event: str, who: Who | None, **fields: Any) -> None:
+    log.info("bulk job %s %s by %s", job.id, event, who.email if who else "worker",
+             extra={"fields": {"bulk_job_id": job.id, "bulk_event": event,
+                               "actor_email": who.email if who else None, **fields}})
+
+
+def wake(job_id: int, app: Flask | None = None) -> None:
+    """Ask a worker to run the job (the queue message carries only the id).
+
+    A queue that cannot be reached loses nothing: the job is already stored as running, and the workers'
+    sweep (at start-up and every minute) starts it.
+    """
+    try:
+        (app or current_app).extensions["bulk_queue"].wake(job_id)
+    except Exception:  # noqa: BLE001 - Redis down, a locked SQLite queue: the sweep starts the job later
+        log.warning("bulk job %s: the queue could not be reached; a worker's sweep will start it", job_id,
+                    exc_info=True, extra={"fields": {"bulk_job_id": job_id}})
+
+
+# ------------------------------------------------------------------------------------------ controlling
+
+
+def get_job(job_id: int) -> BulkJob | None:
+    return db.session.get(BulkJob, job_id, populate_existing=True)
+
+
+def list_jobs(limit: int = 50) -> list[BulkJob]:
+    return list(db.session.scalars(select(BulkJob).where(BulkJob.state != DRAFT)
+                                   .order_by(BulkJob.created_at.desc(), BulkJob.id.desc()).limit(limit)))
+
+
+def _require(job_id: int) -> BulkJob:
+    job = get_job(job_id)
+    if job is None or job.state == DRAFT:
+        raise JobError("There is no such job.")
+    return job
+
+
+def pause(job_id: int, who: Who) -> BulkJob:
+    job = _require(job_id)
+    if job.state != RUNNING:
+        raise JobError("Only a running job can be paused.")
+    db.session.execute(update(BulkJob).where(BulkJob.id == job_id, BulkJob.state == RUNNING)
+                       .values(state=PAUSED, message=f"Paused by {who.email}."))
+    db.session.commit()
+    _audit(job, "paused", who)
+    return get_job(job_id)
+
+
+def resume(job_id: int, who: Who) -> BulkJob:
+    job = _require(job_id)
+    if job.state not in (PAUSED, STOPPED):
+        raise JobError("Only a paused or stopped job can be resumed.")
+    db.session.execute(update(BulkJob).where(BulkJob.id == job_id, BulkJob.state.in_((PAUSED, STOPPED)))
+                       .values(state=RUNNING, message=None, paused_until=None))
+    db.session.commit()
+    _audit(job, "resumed", who)
+    wake(job_id)
+    return get_job(job_id)
+
+
+def cancel(job_id: int, who: Who) -> BulkJob:
+    """Stop the unsent rows; rows already in flight finish and are recorded."""
+    job = _require(job_id)
+    if job.state in (DONE, CANCELLED):
+        raise JobError("This job has already ended.")
+    now = utcnow()
+    db.session.execute(update(BulkRow).where(BulkRow.job_id == job_id, BulkRow.state == QUEUED)
+                       .values(state=ROW_CANCELLED, outcome_kind=None, finished_at=now,
+                               message=f"Cancelled by {who.email} before it was sent."))
+    db.session.execute(update(BulkJob).where(BulkJob.id == job_id)
+                       .values(state=CANCELLED, finished_at=now, message=f"Cancelled by {who.email}."))
+    db.session.commit()
+    _audit(job, "cancelled", who)
+    return get_job(job_id)
+
+
+def unknown_count(job_id: int) -> int:
+    return db.session.scalar(select(func.count()).select_from(BulkRow).where(
+        BulkRow.job_id == job_id, BulkRow.state == ROW_DONE, BulkRow.outcome_kind == "unknown")) or 0
+
+
+def retry_unknown(job_id: int, who: Who) -> int:
+    """Send the rows whose outcome stayed unknown once more (a person's explicit choice). Returns how many."""
+    job = _require(job_id)
+    if job.state in (PAUSED, CANCELLED):
+        raise JobError("Resume the job first." if job.state == PAUSED else "This job was cancelled.")
+    count = db.session.execute(
+        update(BulkRow).where(BulkRow.job_id == job_id, BulkRow.state == ROW_DONE, BulkRow.outcome_kind == "unknown")
+        .values(state=QUEUED, not_before=None, confirmed_by=who.email, confirmed_by_role=who.role,
+                outcome_kind=None, message=None, field_errors=None, finished_at=None)
+    ).rowcount
+    if count:
+        db.session.execute(update(BulkJob).where(BulkJob.id == job_id)
+                           .values(state=RUNNING, finished_at=None, message=None))
+    db.session.commit()
+    if count:
+        _audit(job, "retry_unknown", who, rows=count)
+        wake(job_id)
+    return count
+
+
+# ---------------------------------------------------------------------------------------------- status
+
+
+@dataclass
+class JobStatus:
+    job: BulkJob
+    counts: dict[str, int] = field(default_factory=dict)
+    total: int = 0  # rows chosen to send (skipped rows excluded)
+    finished: int = 0
+    rate_per_minute: float | None = None
+    eta_seconds: float | None = None
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.finished / self.total) if self.total else 100
+
+    def as_json(self) -> dict[str, Any]:
+        job = self.job
+        return {"id": job.id, "state": job.state, "message": job.message,
+                "paused_until": job.paused_until.isoformat() if job.paused_until else None,
+                "counts": self.counts, "total": self.total, "finished": self.finished, "percent": self.percent,
+                "rate_per_minute": self.rate_per_minute, "eta_seconds": self.eta_seconds}
+
+
+def count_group(state: str, outcome_kind: str | None) -> str:
+    if state == SKIPPED:
+        return "skipped"
+    if state == ROW_CANCELLED:
+        return "cancelled"
+    if state != ROW_DONE:
+        return "waiting"
+    if outcome_kind in SENT_KINDS:
+        return "sent"
+    if outcome_kind == "already_in_org":
+        return "already_member"
+    if outcome_kind in NOT_SENT_KINDS:
+        return "not_sent"
+    return "unknown"
+
+
+def job_status(job_id: int) -> JobStatus | None:
+    job = get_job(job_id)
+    if job is None:
+        return None
+    counts: Counter[str] = Counter({group: 0 for group in COUNT_GROUPS})
+    rows = db.session.execute(select(BulkRow.state, BulkRow.outcome_kind, func.count())
+                              .where(BulkRow.job_id == job_id).group_by(BulkRow.state, BulkRow.outcome_kind))
+    for state, kind, n in rows:
+        counts[count_group(state, kind)] += n
+    total = sum(counts.values()) - counts["skipped"]
+    finished = total - counts["waiting"]
+    status = JobStatus(job=job, counts=dict(counts), total=total, finished=finished)
+    if job.confirmed_at and finished:
+        end = job.finished_at or utcnow()
+        elapsed = max((end - job.confirmed_at).total_seconds(), 0.001)
+        status.rate_per_minute = round(finished / elapsed * 60, 1)
+        if job.state == RUNNING and counts["waiting"]:
+            status.eta_seconds = round(counts["waiting"] / (finished / elapsed), 1)
+    return status
+
+
+def job_rows(job_id: int) -> list[BulkRow]:
+    return list(db.session.scalars(select(BulkRow).where(BulkRow.job_id == job_id).order_by(BulkRow.position)))
+
+
+def row_words(row: BulkRow) -> str:
+    """The row's outcome in plain words."""
+    if row.state == SKIPPED:
+        return "Skipped"
+    if row.state == ROW_CANCELLED:
+        return "Cancelled"
+    if row.state == QUEUED:
+        return "Waiting to retry" if row.attempts else "Waiting"
+    if row.state in (SENDING, ROW_DRAFT):
+        return "Sending"
+    return OUTCOME_WORDS.get(row.outcome_kind or "", "Unknown: may have been sent")
+
+
+# --------------------------------------------------------------------------------------------- running
+
+
+def runner_id() -> str:
+    """One per run of a job (two runs in one process are two runners): host, process id, a nonce."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+
+
+def _runner_is_gone(runner: str | None) -> bool:
+    """A runner on this machine whose process no longer exists (killed): its job can be taken over at once."""
+    if not runner:
+        return False
+    host, _, rest = runner.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit() or int(pid_text) == os.getpid():
+        return False
+    try:
+        with open(f"/proc/{pid_text}/stat", encoding="ascii") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] == "Z"  # a zombie is gone too
+    except OSError:
+        return True
+
+
+def _acquire(job_id: int, me: str) -> bool:
+    job = get_job(job_id)
+    if job is None or job.state != RUNNING:
+        return False
+    now = utcnow()
+    holders = [BulkJob.runner.is_(None), BulkJob.lease_until < now]
+    if _runner_is_gone(job.runner):
+        holders.append(BulkJob.runner == job.runner)
+    got = db.session.execute(update(BulkJob).where(BulkJob.id == job_id, BulkJob.state == RUNNING, or_(*holders))
+                             .values(runner=me, lease_until=now + timedelta(seconds=LEASE_SECONDS))).rowcount
+    db.session.commit()
+    return bool(got)
+
+
+def _renew(job_id: int, me: str) -> bool:
+    kept = db.session.execute(update(BulkJob).where(BulkJob.id == job_id, BulkJob.runner == me)
+                              .values(lease_until=utcnow() + timedelta(seconds=LEASE_SECONDS))).rowcount
+    db.session.commit()
+    return bool(kept)
+
+
+def _release(job_id: int, me: str) -> None:
+    db.session.execute(update(BulkJob).where(BulkJob.id == job_id, BulkJob.runner == me)
+                       .values(runner=None, lease_until=None))
+    db.session.commit()
+
+
+def claim_rows(job_id: int, limit: int, me: str) -> list[int]:
+    """Move up to `limit` due rows from queued to sending, atomically: no two runners get the same row.
+
+    PostgreSQL: the due rows are locked with FOR UPDATE SKIP LOCKED, then updated, in one transaction (not
+    as `UPDATE … WHERE id IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED)`, whose subquery PostgreSQL may run
+    again per row and so update more than n). SQLite: one UPDATE; SQLite runs one writer at a time.
+    """
+    now = utcnow()
+    due = (select(BulkRow.id)
+           .where(BulkRow.job_id == job_id, BulkRow.state == QUEUED,
+                  (BulkRow.not_before.is_(None)) | (BulkRow.not_before <= now))
+           .order_by(BulkRow.position).limit(limit))
+    claim = update(BulkRow).values(state=SENDING, attempts=BulkRow.attempts + 1).returning(BulkRow.id)
+    if db.engine.dialect.name == "postgresql":
+        ids = list(db.session.scalars(due.with_for_update(skip_locked=True)))
+        claimed = list(db.session.scalars(claim.where(BulkRow.id.in_(ids), BulkRow.state == QUEUED))) if ids else []
+    else:
+        claimed = list(db.session.scalars(claim.where(BulkRow.id.in_(due.scalar_subquery()),
+                                                      BulkRow.state == QUEUED)))
+    db.session.commit()
+    return claimed
+
+
+def _token(row: BulkRow) -> str:
+    return f"bulk-{row.job_id}-{row.id}-{row.attempts}"
+
+
+def _record(row: BulkRow, action: Action) -> None:
+    """Copy an attempt's outcome onto its row, in plain words, with a 422 mapped to the row's columns."""
+    outcome = action.outcome or {}
+    row.state = ROW_DONE
+    row.action_id = action.id
+    row.outcome_kind = action.outcome_kind
+    row.finished_at = action.completed_at or utcnow()
+    checked = outcome.get("checked_invite") or {}
+    row.invite_id = checked.get("id") or action.invite_id
+    alert = outcome.get("alert") or {}
+    row.message = alert.get("title") if outcome.get("kind") == "form" else None
+    if action.outcome_kind == "confirmed_pending":
+        row.message = "Junction did not answer, but now lists the invitation as sent just now."
+    errors = {name: list(messages) for name, messages in (outcome.get("field_errors") or {}).items()}
+    if outcome.get("form_errors"):
+        errors["row"] = list(outcome["form_errors"])
+    row.field_errors = errors or None
+
+
+class _Control:
+    """What a job's sender threads share: stop, and hold back until Junction's Retry-After has passed."""
+
+    def __init__(self) -> None:
+        self.stop = threading.Event()
+        self.hold_until: datetime | None = None
+        self.lock = threading.Lock()
+
+    def held_for(self) -> float:
+        until = self.hold_until
+        return max(0.0, (until - utcnow()).total_seconds()) if until else 0.0
+
+    def hold(self, seconds: float) -> datetime:
+        with self.lock:
+            until = utcnow() + timedelta(seconds=seconds)
+            if self.hold_until is None or self.hold_until < until:
+                self.hold_until = until
+            return self.hold_until
+
+
+def _send_row(app: Flask, job: BulkJob, row: BulkRow, control: _Control) -> None:
+    """One attempt at one claimed row, through the audited Action path; then what it means for the job."""
+    actor = actions.Actor(email=row.confirmed_by or job.created_by, role=row.confirmed_by_role,
+                          client_addr=job.client_addr, request_id=f"bulk-{job.id}")
+    claim, error = actions.send_and_report(app.extensions["upstream"].client, _token(row), actor, email=row.email,
+                                           role=row.role or "org_admin", teams=row.teams, bulk_job_id=job.id,
+                                           commit=False)  # the outcome is committed with the row's, below
+    row.action_id = claim.action.id
+    if isinstance(error, AuthenticationError):
+        row.state = QUEUED  # not acted on: it goes out when the job is resumed with a key Junction accepts
+        db.session.execute(update(BulkJob).where(BulkJob.id == job.id, BulkJob.state == RUNNING).values(
+            state=STOPPED, message="Junction refused the dashboard's Management Key (the key was refused), so the "
+                                   "job stopped. Ask whoever runs the dashboard to check JUNCTION_MANAGEMENT_KEY, "
+                                   "then resume: the unsent rows are kept."))
+        control.stop.set()
+    elif isinstance(error, RateLimitError) and row.attempts <= MAX_RETRIES:
+        until = control.hold(error.retry_after_seconds or DEFAULT_RETRY_AFTER_SECONDS)
+        row.state, row.not_before = QUEUED, until
+        db.session.execute(update(BulkJob).where(BulkJob.id == job.id).values(paused_until=until))
+    elif isinstance(error, UnreachableError) and row.attempts <= MAX_RETRIES:
+        backoff = RETRY_BACKOFF_SECONDS[min(row.attempts, len(RETRY_BACKOFF_SECONDS)) - 1]
+        row.state, row.not_before = QUEUED, utcnow() + timedelta(seconds=backoff)
+    else:
+        _record(row, claim.action)
+    db.session.commit()
+
+
+def _sender(app: Flask, job_id: int, me: str, control: _Control) -> None:
+    """Claim a due row, send it, repeat: until none is due, or the job is held, paused, cancelled or lost."""
+    with app.app_context():
+        job = db.session.get(BulkJob, job_id)  # who confirmed it and from where: fixed once it runs
+        try:
+            while not control.stop.is_set():
+                held = control.held_for()
+                if held:
+                    control.stop.wait(min(held, TICK_SECONDS))
+                    continue
+                claimed = claim_rows(job_id, 1, me)
+                if not claimed:
+                    return
+                for row_id in claimed:
+                    try:
+                        _send_row(app, job, db.session.get(BulkRow, row_id), control)
+                    except Exception:  # noqa: BLE001 - one row's failure must not stop the others: it stays in
+                        db.session.rollback()  # doubt, and is settled when the job next starts
+                        log.exception("bulk job %s: row %s failed unexpectedly", job_id, row_id)
+                        return
+        finally:
+            db.session.remove()
+
+
+def settle_in_doubt(job_id: int, client) -> int:
+    """Rows a dead runner left in `sending`: settled from the audit trail and List Invites, never re-posted."""
+    rows = list(db.session.scalars(select(BulkRow).where(BulkRow.job_id == job_id, BulkRow.state == SENDING)))
+    for row in rows:
+        action = get_action(_token(row))
+        if action is None:
+            row.state = QUEUED  # claimed, but stopped before its audit row was written: nothing went out
+        elif action.state == PENDING:
+            gone = OutcomeUnknownError("The worker stopped while this invitation was being sent.")
+            actions.settle_unanswered(client, action, gone, action.created_at, commit=False)
+            _record(row, action)
+        else:
+            _record(row, action)
+        db.session.commit()
+    if rows:
+        log.info("bulk job %s: settled %d rows left in flight", job_id, len(rows),
+                 extra={"fields": {"bulk_job_id": job_id, "settled": len(rows)}})
+    return len(rows)
+
+
+def _remaining(job_id: int) -> tuple[int, datetime | None]:
+    """Rows still queued, and when the earliest of them is due."""
+    count, due = db.session.execute(select(func.count(), func.min(BulkRow.not_before))
+                                    .where(BulkRow.job_id == job_id, BulkRow.state == QUEUED)).one()
+    if due is not None and due.tzinfo is None:
+        due = due.replace(tzinfo=UTC)
+    return count, due
+
+
+def run_job(app: Flask, job_id: int) -> str:
+    """Send the job's rows until none is left, it is paused or cancelled, or another runner holds it.
+
+    BULK_CONCURRENCY sender threads each claim and send one row at a time; this thread keeps the lease,
+    watches the job's state, and restarts the senders when rows set aside for a retry fall due.
+    """
+    me = runner_id()
+    with app.app_context():
+        if not _acquire(job_id, me):
+            return "not running here"
+        concurrency = app.extensions["settings"].bulk_concurrency
+        control = _Control()
+        senders: list[Future] = []
+        pool = ThreadPoolExecutor(concurrency, thread_name_prefix=f"bulk-{job_id}")
+        ended = "left"
+        try:
+            settle_in_doubt(job_id, app.extensions["upstream"].client)
+            renewed = time.monotonic()
+            while True:
+                if time.monotonic() - renewed >= RENEW_EVERY_SECONDS:
+                    if not _renew(job_id, me):
+                        ended = "lease lost"
+                        break
+                    renewed = time.monotonic()
+                job = get_job(job_id)
+                db.session.commit()  # end the read so the next look sees other writers
+                if job.state != RUNNING:
+                    ended = job.state
+                    break
+                senders = [f for f in senders if not f.done()]
+                if not senders:
+                    remaining, due = _remaining(job_id)
+                    db.session.commit()
+                    if not remaining:
+                        _finish_job(job_id, me)
+                        ended = DONE
+                        break
+                    if due is None or due <= utcnow():
+                        senders = [pool.submit(_sender, app, job_id, me, control) for _ in range(concurrency)]
+                time.sleep(TICK_SECONDS)
+        finally:
+            control.stop.set()
+            pool.shutdown(wait=True)  # rows in flight finish and are recorded whatever happened
+            _release(job_id, me)
+            db.session.remove()
+        log.info("bulk job %s: runner %s ended (%s)", job_id, me, ended,
+                 extra={"fields": {"bulk_job_id": job_id, "runner": me, "ended": ended}})
+        return ended
+
+
+def _finish_job(job_id: int, me: str) -> None:
+    db.session.execute(update(BulkJob).where(BulkJob.id == job_id, BulkJob.state == RUNNING, BulkJob.runner == me)
+                       .values(state=DONE, finished_at=utcnow(), paused_until=None))
+    db.session.commit()
+
+
+def active_job_ids() -> list[int]:
+    """Jobs a worker should be running: for the start-up sweep and the periodic one."""
+    return list(db.session.scalars(select(BulkJob.id).where(BulkJob.state == RUNNING).order_by(BulkJob.id)))
+
+
+def draft_rows(preview, cooldown_minutes: float) -> list[DraftRow]:
+    """The preview's rows as a draft keeps them: ready rows sendable; pending ones resendable outside the
+    support desk's resend cooldown (within it they are skipped, saying when they were last sent)."""
+    from invite.bulk.preview import ALREADY_PENDING, READY
+    from invite.support.views import last_sent_within
+
+    rows = []
+    for row in sorted(preview.rows, key=lambda r: r.input.number):
+        resendable = row.verdict == ALREADY_PENDING and not last_sent_within(row.pending, cooldown_minutes)
+        message = row.message
+        if row.verdict == ALREADY_PENDING and not resendable:
+            message += f" It was sent within the last {cooldown_minutes:g} minutes, so it is not resent."
+        rows.append(DraftRow(position=row.input.number, email=row.email, role=row.role,
+                             teams=[{"id": t.id, "name": t.name} for t in row.teams], verdict=row.verdict,
+                             message=message, sendable=row.verdict == READY, resendable=resendable))
+    return rows

@@ -1,0 +1,87 @@
+"""What a bulk job keeps: the job, and one row per address it was asked to send.
+
+The database is the truth about every row; the task queue only wakes a worker. A row moves
+draft -> queued -> sending -> done (or skipped, cancelled). A row in `sending` whose runner died is in
+doubt: it is checked against List Invites before anything else of its job is sent, never re-posted.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from invite.storage import UTCDateTime, db, utcnow
+
+# Job states.
+DRAFT = "draft"  # previewed, not confirmed: the confirm token is still unused
+RUNNING = "running"
+PAUSED = "paused"  # by a person; a 429 only sets paused_until
+STOPPED = "stopped"  # by Junction refusing the key
+CANCELLED = "cancelled"
+DONE = "done"
+ACTIVE_STATES = (RUNNING,)
+
+# Row states.
+ROW_DRAFT = "draft"
+QUEUED = "queued"
+SENDING = "sending"
+ROW_DONE = "done"
+SKIPPED = "skipped"  # not sendable in the preview, or not chosen
+ROW_CANCELLED = "cancelled"
+
+
+class BulkJob(db.Model):
+    __tablename__ = "bulk_jobs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    # The one-time confirm token: confirming flips draft -> running once, whatever repeats the post.
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    created_by: Mapped[str] = mapped_column(String(320))
+    created_by_role: Mapped[str | None] = mapped_column(String(32))
+    client_addr: Mapped[str | None] = mapped_column(String(64))
+    source: Mapped[str | None] = mapped_column(String(255))  # "pasted" or the uploaded file's name
+    state: Mapped[str] = mapped_column(String(16), default=DRAFT, index=True)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Junction's Retry-After: nothing new is sent before this moment.
+    paused_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    message: Mapped[str | None] = mapped_column(Text)  # why it stopped, who paused or cancelled it
+    # Which worker runs it, until when (renewed while it runs): one runner per job at a time.
+    runner: Mapped[str | None] = mapped_column(String(200))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class BulkRow(db.Model):
+    __tablename__ = "bulk_rows"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("bulk_jobs.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)  # the input's row number, as the preview showed it
+    email: Mapped[str] = mapped_column(String(320))
+    role: Mapped[str | None] = mapped_column(String(32))
+    teams: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)  # [{"id", "name"}]
+    verdict: Mapped[str] = mapped_column(String(32))  # the preview's
+    preview_message: Mapped[str | None] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16), default=ROW_DRAFT)
+    not_before: Mapped[datetime | None] = mapped_column(UTCDateTime())  # backoff after a refused connection
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    confirmed_by: Mapped[str | None] = mapped_column(String(320))
+    confirmed_by_role: Mapped[str | None] = mapped_column(String(32))
+    action_id: Mapped[int | None] = mapped_column(Integer)  # the last attempt's audit row
+    outcome_kind: Mapped[str | None] = mapped_column(String(32), index=True)
+    message: Mapped[str | None] = mapped_column(Text)
+    # A 422 mapped to this row's columns: {"email": [...], "role": [...], "teams": [...], "row": [...]}
+    field_errors: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    invite_id: Mapped[str | None] = mapped_column(String(64))
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    @property
+    def team_names(self) -> list[str]:
+        return [team["name"] for team in self.teams]
+
+
+db.Index("ix_bulk_rows_job_state", BulkRow.job_id, BulkRow.state, BulkRow.position)

@@ -1,0 +1,220 @@
+"""Judge every row of a bulk list before anything is sent: plain Python, no Flask, no HTTP.
+
+The caller fetches the org's teams, members and pending invitations through the Junction client and
+hands them in; members and invites may be lazy iterables (JunctionClient.iter_members/iter_invites), and
+each is walked exactly once, however many rows there are.
+
+Each row gets one verdict, the first that applies in this order: invalid address, duplicate of an
+earlier row, already a member, invalid role, unknown team, ambiguous team name, already pending, ready.
+Only ready rows would be sent as they are. A pending row would be resent; whether to (and whether the
+resend cooldown allows it: invite.support.views.last_sent_within on row.pending) is the caller's choice.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from invite.bulk.parser import InputRow
+from invite.invite_rules import ROLE_LABELS, email_errors
+from invite.junction import Invite, Member, Team
+
+__all__ = [
+    "ALREADY_MEMBER",
+    "ALREADY_PENDING",
+    "AMBIGUOUS_TEAM",
+    "DUPLICATE",
+    "INVALID_EMAIL",
+    "INVALID_ROLE",
+    "READY",
+    "UNKNOWN_TEAM",
+    "VERDICTS",
+    "Preview",
+    "PreviewRow",
+    "build_preview",
+]
+
+READY = "ready"
+INVALID_EMAIL = "invalid_email"
+UNKNOWN_TEAM = "unknown_team"
+AMBIGUOUS_TEAM = "ambiguous_team"
+INVALID_ROLE = "invalid_role"
+DUPLICATE = "duplicate"
+ALREADY_MEMBER = "already_member"
+ALREADY_PENDING = "already_pending"
+# Every verdict, in the order counts are shown: the problems, then what is left.
+VERDICTS = (
+    INVALID_EMAIL, DUPLICATE, ALREADY_MEMBER, INVALID_ROLE, UNKNOWN_TEAM, AMBIGUOUS_TEAM, ALREADY_PENDING, READY,
+)
+
+# How many close team names an unknown one is offered, and how close they must be (difflib's ratio).
+MAX_SUGGESTIONS = 3
+SUGGESTION_CUTOFF = 0.6
+
+
+@dataclass
+class PreviewRow:
+    input: InputRow
+    email: str  # as the form takes it (stripped)
+    role: str | None  # the role to send: the row's, or the page's default when the row has none
+    teams: list[Team]  # the row's teams that were found, in the row's order, each once
+    verdict: str
+    message: str  # what the verdict means for this row, in plain words
+    suggestions: list[str] = field(default_factory=list)  # team names close to an unknown one
+    duplicate_of: int | None = None  # the row number of the first row with this address
+    pending: Invite | None = None  # the pending invitation for this address
+    member: Member | None = None  # the member with this address
+    field: str | None = None  # the column the problem is in: 'email', 'role', 'teams' or None
+
+
+@dataclass
+class Preview:
+    rows: list[PreviewRow]  # the rows with a problem first, then the ready ones, each group in input order
+    counts: dict[str, int]  # rows per verdict, every verdict present (0 when none)
+
+    @property
+    def ready(self) -> list[PreviewRow]:
+        return [row for row in self.rows if row.verdict == READY]
+
+    @property
+    def pending(self) -> list[PreviewRow]:
+        """Rows that would resend an invitation, if the admin chooses to."""
+        return [row for row in self.rows if row.verdict == ALREADY_PENDING]
+
+
+def build_preview(
+    rows: Sequence[InputRow],
+    *,
+    default_role: str,
+    teams: Sequence[Team],
+    members: Iterable[Member],
+    invites: Iterable[Invite],
+) -> Preview:
+    """Every row judged; members and invites are each iterated once, whatever the number of rows."""
+    if default_role not in ROLE_LABELS:
+        raise ValueError(f"default_role must be one of {', '.join(ROLE_LABELS)}")
+    members_by_email = {_email_key(m.email): m for m in members}
+    invites_by_email = {_email_key(i.email): i for i in invites}
+    resolver = _TeamResolver(teams)
+    first_row_of: dict[str, int] = {}
+
+    judged = []
+    for row in rows:
+        key = _email_key(row.email)
+        earlier = first_row_of.setdefault(key, row.number) if key else row.number
+        judged.append(
+            _judge(row, default_role, resolver, earlier, members_by_email.get(key), invites_by_email.get(key))
+        )
+
+    ordered = [r for r in judged if r.verdict != READY] + [r for r in judged if r.verdict == READY]
+    counts = dict.fromkeys(VERDICTS, 0)
+    for r in judged:
+        counts[r.verdict] += 1
+    return Preview(rows=ordered, counts=counts)
+
+
+def _email_key(email: str) -> str:
+    return email.strip().casefold()
+
+
+def _judge(
+    row: InputRow,
+    default_role: str,
+    resolver: _TeamResolver,
+    first_row: int,
+    member: Member | None,
+    pending: Invite | None,
+) -> PreviewRow:
+    email = row.email.strip()
+    role = row.role if row.role_text else default_role
+    found, team_problem = resolver.resolve(row.teams)
+    result = PreviewRow(input=row, email=email, role=role, teams=found, verdict=READY, message="Ready to invite.")
+
+    def verdict(name: str, message: str, column: str | None) -> PreviewRow:
+        result.verdict, result.message, result.field = name, message, column
+        return result
+
+    if not email:
+        return verdict(INVALID_EMAIL, "This row has no email address.", "email")
+    if email_errors(email):
+        return verdict(INVALID_EMAIL, f"“{email}” is not a valid email address.", "email")
+    if first_row != row.number:
+        result.duplicate_of = first_row
+        return verdict(DUPLICATE, f"The same address as row {first_row}; only that row is used.", "email")
+    if member is not None:
+        result.member = member
+        return verdict(ALREADY_MEMBER, f"{email} is already a member of the organization.", "email")
+    if role is None:
+        labels = ", ".join(f"{code} ({label})" for code, label in ROLE_LABELS.items())
+        return verdict(
+            INVALID_ROLE, f"“{row.role_text}” is not a role; use one of {labels}, or leave it empty.", "role"
+        )
+    if team_problem is not None:
+        result.suggestions = team_problem.suggestions
+        return verdict(team_problem.verdict, team_problem.message, "teams")
+    if pending is not None:
+        result.pending = pending
+        return verdict(
+            ALREADY_PENDING,
+            f"{email} has a pending invitation (sent {pending.invited_at:%Y-%m-%d}); sending would resend it.",
+            None,
+        )
+    return result
+
+
+@dataclass(frozen=True)
+class _TeamProblem:
+    verdict: str
+    message: str
+    suggestions: list[str]
+
+
+class _TeamResolver:
+    """Team ids matched exactly, names without case; a name's suggestions are worked out once."""
+
+    def __init__(self, teams: Sequence[Team]):
+        self._by_id = {team.id: team for team in teams}
+        self._by_name: dict[str, list[Team]] = {}
+        for team in teams:
+            self._by_name.setdefault(team.name.strip().casefold(), []).append(team)
+        self._names = {key: same[0].name.strip() for key, same in self._by_name.items()}
+        self._suggestions: dict[str, list[str]] = {}
+
+    def resolve(self, wanted: Sequence[str]) -> tuple[list[Team], _TeamProblem | None]:
+        """The teams found (in order, each once) and the first problem, if any."""
+        found: list[Team] = []
+        problem: _TeamProblem | None = None
+        for text in wanted:
+            team = self._by_id.get(text)
+            if team is None:
+                same_name = self._by_name.get(text.casefold(), [])
+                if len(same_name) == 1:
+                    team = same_name[0]
+                elif same_name and problem is None:
+                    problem = _TeamProblem(
+                        AMBIGUOUS_TEAM,
+                        f"{len(same_name)} teams are named “{text}”; use the id of the one you mean instead "
+                        f"({', '.join(t.id for t in same_name)}).",
+                        [],
+                    )
+                elif not same_name and problem is None:
+                    problem = self._unknown(text)
+            if team is not None and team not in found:
+                found.append(team)
+        return found, problem
+
+    def _unknown(self, text: str) -> _TeamProblem:
+        key = text.casefold()
+        if key not in self._suggestions:
+            close = difflib.get_close_matches(key, self._names, n=MAX_SUGGESTIONS, cutoff=SUGGESTION_CUTOFF)
+            self._suggestions[key] = [self._names[name] for name in close]
+        suggestions = self._suggestions[key]
+        message = f"No team named “{text}”."
+        if suggestions:
+            message += f" Did you mean {_or_list(suggestions)}?"
+        return _TeamProblem(UNKNOWN_TEAM, message, list(suggestions))
+
+
+def _or_list(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"

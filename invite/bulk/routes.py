@@ -1,0 +1,224 @@
+"""/bulk: paste or upload a list, preview every row, confirm once, then watch the job the worker runs.
+
+Web requests never send rows themselves: confirming starts the job in the database and wakes a worker.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime
+
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from invite.activity.export import safe_cell
+from invite.auth import require
+from invite.bulk import jobs
+from invite.bulk.forms import BulkListForm, ConfirmForm, JobControlForm
+from invite.bulk.models import CANCELLED, DONE, DRAFT, PAUSED, RUNNING, SKIPPED, STOPPED
+from invite.bulk.parser import MAX_BYTES, TEMPLATE_CSV, BulkInputError, InputRow, parse_bulk
+from invite.bulk.preview import VERDICTS, build_preview
+from invite.invite_rules import ROLE_LABELS
+from invite.junction import JunctionError
+from invite.upstream import get_upstream
+from invite.web import current_actor
+
+bp = Blueprint("bulk", __name__)
+
+VERDICT_LABELS = {
+    "invalid_email": "Invalid address", "duplicate": "Duplicate", "already_member": "Already a member",
+    "invalid_role": "Invalid role", "unknown_team": "Unknown team", "ambiguous_team": "Ambiguous team",
+    "already_pending": "Already pending", "ready": "Ready", jobs.RESENDABLE: "Already pending",
+}
+STATE_WORDS = {RUNNING: "Sending", PAUSED: "Paused", STOPPED: "Stopped", CANCELLED: "Cancelled", DONE: "Done"}
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def too_large(_error: RequestEntityTooLarge):
+    return _render_list_page(BulkListForm(formdata=None), status=413, error=(
+        f"The list is larger than {MAX_BYTES:,} bytes (1 MB), the most that can be read at once: split it into "
+        "smaller files and send them one after the other."))
+
+
+def _who() -> jobs.Who:
+    actor = current_actor()
+    return jobs.Who(email=actor.email, role=actor.role, client_addr=actor.client_addr)
+
+
+def _render_list_page(form: BulkListForm, *, error: str | None = None, status: int = 200):
+    return render_template("bulk/index.html", form=form, error=error, jobs=jobs.list_jobs(),
+                           state_words=STATE_WORDS, page_has_errors=bool(error)), status
+
+
+@bp.get("/bulk")
+@require("send")
+def index():
+    return _render_list_page(BulkListForm(formdata=None))
+
+
+@bp.get("/bulk/template.csv")
+@require("send")
+def template_csv():
+    return Response(TEMPLATE_CSV, mimetype="text/csv",
+                    headers={"Content-Disposition": 'attachment; filename="bulk-invite-template.csv"'})
+
+
+def _as_csv(rows: list[InputRow]) -> str:
+    """The list as CSV lines for the edit box, whatever it came in as."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    for row in rows:
+        writer.writerow([row.email, row.role_text, ";".join(row.teams)] if row.role_text or row.teams else [row.email])
+    return buffer.getvalue()
+
+
+@bp.post("/bulk/preview")
+@require("send")
+def preview():
+    form = BulkListForm()
+    if not form.validate():
+        return _render_list_page(form, error="The form had expired or was incomplete; check it and preview again.",
+                                 status=400)
+    upload = form.file.data
+    data: bytes | str = form.text.data or ""
+    source = "pasted"
+    if upload is not None and upload.filename:
+        data = upload.read(MAX_BYTES + 1)
+        source = upload.filename
+    try:
+        rows = parse_bulk(data)
+    except BulkInputError as exc:
+        return _render_list_page(form, error=exc.message, status=422)
+    upstream = get_upstream()
+    try:
+        result = build_preview(rows, default_role=form.default_role.data, teams=upstream.teams.get().value,
+                               members=upstream.client.iter_members(), invites=upstream.client.iter_invites())
+    except JunctionError as exc:
+        return _render_list_page(form, status=502, error=(
+            f"The list could not be checked against Junction ({exc.message}) Nothing was sent or stored; "
+            "preview again in a minute."))
+    settings = current_app.extensions["settings"]
+    draft = jobs.create_draft(jobs.draft_rows(result, settings.resend_cooldown_minutes), _who(), source=source)
+    ready, resendable = jobs.draft_counts(draft.id)
+    form.text.data = _as_csv(rows)
+    return render_template(
+        "bulk/preview.html", form=form, preview=result, draft=draft, ready=ready, resendable=resendable,
+        confirm=ConfirmForm(formdata=None, token=draft.token), verdicts=VERDICTS, verdict_labels=VERDICT_LABELS,
+        role_labels=ROLE_LABELS, source=source,
+    )
+
+
+@bp.post("/bulk/confirm")
+@require("send")
+def confirm():
+    form = ConfirmForm()
+    if not form.validate():
+        flash("That confirmation had expired. Preview the list again.", "error")
+        return redirect(url_for("bulk.index"), code=303)
+    job, started = jobs.confirm_job(form.token.data, _who(), resend_pending=request.form.get("resend") == "1")
+    if job is None:
+        abort(404)
+    if not started:
+        flash("This list was already confirmed: this is its job, started once.", "info")
+    return redirect(url_for("bulk.job_page", job_id=job.id), code=303)
+
+
+def _job_or_404(job_id: int):
+    status = jobs.job_status(job_id)
+    if status is None or status.job.state == DRAFT:
+        abort(404)
+    return status
+
+
+@bp.get("/bulk/<int:job_id>")
+@require("send")
+def job_page(job_id: int):
+    status = _job_or_404(job_id)
+    return render_template(
+        "bulk/job.html", status=status, rows=jobs.job_rows(job_id), row_words=jobs.row_words,
+        count_labels=jobs.COUNT_LABELS, count_groups=jobs.COUNT_GROUPS, state_words=STATE_WORDS,
+        control=JobControlForm(formdata=None), unknown=jobs.unknown_count(job_id), role_labels=ROLE_LABELS,
+        verdict_labels=VERDICT_LABELS, skipped=SKIPPED,
+    )
+
+
+@bp.get("/bulk/<int:job_id>.json")
+@require("send")
+def job_json(job_id: int):
+    status = _job_or_404(job_id)
+    body = status.as_json()
+    body["state_words"] = STATE_WORDS.get(status.job.state, status.job.state)
+    body["rows"] = [{"id": row.id, "outcome": jobs.row_words(row), "message": row.message or "",
+                     "field_errors": row.field_errors or {}} for row in jobs.job_rows(job_id) if row.state != SKIPPED]
+    return body
+
+
+def _control(job_id: int, act) -> Response:
+    form = JobControlForm()
+    if form.validate():
+        try:
+            act(job_id, _who())
+        except jobs.JobError as exc:
+            flash(str(exc), "error")
+    else:
+        flash("That button's page had expired; try again.", "error")
+    return redirect(url_for("bulk.job_page", job_id=job_id), code=303)
+
+
+@bp.post("/bulk/<int:job_id>/pause")
+@require("send")
+def pause(job_id: int):
+    return _control(job_id, jobs.pause)
+
+
+@bp.post("/bulk/<int:job_id>/resume")
+@require("send")
+def resume(job_id: int):
+    return _control(job_id, jobs.resume)
+
+
+@bp.post("/bulk/<int:job_id>/cancel")
+@require("send")
+def cancel(job_id: int):
+    return _control(job_id, jobs.cancel)
+
+
+@bp.get("/bulk/<int:job_id>/retry-unknown")
+@require("send")
+def retry_unknown_confirm(job_id: int):
+    status = _job_or_404(job_id)
+    return render_template("bulk/retry.html", status=status, unknown=jobs.unknown_count(job_id),
+                           control=JobControlForm(formdata=None))
+
+
+@bp.post("/bulk/<int:job_id>/retry-unknown")
+@require("send")
+def retry_unknown(job_id: int):
+    def act(job_id: int, who: jobs.Who) -> None:
+        count = jobs.retry_unknown(job_id, who)
+        flash(f"Sending the {count} unknown {'row' if count == 1 else 'rows'} again." if count
+              else "No row is unknown any more.", "info")
+
+    return _control(job_id, act)
+
+
+RESULT_COLUMNS = ("row", "email", "role", "teams", "outcome", "message", "invite_id", "time_utc")
+
+
+@bp.get("/bulk/<int:job_id>.csv")
+@require("send")
+def results_csv(job_id: int):
+    _job_or_404(job_id)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(RESULT_COLUMNS)
+    for row in jobs.job_rows(job_id):
+        message = row.message or (row.preview_message if row.state == SKIPPED else "")
+        errors = "; ".join(f"{name}: {m}" for name, messages in (row.field_errors or {}).items() for m in messages)
+        values = (row.position, row.email, row.role, "; ".join(row.team_names), jobs.row_words(row),
+                  " ".join(filter(None, [message, errors])), row.invite_id,
+                  row.finished_at.isoformat() if isinstance(row.finished_at, datetime) else "")
+        writer.writerow([safe_cell(v) for v in values])
+    return Response(buffer.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="bulk-job-{job_id}-results.csv"'})

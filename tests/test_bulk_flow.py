@@ -1,0 +1,183 @@
+"""Bulk invites end to end: pages through Flask's test client, a real worker process, the sandbox over HTTP.
+
+The worker is `python -m invite.bulk.worker` in a subprocess on the same database (SQLite here; the
+PostgreSQL + Redis runs are in test_bulk_durability.py). Every assertion about what Junction received
+reads the sandbox's own request log.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+
+from tests.bulk_support import _CSRF, _TOKEN, posted_addresses, preview_and_confirm, running_bulk, wait_for
+
+
+@pytest.fixture
+def bulk(sandbox, tmp_path):
+    with running_bulk(sandbox, tmp_path, BULK_CONCURRENCY="4") as (app, client, workers):
+        yield app, client, workers[0]
+
+
+def test_a_pasted_list_is_previewed_sent_once_and_reported(bulk, sandbox):
+    app, client, worker = bulk
+    text = "email,role,teams\nnew.one@example.com,team_admin,Cardiology\nnew.two@example.com,,\nnot-an-address,,\n"
+    job_id = preview_and_confirm(client, text)
+    status = wait_for(client, job_id, worker=worker)
+    assert status["counts"]["sent"] == 2
+    assert status["counts"]["skipped"] == 1
+    assert posted_addresses(sandbox) == {"new.one@example.com": 1, "new.two@example.com": 1}
+    page = client.get(f"/bulk/{job_id}").get_data(as_text=True)
+    assert "Invitation sent" in page and "Done" in page
+
+
+def _rows_by_email(client, job_id: int) -> dict[str, dict]:
+    """The results CSV, by address: what the admin downloads."""
+    body = client.get(f"/bulk/{job_id}.csv").get_data(as_text=True)
+    return {row["email"].casefold(): row for row in csv.DictReader(io.StringIO(body))}
+
+
+def test_every_outcome_in_plain_words_and_in_the_audit_trail(bulk, sandbox):
+    app, client, worker = bulk
+    member = sandbox.state.members[0]["email"]
+    pending = sandbox.state.invites[-1]["email"]
+    text = "\n".join([
+        "fresh@example.com", "status409@example.com", "status500@example.com", "status502@example.com",
+        "slow@example.com", "oddstatus@example.com", member, pending, "=cmd@example.com",
+    ])
+    job_id = preview_and_confirm(client, text)
+    status = wait_for(client, job_id, worker=worker)
+    rows = _rows_by_email(client, job_id)
+    assert rows["fresh@example.com"]["outcome"] == "Invitation sent"
+    assert rows["status409@example.com"]["outcome"] == "Not sent: conflict"
+    # A 5xx or an unreadable answer may have taken effect: checked against List Invites, recorded unknown.
+    for address in ("status500@example.com", "status502@example.com", "oddstatus@example.com"):
+        assert rows[address]["outcome"] == "Unknown: may have been sent", rows[address]
+    # No answer in time, but List Invites shows it sent just now: confirmed.
+    assert rows["slow@example.com"]["outcome"] == "Sent (confirmed after no answer)"
+    assert rows[member.casefold()]["outcome"] == "Skipped"
+    assert rows[pending.casefold()]["outcome"] == "Skipped"
+    assert status["counts"] == {"sent": 3, "already_member": 0, "not_sent": 1, "unknown": 3, "waiting": 0,
+                                "cancelled": 0, "skipped": 2}
+    # Never re-posted by itself: one POST per address sent, none for the skipped ones.
+    assert set(posted_addresses(sandbox).values()) == {1}
+    assert member.casefold() not in posted_addresses(sandbox)
+    # The results CSV is formula-safe.
+    assert "'=cmd@example.com" in client.get(f"/bulk/{job_id}.csv").get_data(as_text=True)
+    # Each send is an audited action carrying the job and the person who confirmed it.
+    trail = client.get(f"/activity?job={job_id}").get_data(as_text=True)
+    assert trail.count("dev@localhost") >= 7 and "status409@example.com" in trail
+    other = client.get(f"/activity?job={job_id + 100}").get_data(as_text=True)
+    assert "status409@example.com" not in other
+
+
+def test_a_422_is_mapped_to_the_rows_team_by_name(bulk, sandbox):
+    app, client, worker = bulk
+    page = client.get("/bulk").get_data(as_text=True)
+    preview = client.post("/bulk/preview", data={"csrf_token": _CSRF.search(page).group(1),
+                                                 "text": "gone.team@example.com,team_admin,Cardiology\n"
+                                                         "kept@example.com,no_role,\n"})
+    body = preview.get_data(as_text=True)
+    assert "Send 2 invitations" in body
+    # The team is deleted in Junction between the preview and the confirm.
+    with sandbox.state.lock:
+        sandbox.state.teams = [t for t in sandbox.state.teams if t["name"] != "Cardiology"]
+    token = next(g for g in _TOKEN.search(body).groups() if g)
+    answer = client.post("/bulk/confirm", data={"csrf_token": _CSRF.search(body).group(1), "token": token})
+    job_id = int(answer.headers["Location"].rsplit("/", 1)[1])
+    wait_for(client, job_id, worker=worker)
+    rows = _rows_by_email(client, job_id)
+    assert rows["gone.team@example.com"]["outcome"] == "Not sent: Junction rejected a value"
+    assert "teams: Team “Cardiology”: " in rows["gone.team@example.com"]["message"]
+    assert rows["kept@example.com"]["outcome"] == "Invitation sent"
+    page = client.get(f"/bulk/{job_id}").get_data(as_text=True)
+    assert 'Team “Cardiology”: Value error' in page
+
+
+def test_confirming_twice_starts_one_job(bulk, sandbox):
+    app, client, worker = bulk
+    page = client.get("/bulk").get_data(as_text=True)
+    body = client.post("/bulk/preview", data={"csrf_token": _CSRF.search(page).group(1),
+                                              "text": "once@example.com\ntwice@example.com\n"}).get_data(as_text=True)
+    token = next(g for g in _TOKEN.search(body).groups() if g)
+    form = {"csrf_token": _CSRF.search(body).group(1), "token": token}
+    first = client.post("/bulk/confirm", data=form)
+    second = client.post("/bulk/confirm", data=form)
+    assert first.headers["Location"] == second.headers["Location"]
+    job_id = int(first.headers["Location"].rsplit("/", 1)[1])
+    wait_for(client, job_id, worker=worker)
+    assert posted_addresses(sandbox) == {"once@example.com": 1, "twice@example.com": 1}
+    listing = client.get("/bulk").get_data(as_text=True)
+    assert listing.count(f"Job {job_id}<") == 1 and f"Job {job_id + 1}<" not in listing
+
+
+def test_pending_rows_are_resent_only_when_chosen(bulk, sandbox):
+    app, client, worker = bulk
+    pending = sandbox.state.invites[-1]["email"]  # seeded months ago: outside the cooldown
+    job_id = preview_and_confirm(client, f"{pending}\nbrand.new@example.com\n", resend=True)
+    wait_for(client, job_id, worker=worker)
+    rows = _rows_by_email(client, job_id)
+    assert rows[pending.casefold()]["outcome"] == "Sent again"
+    assert rows["brand.new@example.com"]["outcome"] == "Invitation sent"
+
+
+def test_bad_input_says_what_is_wrong_and_stores_nothing(bulk):
+    app, client, worker = bulk
+    page = client.get("/bulk").get_data(as_text=True)
+    answer = client.post("/bulk/preview", data={"csrf_token": _CSRF.search(page).group(1), "text": "email\n"})
+    assert answer.status_code == 422
+    body = answer.get_data(as_text=True)
+    assert "Nothing was stored or sent." in body and 'role="alert"' in body
+    assert "No bulk job yet." in body
+
+
+def test_a_file_over_the_limit_gets_one_clear_message(bulk):
+    app, client, worker = bulk
+    page = client.get("/bulk").get_data(as_text=True)
+    big = io.BytesIO(b"someone@example.com\n" * 60_000)  # 1.2 MB
+    answer = client.post("/bulk/preview", data={"csrf_token": _CSRF.search(page).group(1), "text": "",
+                                                "file": (big, "big.csv")}, content_type="multipart/form-data")
+    assert answer.status_code == 422
+    body = answer.get_data(as_text=True)
+    assert "Nothing was stored or sent." in body and "1 MB" in body
+    huge = io.BytesIO(b"x" * 2_200_000)
+    answer = client.post("/bulk/preview", data={"csrf_token": _CSRF.search(page).group(1),
+                                                "file": (huge, "huge.csv")}, content_type="multipart/form-data")
+    assert answer.status_code == 413 and "split it into smaller files" in answer.get_data(as_text=True)
+
+
+def test_unconfirmed_previews_are_deleted_after_a_day(bulk):
+    from datetime import timedelta
+
+    from invite.bulk import jobs
+    from invite.bulk.models import BulkJob
+    from invite.storage import db
+
+    app, client, worker = bulk
+    with app.app_context():
+        old = jobs.create_draft([jobs.DraftRow(1, "old@example.com", None, [], "ready", None, True)], jobs.Who("a@b"))
+        db.session.execute(db.update(BulkJob).where(BulkJob.id == old.id)
+                           .values(created_at=jobs.utcnow() - timedelta(days=2)))
+        db.session.commit()
+        fresh = jobs.create_draft([jobs.DraftRow(1, "new@example.com", None, [], "ready", None, True)], jobs.Who("a@b"))
+        tokens = set(db.session.scalars(db.select(BulkJob.token)))
+        assert tokens == {fresh.token}
+
+
+def test_retry_the_unknown_rows_is_an_explicit_confirmed_action(bulk, sandbox):
+    app, client, worker = bulk
+    job_id = preview_and_confirm(client, "status500@example.com\nfine@example.com\n")
+    wait_for(client, job_id, worker=worker)
+    assert posted_addresses(sandbox) == {"status500@example.com": 1, "fine@example.com": 1}
+    page = client.get(f"/bulk/{job_id}").get_data(as_text=True)
+    assert "Retry the 1 unknown row" in page
+    confirm = client.get(f"/bulk/{job_id}/retry-unknown").get_data(as_text=True)
+    assert "may resend an invitation that did arrive" in confirm
+    answer = client.post(f"/bulk/{job_id}/retry-unknown", data={"csrf_token": _CSRF.search(confirm).group(1)})
+    assert answer.status_code == 303
+    done = wait_for(client, job_id, worker=worker)
+    # Only the unknown row went out again; the sent one was left alone.
+    assert posted_addresses(sandbox) == {"status500@example.com": 2, "fine@example.com": 1}
+    assert done["counts"]["unknown"] == 1 and done["counts"]["sent"] == 1
