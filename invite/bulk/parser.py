@@ -18,7 +18,6 @@ import csv
 import io
 import re
 from dataclasses import dataclass
-from itertools import islice
 
 from invite.invite_rules import ROLE_LABELS
 
@@ -47,11 +46,11 @@ TEMPLATE_CSV = (
 
 # Tried in this order; on a tie (say a list of bare addresses) the first wins.
 _DELIMITERS = (",", ";", "\t")
-# How many records the delimiter is judged on.
-_SNIFF_RECORDS = 100
 _TEAM_SEPARATOR = re.compile(r"[;|]")
-# What an address looks like for telling delimiters apart: no whitespace, no delimiter, no quote.
-_ADDRESS_LIKE = re.compile(r"[^\s@,;\"]+@[^\s@,;\"]+")
+# What an address looks like for telling delimiters apart: an @ with neither whitespace nor a delimiter.
+_ADDRESS_LIKE = re.compile(r"[^\s,;]+@[^\s,;]+")
+# A cell of a row that is empty but for separators (a spreadsheet writes ",," for an empty row).
+_BLANK_CELL = re.compile(r"[\s,;|]*")
 # Characters no text list holds (tab, line feed and carriage return are fine).
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
@@ -107,8 +106,8 @@ def parse_bulk(data: bytes | str) -> list[InputRow]:
     if not text.strip():
         raise BulkInputError(_EMPTY)
     _check_line_lengths(text)
-    records = _records(text, _pick_delimiter(text))
-    numbered = [(number, record) for number, record in enumerate(records, 1) if any(c.strip() for c in record)]
+    records = _read_records(text)
+    numbered = [(number, record) for number, record in enumerate(records, 1) if not _is_blank(record)]
     if not numbered:
         raise BulkInputError(_EMPTY)
 
@@ -189,12 +188,32 @@ def _check_line_lengths(text: str) -> None:
 # ------------------------------------------------------------------------------------------ text to records
 
 
-def _records(text: str, delimiter: str) -> list[list[str]]:
+def _read_records(text: str) -> list[list[str]]:
+    """The records under the delimiter for which the header names an email column, else the most rows
+    hold an address; on a tie (a list of bare addresses, say) the first in _DELIMITERS."""
+    best: list[list[str]] = []
+    best_score = (False, -1)
+    for delimiter in _DELIMITERS:
+        records = _read_with(text, delimiter)
+        filled = [record for record in records if not _is_blank(record)]
+        names_email = bool(filled) and any(_column_name(cell) == "email" for cell in filled[0])
+        with_address = sum(1 for record in filled if any(_ADDRESS_LIKE.fullmatch(c.strip(" ")) for c in record))
+        if (names_email, with_address) > best_score:
+            best, best_score = records, (names_email, with_address)
+    return best
+
+
+def _read_with(text: str, delimiter: str) -> list[list[str]]:
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    records: list[list[str]] = []
+    starts_at = 1  # the line the record being read starts on
     try:
-        return list(reader)
-    except csv.Error:
-        raise BulkInputError(_unclosed_quote(f"near line {reader.line_num}")) from None
+        for record in reader:
+            records.append(record)
+            starts_at = reader.line_num + 1
+    except csv.Error:  # a cell over csv's size limit: a quotation mark that swallowed the rest
+        raise BulkInputError(_unclosed_quote(f"at line {starts_at}")) from None
+    return records
 
 
 def _unclosed_quote(where: str) -> str:
@@ -204,20 +223,8 @@ def _unclosed_quote(where: str) -> str:
     )
 
 
-def _pick_delimiter(text: str) -> str:
-    """The delimiter under which the header names an email column, else the most rows hold an address."""
-
-    def score(delimiter: str) -> tuple[bool, int]:
-        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-        sample = [record for record in islice(reader, _SNIFF_RECORDS) if any(c.strip() for c in record)]
-        names_email = bool(sample) and any(_column_name(cell) == "email" for cell in sample[0])
-        with_address = sum(1 for record in sample if any(_ADDRESS_LIKE.fullmatch(c.strip(" ")) for c in record))
-        return names_email, with_address
-
-    try:
-        return max(_DELIMITERS, key=score)  # max keeps the first of equals
-    except csv.Error:
-        raise BulkInputError(_unclosed_quote("near its start")) from None
+def _is_blank(record: list[str]) -> bool:
+    return all(_BLANK_CELL.fullmatch(cell) for cell in record)
 
 
 def _column_name(cell: str) -> str | None:
