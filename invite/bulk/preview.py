@@ -50,7 +50,7 @@ VERDICTS = (
 
 # How many close team names an unknown one is offered, and how close they must be (difflib's ratio).
 MAX_SUGGESTIONS = 3
-SUGGESTION_CUTOFF = 0.6
+SUGGESTION_CUTOFF = 0.75
 
 
 @dataclass
