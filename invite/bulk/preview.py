@@ -12,9 +12,10 @@ resend cooldown allows it: invite.support.views.last_sent_within on row.pending)
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+
+from rapidfuzz import fuzz, process
 
 from invite.bulk.parser import InputRow
 from invite.invite_rules import ROLE_LABELS, email_errors
@@ -48,9 +49,11 @@ VERDICTS = (
     INVALID_EMAIL, DUPLICATE, ALREADY_MEMBER, INVALID_ROLE, UNKNOWN_TEAM, AMBIGUOUS_TEAM, ALREADY_PENDING, READY,
 )
 
-# How many close team names an unknown one is offered, and how close they must be (difflib's ratio).
+# How many close team names an unknown one is offered, and how close they must be: the share of characters
+# the two names have in common, in per cent (rapidfuzz's ratio, as difflib's but in C: a list of 5,000
+# misspelt names against 2,000 teams takes a fraction of a second, not minutes).
 MAX_SUGGESTIONS = 3
-SUGGESTION_CUTOFF = 0.75
+SUGGESTION_CUTOFF = 75
 
 
 @dataclass
@@ -178,7 +181,7 @@ class _TeamResolver:
         self._by_name: dict[str, list[Team]] = {}
         for team in teams:
             self._by_name.setdefault(team.name.strip().casefold(), []).append(team)
-        self._names = {key: same[0].name.strip() for key, same in self._by_name.items()}
+        self._keys = list(self._by_name)
         self._suggestions: dict[str, list[str]] = {}
 
     def resolve(self, wanted: Sequence[str]) -> tuple[list[Team], _TeamProblem | None]:
@@ -207,8 +210,11 @@ class _TeamResolver:
     def _unknown(self, text: str) -> _TeamProblem:
         key = text.casefold()
         if key not in self._suggestions:
-            close = difflib.get_close_matches(key, self._names, n=MAX_SUGGESTIONS, cutoff=SUGGESTION_CUTOFF)
-            self._suggestions[key] = [self._names[name] for name in close]
+            close = process.extract(
+                key, self._keys, scorer=fuzz.ratio, processor=None, limit=MAX_SUGGESTIONS,
+                score_cutoff=SUGGESTION_CUTOFF,
+            )  # best first; equals in the team list's order
+            self._suggestions[key] = [self._by_name[name][0].name.strip() for name, _score, _index in close]
         suggestions = self._suggestions[key]
         message = f"No team named “{text}”."
         if suggestions:
