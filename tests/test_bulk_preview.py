@@ -340,3 +340,30 @@ def test_a_formula_like_cell_is_judged_as_the_text_it_is():
         ("=1+ada@example.com", READY),
         ("+bob@example.com", READY),
     ]
+
+
+def test_the_form_and_the_preview_share_one_email_rule():
+    from invite.invite_rules import EMAIL_FILTERS, EMAIL_VALIDATORS
+    from invite.invites.forms import InviteForm
+
+    assert InviteForm.email.kwargs["filters"] is EMAIL_FILTERS
+    assert InviteForm.email.kwargs["validators"] == list(EMAIL_VALIDATORS)
+    assert email_errors(" ada@example.com ") == []
+    assert email_errors("") == ["Enter the email address to invite."]
+    assert email_errors("a" * 310 + "@example.com") == [
+        "That address is longer than an email address can be.", "Enter a valid email address, like name@example.com.",
+    ]
+
+
+def test_the_bulk_modules_know_nothing_of_flask_or_http():
+    import ast
+    from pathlib import Path
+
+    import invite.bulk
+
+    for path in Path(invite.bulk.__file__).parent.glob("*.py"):
+        tree = ast.parse(path.read_text())
+        imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+        imported |= {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+        assert not {m for m in imported if m.split(".")[0] in ("flask", "flask_wtf", "requests", "werkzeug")}, path
+        assert "invite.junction.client" not in imported, path

@@ -49,8 +49,8 @@ _DELIMITERS = (",", ";", "\t")
 _TEAM_SEPARATOR = re.compile(r"[;|]")
 # What an address looks like for telling delimiters apart: an @ with neither whitespace nor a delimiter.
 _ADDRESS_LIKE = re.compile(r"[^\s,;]+@[^\s,;]+")
-# A cell of a row that is empty but for separators (a spreadsheet writes ",," for an empty row).
-_BLANK_CELL = re.compile(r"[\s,;|]*")
+# A row that is empty but for separators (a spreadsheet writes ",," for an empty row).
+_BLANK = re.compile(r"[\s,;|]*")
 # Characters no text list holds (tab, line feed and carriage return are fine).
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
@@ -224,7 +224,7 @@ def _unclosed_quote(where: str) -> str:
 
 
 def _is_blank(record: list[str]) -> bool:
-    return all(_BLANK_CELL.fullmatch(cell) for cell in record)
+    return _BLANK.fullmatch("".join(record)) is not None
 
 
 def _column_name(cell: str) -> str | None:
