@@ -99,10 +99,34 @@ def test_csv_without_header_takes_email_role_teams_in_order():
     ]
 
 
-def test_without_header_extra_cells_are_ignored():
-    assert simple(parse_bulk("ada@example.com,no_role,Cardiology,Jane Doe,extra\n")) == [
-        (1, "ada@example.com", "no_role", "no_role", ("Cardiology",)),
+def test_without_header_cells_past_the_third_are_more_teams():
+    # Never silently dropped: a name that is no team shows up in the preview as an unknown team.
+    assert simple(parse_bulk("ada@example.com,no_role,Cardiology,Jane Doe;X,, extra \n")) == [
+        (1, "ada@example.com", "no_role", "no_role", ("Cardiology", "Jane Doe", "X", "extra")),
     ]
+
+
+def test_an_unquoted_team_list_in_a_semicolon_file_keeps_every_team():
+    data = b"email;role;teams\r\nada@example.com;team_admin;Cardiology;Oncology\r\nbob@example.com;;A;;B;\r\n"
+    assert simple(parse_bulk(data)) == [
+        (2, "ada@example.com", "team_admin", "team_admin", ("Cardiology", "Oncology")),
+        (3, "bob@example.com", "", None, ("A", "B")),
+    ]
+
+
+def test_cells_past_a_last_teams_column_count_from_its_last_named_column():
+    text = "email,role,teams,,\nada@example.com,,A,B,C\n"
+    assert simple(parse_bulk(text)) == [(2, "ada@example.com", "", None, ("A", "B", "C"))]
+
+
+def test_cells_past_the_header_are_ignored_when_teams_is_not_last():
+    text = "teams,email,notes\nA,ada@example.com,note,B\nC,bob@example.com\n"
+    assert simple(parse_bulk(text)) == [
+        (2, "ada@example.com", "", None, ("A",)),
+        (3, "bob@example.com", "", None, ("C",)),
+    ]
+    text = "email,role\nada@example.com,no_role,Cardiology\n"
+    assert simple(parse_bulk(text)) == [(2, "ada@example.com", "no_role", "no_role", ())]
 
 
 def test_header_columns_in_any_order_with_other_columns_and_other_spellings():

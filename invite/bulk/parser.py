@@ -114,6 +114,7 @@ def parse_bulk(data: bytes | str) -> list[InputRow]:
     first_number, first = numbered[0]
     if _is_header(first, numbered[1:]):
         columns = _header_columns(first, first_number)
+        width = max(index for index, cell in enumerate(first) if cell.strip()) + 1
         numbered = numbered[1:]
         if not numbered:
             raise BulkInputError(
@@ -122,13 +123,14 @@ def parse_bulk(data: bytes | str) -> list[InputRow]:
             )
     else:
         columns = {"email": 0, "role": 1, "teams": 2}
+        width = 3
 
     if len(numbered) > MAX_ROWS:
         raise BulkInputError(
             f"The list has {len(numbered):,} rows and at most {MAX_ROWS:,} can be invited at once: "
             "split it into smaller lists."
         )
-    return [_row(number, record, columns) for number, record in numbered]
+    return [_row(number, record, columns, width) for number, record in numbered]
 
 
 # ------------------------------------------------------------------------------------------ bytes to text
@@ -253,19 +255,25 @@ def _header_columns(header: list[str], number: int) -> dict[str, int]:
     return columns
 
 
-def _row(number: int, record: list[str], columns: dict[str, int]) -> InputRow:
-    def cell(name: str) -> str:
-        index = columns.get(name)
+def _row(number: int, record: list[str], columns: dict[str, int], width: int) -> InputRow:
+    """One row; when teams is the last column, cells past it are more teams (a list of teams separated by
+    the file's own delimiter, unquoted), so that none is silently dropped."""
+
+    def cell(index: int | None) -> str:
         value = record[index] if index is not None and index < len(record) else ""
         if "\n" in value or "\r" in value:
             raise BulkInputError(_unclosed_quote(f"at row {number}"))
         return value.strip()
 
-    role_text = cell("role")
+    teams_at = columns.get("teams")
+    teams = [cell(teams_at)]
+    if teams_at == width - 1:
+        teams.extend(cell(index) for index in range(width, len(record)))
+    role_text = cell(columns.get("role"))
     return InputRow(
         number=number,
-        email=cell("email"),
+        email=cell(columns["email"]),
         role_text=role_text,
         role=role_from_text(role_text) if role_text else None,
-        teams=tuple(t.strip() for t in _TEAM_SEPARATOR.split(cell("teams")) if t.strip()),
+        teams=tuple(t.strip() for text in teams for t in _TEAM_SEPARATOR.split(text) if t.strip()),
     )
