@@ -20,6 +20,7 @@ A measurement, not a test: it exits 0 and says whether the 1.5 s target was met.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import subprocess
@@ -228,7 +229,8 @@ def main(argv: list[str] | None = None) -> int:
     data = the_file(args.rows, [t.name for t in teams], args.members, args.invites)
     machine = machine_info()
     print(f"machine: {machine['cpu']}, {machine['usable_cores']} usable cores, {machine['ram_gib']} GiB, "
-          f"Python {machine['python']}, {machine['os']}, commit {machine['commit']}")
+          f"Python {machine['python']}, {machine['os']}, commit {machine['commit']}; load average "
+          + " ".join(f"{load:.1f}" for load in os.getloadavg()))
     print(f"file: {args.rows:,} rows, {len(data):,} bytes; org: {len(teams):,} teams, {args.members:,} members, "
           f"{args.invites:,} pending invites; {args.repeat} runs each")
 
