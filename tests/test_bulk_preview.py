@@ -200,9 +200,32 @@ def test_already_pending_would_be_resent():
     row = only(preview_of("noor.haddad@acmehealth.com,team_admin,Oncology"))
     assert (row.verdict, row.field, row.pending) == (ALREADY_PENDING, None, INVITE)
     assert row.message == (
-        "noor.haddad@acmehealth.com has a pending invitation (sent 2026-08-11); sending would resend it."
+        "noor.haddad@acmehealth.com has a pending invitation (last sent 2026-08-11); sending would resend it."
     )
     assert (row.role, row.teams) == ("team_admin", [ONCOLOGY])  # what a resend would post
+
+
+def test_already_pending_says_when_it_was_last_resent():
+    resent = Invite("i3", "lee@example.com", "no_role", (), WHEN, datetime(2026, 9, 2, 8, 0, tzinfo=UTC),
+                    Creator("management_key"))
+    row = only(preview_of("lee@example.com", invites=[resent]))
+    assert row.message == "lee@example.com has a pending invitation (last sent 2026-09-02); sending would resend it."
+
+
+def test_a_team_admin_of_no_team_is_ready_with_the_forms_guidance():
+    row = only(preview_of("ada@example.com,team_admin,"))
+    assert (row.verdict, row.teams) == (READY, [])
+    assert row.message == (
+        "Ready to invite, as a team admin of no team: they will see nothing until given a team."
+    )
+    assert only(preview_of("ada@example.com,,", default_role="team_admin")).message.startswith("Ready to invite, as")
+    assert only(preview_of("ada@example.com,no_role,")).message == "Ready to invite."
+
+
+def test_duplicates_are_told_by_position_even_if_row_numbers_repeat():
+    rows = [InputRow(7, "ada@example.com", "", None, ()), InputRow(7, "ADA@example.com", "", None, ())]
+    preview = build_preview(rows, default_role="no_role", teams=[], members=[], invites=[])
+    assert [(r.verdict, r.duplicate_of) for r in preview.rows] == [(DUPLICATE, 7), (READY, None)]
 
 
 @pytest.mark.parametrize(

@@ -100,15 +100,16 @@ def build_preview(
     members_by_email = {_email_key(m.email): m for m in members}
     invites_by_email = {_email_key(i.email): i for i in invites}
     resolver = _TeamResolver(teams)
-    first_row_of: dict[str, int] = {}
+    first_with: dict[str, InputRow] = {}
 
     judged = []
     for row in rows:
         key = _email_key(row.email)
-        earlier = first_row_of.setdefault(key, row.number) if key else row.number
-        judged.append(
-            _judge(row, default_role, resolver, earlier, members_by_email.get(key), invites_by_email.get(key))
-        )
+        first = first_with.setdefault(key, row) if key else row
+        judged.append(_judge(
+            row, default_role, resolver, None if first is row else first.number,
+            members_by_email.get(key), invites_by_email.get(key),
+        ))
 
     ordered = [r for r in judged if r.verdict != READY] + [r for r in judged if r.verdict == READY]
     counts = dict.fromkeys(VERDICTS, 0)
@@ -125,7 +126,7 @@ def _judge(
     row: InputRow,
     default_role: str,
     resolver: _TeamResolver,
-    first_row: int,
+    duplicate_of: int | None,
     member: Member | None,
     pending: Invite | None,
 ) -> PreviewRow:
@@ -142,9 +143,9 @@ def _judge(
         return verdict(INVALID_EMAIL, "This row has no email address.", "email")
     if email_errors(email):
         return verdict(INVALID_EMAIL, f"“{email}” is not a valid email address.", "email")
-    if first_row != row.number:
-        result.duplicate_of = first_row
-        return verdict(DUPLICATE, f"The same address as row {first_row}; only that row is used.", "email")
+    if duplicate_of is not None:
+        result.duplicate_of = duplicate_of
+        return verdict(DUPLICATE, f"The same address as row {duplicate_of}; only that row is used.", "email")
     if member is not None:
         result.member = member
         return verdict(ALREADY_MEMBER, f"{email} is already a member of the organization.", "email")
@@ -158,11 +159,15 @@ def _judge(
         return verdict(team_problem.verdict, team_problem.message, "teams")
     if pending is not None:
         result.pending = pending
+        last_sent = pending.resent_at or pending.invited_at
         return verdict(
             ALREADY_PENDING,
-            f"{email} has a pending invitation (sent {pending.invited_at:%Y-%m-%d}); sending would resend it.",
+            f"{email} has a pending invitation (last sent {last_sent:%Y-%m-%d}); sending would resend it.",
             None,
         )
+    if role == "team_admin" and not found:
+        # The form's guidance, as a note: the row is still ready, as the form's "anyway" would make it.
+        result.message = "Ready to invite, as a team admin of no team: they will see nothing until given a team."
     return result
 
 
