@@ -193,16 +193,13 @@ def _check_line_lengths(text: str) -> None:
 def _read_records(text: str) -> list[list[str]]:
     """The records under the delimiter for which the header names an email column, else the most rows
     hold an address; on a tie (a list of bare addresses, say) the first in _DELIMITERS."""
-    best: list[list[str]] = []
-    best_score = (False, -1)
-    for delimiter in _DELIMITERS:
-        records = _read_with(text, delimiter)
+
+    def score(records: list[list[str]]) -> tuple[bool, int]:
         filled = [record for record in records if not _is_blank(record)]
         names_email = bool(filled) and any(_column_name(cell) == "email" for cell in filled[0])
-        with_address = sum(1 for record in filled if any(_ADDRESS_LIKE.fullmatch(c.strip(" ")) for c in record))
-        if (names_email, with_address) > best_score:
-            best, best_score = records, (names_email, with_address)
-    return best
+        return names_email, sum(any(_ADDRESS_LIKE.fullmatch(c.strip()) for c in record) for record in filled)
+
+    return max((_read_with(text, delimiter) for delimiter in _DELIMITERS), key=score)  # max keeps the first
 
 
 def _read_with(text: str, delimiter: str) -> list[list[str]]:
@@ -274,6 +271,6 @@ def _row(number: int, record: list[str], columns: dict[str, int], width: int) ->
         number=number,
         email=cell(columns["email"]),
         role_text=role_text,
-        role=role_from_text(role_text) if role_text else None,
+        role=role_from_text(role_text),
         teams=tuple(t.strip() for text in teams for t in _TEAM_SEPARATOR.split(text) if t.strip()),
     )
