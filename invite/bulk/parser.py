@@ -2,8 +2,11 @@
 
 What comes in: CSV or TSV text, typed into the page or uploaded as a file: UTF-8 with or without a BOM,
 Excel's semicolon-separated exports, Excel's UTF-16 "Unicode text" (tab separated, with a BOM). The columns
-are email (required), role and teams (optional); a header row is optional and recognised by its names.
-Without one the columns are taken in that order.
+are email (required), role and teams (optional). A header row is optional: the first row is one when it
+holds no address and either names a column or sits above rows that do hold addresses. Without one the
+columns are taken in that order. When teams is the last column, cells past it are more teams (a team list
+separated by the file's own delimiter), never silently dropped. The delimiter (comma, semicolon or tab)
+is the one under which the header names an email column, else under which the most rows hold an address.
 
 What goes out: one InputRow per non-blank row, holding the cells as typed (stripped). Nothing is judged
 here beyond what is needed to read the list; whether an address, a role or a team is any good is
