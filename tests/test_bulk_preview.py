@@ -17,6 +17,7 @@ from invite.bulk.preview import (
     INVALID_ROLE,
     READY,
     UNKNOWN_TEAM,
+    VERDICT_LABELS,
     VERDICTS,
     Preview,
     build_preview,
@@ -299,6 +300,9 @@ def test_verdicts_are_distinct_strings():
     assert {READY, INVALID_EMAIL, UNKNOWN_TEAM, AMBIGUOUS_TEAM, INVALID_ROLE, DUPLICATE, ALREADY_MEMBER,
             ALREADY_PENDING} == set(VERDICTS)
     assert all(isinstance(v, str) for v in VERDICTS)
+    assert list(VERDICT_LABELS) == list(VERDICTS)
+    assert len(set(VERDICT_LABELS.values())) == 8
+    assert VERDICT_LABELS[ALREADY_PENDING] == "Already invited"
 
 
 # ------------------------------------------------------------------------------------------ one traversal

@@ -31,6 +31,7 @@ __all__ = [
     "READY",
     "UNKNOWN_TEAM",
     "VERDICTS",
+    "VERDICT_LABELS",
     "Preview",
     "PreviewRow",
     "build_preview",
@@ -48,6 +49,18 @@ ALREADY_PENDING = "already_pending"
 VERDICTS = (
     INVALID_EMAIL, DUPLICATE, ALREADY_MEMBER, INVALID_ROLE, UNKNOWN_TEAM, AMBIGUOUS_TEAM, ALREADY_PENDING, READY,
 )
+
+# What the page calls each verdict, in its counts and table.
+VERDICT_LABELS = {
+    INVALID_EMAIL: "Invalid address",
+    DUPLICATE: "Duplicate",
+    ALREADY_MEMBER: "Already a member",
+    INVALID_ROLE: "Invalid role",
+    UNKNOWN_TEAM: "Unknown team",
+    AMBIGUOUS_TEAM: "Ambiguous team name",
+    ALREADY_PENDING: "Already invited",
+    READY: "Ready",
+}
 
 # How many close team names an unknown one is offered, and how close they must be: the share of characters
 # the two names have in common, in per cent (rapidfuzz's ratio, as difflib's but in C: a list of 5,000
