@@ -2,8 +2,11 @@
 
 What comes in: CSV or TSV text, typed into the page or uploaded as a file: UTF-8 with or without a BOM,
 Excel's semicolon-separated exports, Excel's UTF-16 "Unicode text" (tab separated, with a BOM). The columns
-are email (required), role and teams (optional); a header row is optional and recognised by its names.
-Without one the columns are taken in that order.
+are email (required), role and teams (optional). A header row is optional: the first row is one when it
+holds no address and either names a column or sits above rows that do hold addresses. Without one the
+columns are taken in that order. When teams is the last column, cells past it are more teams (a team list
+separated by the file's own delimiter), never silently dropped. The delimiter (comma, semicolon or tab)
+is the one under which the header names an email column, else under which the most rows hold an address.
 
 What goes out: one InputRow per non-blank row, holding the cells as typed (stripped). Nothing is judged
 here beyond what is needed to read the list; whether an address, a role or a team is any good is
@@ -18,7 +21,6 @@ import csv
 import io
 import re
 from dataclasses import dataclass
-from itertools import islice
 
 from invite.invite_rules import ROLE_LABELS
 
@@ -47,11 +49,11 @@ TEMPLATE_CSV = (
 
 # Tried in this order; on a tie (say a list of bare addresses) the first wins.
 _DELIMITERS = (",", ";", "\t")
-# How many records the delimiter is judged on.
-_SNIFF_RECORDS = 100
 _TEAM_SEPARATOR = re.compile(r"[;|]")
-# What an address looks like for telling delimiters apart: no whitespace, no delimiter, no quote.
-_ADDRESS_LIKE = re.compile(r"[^\s@,;\"]+@[^\s@,;\"]+")
+# What an address looks like for telling delimiters apart: an @ with neither whitespace nor a delimiter.
+_ADDRESS_LIKE = re.compile(r"[^\s,;]+@[^\s,;]+")
+# A row that is empty but for separators (a spreadsheet writes ",," for an empty row).
+_BLANK = re.compile(r"[\s,;|]*")
 # Characters no text list holds (tab, line feed and carriage return are fine).
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
@@ -107,14 +109,15 @@ def parse_bulk(data: bytes | str) -> list[InputRow]:
     if not text.strip():
         raise BulkInputError(_EMPTY)
     _check_line_lengths(text)
-    records = _records(text, _pick_delimiter(text))
-    numbered = [(number, record) for number, record in enumerate(records, 1) if any(c.strip() for c in record)]
+    records = _read_records(text)
+    numbered = [(number, record) for number, record in enumerate(records, 1) if not _is_blank(record)]
     if not numbered:
         raise BulkInputError(_EMPTY)
 
     first_number, first = numbered[0]
     if _is_header(first, numbered[1:]):
         columns = _header_columns(first, first_number)
+        width = max(index for index, cell in enumerate(first) if cell.strip()) + 1
         numbered = numbered[1:]
         if not numbered:
             raise BulkInputError(
@@ -123,13 +126,14 @@ def parse_bulk(data: bytes | str) -> list[InputRow]:
             )
     else:
         columns = {"email": 0, "role": 1, "teams": 2}
+        width = 3
 
     if len(numbered) > MAX_ROWS:
         raise BulkInputError(
             f"The list has {len(numbered):,} rows and at most {MAX_ROWS:,} can be invited at once: "
             "split it into smaller lists."
         )
-    return [_row(number, record, columns) for number, record in numbered]
+    return [_row(number, record, columns, width) for number, record in numbered]
 
 
 # ------------------------------------------------------------------------------------------ bytes to text
@@ -189,12 +193,29 @@ def _check_line_lengths(text: str) -> None:
 # ------------------------------------------------------------------------------------------ text to records
 
 
-def _records(text: str, delimiter: str) -> list[list[str]]:
+def _read_records(text: str) -> list[list[str]]:
+    """The records under the delimiter for which the header names an email column, else the most rows
+    hold an address; on a tie (a list of bare addresses, say) the first in _DELIMITERS."""
+
+    def score(records: list[list[str]]) -> tuple[bool, int]:
+        filled = [record for record in records if not _is_blank(record)]
+        names_email = bool(filled) and any(_column_name(cell) == "email" for cell in filled[0])
+        return names_email, sum(any(_ADDRESS_LIKE.fullmatch(c.strip()) for c in record) for record in filled)
+
+    return max((_read_with(text, delimiter) for delimiter in _DELIMITERS), key=score)  # max keeps the first
+
+
+def _read_with(text: str, delimiter: str) -> list[list[str]]:
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    records: list[list[str]] = []
+    starts_at = 1  # the line the record being read starts on
     try:
-        return list(reader)
-    except csv.Error:
-        raise BulkInputError(_unclosed_quote(f"near line {reader.line_num}")) from None
+        for record in reader:
+            records.append(record)
+            starts_at = reader.line_num + 1
+    except csv.Error:  # a cell over csv's size limit: a quotation mark that swallowed the rest
+        raise BulkInputError(_unclosed_quote(f"at line {starts_at}")) from None
+    return records
 
 
 def _unclosed_quote(where: str) -> str:
@@ -204,20 +225,8 @@ def _unclosed_quote(where: str) -> str:
     )
 
 
-def _pick_delimiter(text: str) -> str:
-    """The delimiter under which the header names an email column, else the most rows hold an address."""
-
-    def score(delimiter: str) -> tuple[bool, int]:
-        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-        sample = [record for record in islice(reader, _SNIFF_RECORDS) if any(c.strip() for c in record)]
-        names_email = bool(sample) and any(_column_name(cell) == "email" for cell in sample[0])
-        with_address = sum(1 for record in sample if any(_ADDRESS_LIKE.fullmatch(c.strip(" ")) for c in record))
-        return names_email, with_address
-
-    try:
-        return max(_DELIMITERS, key=score)  # max keeps the first of equals
-    except csv.Error:
-        raise BulkInputError(_unclosed_quote("near its start")) from None
+def _is_blank(record: list[str]) -> bool:
+    return _BLANK.fullmatch("".join(record)) is not None
 
 
 def _column_name(cell: str) -> str | None:
@@ -246,19 +255,25 @@ def _header_columns(header: list[str], number: int) -> dict[str, int]:
     return columns
 
 
-def _row(number: int, record: list[str], columns: dict[str, int]) -> InputRow:
-    def cell(name: str) -> str:
-        index = columns.get(name)
+def _row(number: int, record: list[str], columns: dict[str, int], width: int) -> InputRow:
+    """One row; when teams is the last column, cells past it are more teams (a list of teams separated by
+    the file's own delimiter, unquoted), so that none is silently dropped."""
+
+    def cell(index: int | None) -> str:
         value = record[index] if index is not None and index < len(record) else ""
         if "\n" in value or "\r" in value:
             raise BulkInputError(_unclosed_quote(f"at row {number}"))
         return value.strip()
 
-    role_text = cell("role")
+    teams_at = columns.get("teams")
+    teams = [cell(teams_at)]
+    if teams_at == width - 1:
+        teams.extend(cell(index) for index in range(width, len(record)))
+    role_text = cell(columns.get("role"))
     return InputRow(
         number=number,
-        email=cell("email"),
+        email=cell(columns["email"]),
         role_text=role_text,
-        role=role_from_text(role_text) if role_text else None,
-        teams=tuple(t.strip() for t in _TEAM_SEPARATOR.split(cell("teams")) if t.strip()),
+        role=role_from_text(role_text),
+        teams=tuple(t.strip() for text in teams for t in _TEAM_SEPARATOR.split(text) if t.strip()),
     )
