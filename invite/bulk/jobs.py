@@ -620,7 +620,7 @@ def draft_rows(preview, cooldown_minutes: float) -> list[DraftRow]:
     """The preview's rows as a draft keeps them: ready rows sendable; pending ones resendable outside the
     support desk's resend cooldown (within it they are skipped, saying when they were last sent)."""
     from invite.bulk.preview import ALREADY_PENDING, READY
-    from invite.support.views import last_sent_within
+    from invite.invitations import last_sent_within
 
     rows = []
     for row in sorted(preview.rows, key=lambda r: r.input.number):
