@@ -162,9 +162,9 @@ def through_client(args: argparse.Namespace, data: bytes) -> dict[str, Any]:
 
 
 def measure_client(args: argparse.Namespace, data: bytes, base_url: str) -> dict[str, Any]:
-    calls: list[float] = []
+    calls: list[float] = []  # milliseconds per Junction call, from the client's on_call hook
     client = JunctionClient(base_url=base_url, management_key=DEMO_KEY, org_id=DEMO_ORG_ID, timeout=60,
-                            on_call=calls.append)
+                            on_call=lambda record: calls.append(record.elapsed_ms))
     teams = client.list_teams()  # cached by the dashboard: not part of a preview
     results: dict[str, Any] = {"teams": len(teams)}
 

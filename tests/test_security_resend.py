@@ -107,3 +107,20 @@ def test_limits_are_checked_at_start_up(name, value):
     with pytest.raises(ConfigError) as info:
         load_settings({"INVITE_SANDBOX": "1", name: value})
     assert len(info.value.problems) == 1 and info.value.problems[0].startswith(name)
+
+
+def test_fresh_invite_forms_cannot_mail_bomb_one_address_either(client, sandbox):
+    """The invite form resends a pending invitation too: the same per-address limit holds there, and what
+    was typed is kept."""
+    page = client.get("/").get_data(as_text=True)
+    first = client.post("/", data={**form_tokens(page), "email": "bombed@example.org", "role": "no_role"})
+    assert first.status_code == 303
+
+    page = client.get("/").get_data(as_text=True)  # a fresh form, so a fresh one-time token
+    again = client.post("/", data={**form_tokens(page), "email": "Bombed@example.org", "role": "no_role"})
+    text = text_of(again)
+    assert again.status_code == 429
+    assert "Not sent: Bombed@example.org was sent an invitation less than a minute ago." in text
+    assert "at most once every 60 seconds" in text and "Wait" in text
+    assert 'value="Bombed@example.org"' in again.get_data(as_text=True)
+    assert [p["json"]["email"] for p in invite_posts(sandbox)] == ["bombed@example.org"]

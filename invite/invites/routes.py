@@ -11,6 +11,7 @@ from flask_wtf.csrf import CSRFError
 
 from invite import actions
 from invite.auth import can, require
+from invite.invitations import resend_limit
 from invite.invites import outcomes
 from invite.invites.forms import ROLE_HELP, ROLE_LABELS, TOKEN_PATTERN, InviteForm, new_submission_token
 from invite.invites.messages import PlainMessage, flagged_team_name, plain_message
@@ -120,6 +121,14 @@ def send_invite():
     form.set_teams(teams, available=teams_notice is None or bool(teams))
     if not form.validate():
         return _render_form(form, status=422, teams=teams, teams_notice=teams_notice)
+
+    # The form resends too (Junction resends a pending invitation): the same per-address limits as the
+    # support desk's resend, so a stream of fresh forms cannot mail-bomb one person either.
+    refusal = resend_limit(form.email.data, current_app.extensions["settings"],
+                           except_token=form.submission_token.data)
+    if refusal is not None:
+        alert = outcomes.alert(*refusal, outcomes.NOT_SENT)
+        return _render_form(form, status=429, alert=alert, teams=teams, teams_notice=teams_notice, new_token=True)
 
     names = {team.id: team.name for team in teams}
     claim = actions.send_invite(

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
 import hashlib
 import hmac
 import json
@@ -389,7 +390,9 @@ def create_sandbox_app(
             return _validation_error(errors)
         require_org(org_uuid)
         fingerprint = _fingerprint(kind, str(org_uuid), search or "")
-        page, next_cursor = _paginate(find(search), cursor, fingerprint, state.page_size)
+        page, next_cursor = _paginate(find(search, copies=False), cursor, fingerprint, state.page_size)
+        with state.lock:  # a copy of the page alone, taken while no request can change it
+            page = copy.deepcopy(page)
         return _json({f"{kind}s": page, "next_cursor": next_cursor})
 
     @app.get("/v1/org/<org_id>/member")

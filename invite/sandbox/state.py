@@ -317,20 +317,22 @@ class SandboxState:
             ]
         return sorted(found, key=lambda t: (t["name"].casefold(), t["id"]))
 
-    def find_members(self, search: str | None = None) -> list[dict[str, Any]]:
+    def find_members(self, search: str | None = None, *, copies: bool = True) -> list[dict[str, Any]]:
+        """The matching members, oldest first; copies=False hands out the stored dicts, for a caller that
+        copies only the page it serves (copying 5,000 members for every page of 100 was most of its time)."""
         needle = (search or "").casefold()
         with self.lock:
             found = [
-                copy.deepcopy(m)
+                copy.deepcopy(m) if copies else m
                 for m in self.members
                 if needle in m["name"].casefold() or needle in m["email"].casefold()
             ]
         return sorted(found, key=lambda m: (_parse_iso(m["created_on"]), m["id"]))
 
-    def find_invites(self, search: str | None = None) -> list[dict[str, Any]]:
+    def find_invites(self, search: str | None = None, *, copies: bool = True) -> list[dict[str, Any]]:
         needle = (search or "").casefold()
         with self.lock:
-            return [copy.deepcopy(i) for i in self.invites if needle in i["email"].casefold()]
+            return [copy.deepcopy(i) if copies else i for i in self.invites if needle in i["email"].casefold()]
 
     def find_invite_by_email(self, email: str) -> dict[str, Any] | None:
         with self.lock:
