@@ -414,7 +414,10 @@ def page_heading(page: str) -> str:
     return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", "", match.group(1)))).strip() if match else "?"
 
 
-def run_dashboard(dashboard: Dashboard, count: int, concurrency: int, tag: str, pause: float = 0.0) -> list[Sample]:
+def run_dashboard(dashboard: Dashboard, count: int, concurrency: int, tag: str, pause: float = 0.0,
+                  tokens_of: Callable[[str], dict[str, str] | None] = form_tokens) -> list[Sample]:
+    """Invites as a browser sends them. `tokens_of` reads the form's hidden fields (None: not the form);
+    bench/cost.py passes its own for the floor app, whose form has none."""
     sessions = Sessions()  # cookies carry the CSRF session, as in a browser
 
     def one(i: int) -> Sample:
@@ -425,7 +428,7 @@ def run_dashboard(dashboard: Dashboard, count: int, concurrency: int, tag: str, 
             form = session.get(dashboard.url + "/", timeout=DASHBOARD_TIMEOUT)
             sample.form_ms = (time.perf_counter() - started) * 1000
             sample.form_server_ms = server_timing(form)
-            tokens = form_tokens(form.text) if form.status_code == 200 else None
+            tokens = tokens_of(form.text) if form.status_code == 200 else None
             if tokens is None:
                 sample.error = f"form: HTTP {form.status_code}, no tokens"
                 return sample
