@@ -30,9 +30,13 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+import requests
 from run import (
+    DASHBOARD_TIMEOUT,
     ROOT,
+    SENT_MARKER,
     Child,
     Dashboard,
     Sample,
@@ -47,6 +51,7 @@ from run import (
     percentile,
     run_dashboard,
     run_direct,
+    run_page_views,
     verdict,
 )
 
@@ -94,6 +99,34 @@ def timed_run(server: Dashboard | Floor, count: int, concurrency: int, tag: str)
     before = cpu_seconds(server.child.proc.pid)
     samples = run_dashboard(server, count, concurrency, tag, tokens_of=tokens_of)
     return samples, cpu_seconds(server.child.proc.pid) - before
+
+
+def result_path(server: Dashboard | Floor) -> str:
+    """The address of the result page of one invite sent through `server` (untimed)."""
+    with requests.Session() as session:
+        form = session.get(server.url + "/", timeout=DASHBOARD_TIMEOUT)
+        tokens = (floor_tokens if isinstance(server, Floor) else form_tokens)(form.text) or {}
+        data = {**tokens, "email": f"cost-{secrets.token_hex(4)}@example.org", "role": "no_role"}
+        posted = session.post(server.url + "/", data=data, allow_redirects=False, timeout=DASHBOARD_TIMEOUT)
+    location = urlsplit(posted.headers.get("Location", ""))
+    return location.path + (f"?{location.query}" if location.query else "")
+
+
+def cpu_per_request(server: Dashboard | Floor, count: int, concurrency: int) -> dict[str, float]:
+    """CPU ms per request of the GETs alone: the form, the result page and (the dashboard) /healthz, which
+    renders nothing, so it is the fixed cost every request pays. The POST is the invite's rest."""
+    paths = {"form GET": ("/", lambda page: 'name="email"' in page),
+             "result GET": (result_path(server), lambda page: SENT_MARKER in page)}
+    if isinstance(server, Dashboard):
+        paths["/healthz"] = ("/healthz", lambda page: '"ok"' in page)
+    spent = {}
+    for label, (path, page_ok) in paths.items():
+        before = cpu_seconds(server.child.proc.pid)
+        samples = run_page_views(server, [path], page_ok, count, concurrency)
+        if not all(sample.ok for sample in samples):
+            raise RuntimeError(f"GET {path}: {error_counts(samples)}")
+        spent[label] = (cpu_seconds(server.child.proc.pid) - before) * 1000 / count
+    return spent
 
 
 def p50(samples: list[Sample], attr: str = "ms") -> float:
@@ -174,6 +207,9 @@ def main(argv: list[str] | None = None) -> int:
                     },
                 }
             rounds.append(figures)
+        step(f"CPU per request of the GETs alone: {args.invites} each at concurrency {args.concurrency}")
+        per_request = {name: cpu_per_request(server, args.invites, args.concurrency)
+                       for name, server in (("dashboard", dashboard), ("floor", floor))}
     except KeyboardInterrupt:
         print("\ninterrupted: stopping the sandbox, the dashboard and the floor", file=sys.stderr)
         return 130
@@ -227,6 +263,11 @@ def main(argv: list[str] | None = None) -> int:
             parts.append(f"{s['form_get']:.1f}, {s['post']:.1f} ({s['post_junction']:.1f}, {s['post_own']:.1f}), "
                          f"{s['result_get']:.1f}")
         w(f"   round {n}: " + "  /  ".join(parts))
+    invite_cpu = {name: median([r[c]["cpu_ms_per_invite"][name] for r in rounds]) for name in ("dashboard", "floor")}
+    w(f"CPU ms per request at concurrency {args.concurrency} (GETs alone; POST = the invite's median less both pages)")
+    for name, spent in per_request.items():
+        post = invite_cpu[name] - spent["form GET"] - spent["result GET"]
+        w(f"   {name:<10} " + ", ".join(f"{label} {ms:.2f}" for label, ms in spent.items()) + f", POST {post:.2f}")
     w(f"At concurrency 1 the dashboard adds {added_c1:.1f} ms over the floor (p50, median of rounds)")
     if errors:
         w("Errors: " + "; ".join(f"{times} x {kind}" for kind, times in errors.items()))
@@ -239,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         figures_out = {"started_at": started_at.isoformat(timespec="seconds"), "machine": machine,
                        "parameters": {k: v for k, v in vars(args).items() if k not in ("json", "database_url")},
-                       "rounds": rounds, "added_ms_c1": added_c1, "errors": errors,
+                       "rounds": rounds, "cpu_ms_per_request": per_request, "added_ms_c1": added_c1, "errors": errors,
                        "targets": [{"target": label, "pass": ok, "detail": detail} for label, ok, detail in targets]}
         Path(args.json).write_text(json.dumps(figures_out, indent=2, default=str) + "\n")
     return 0
