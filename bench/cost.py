@@ -226,12 +226,14 @@ def main(argv: list[str] | None = None) -> int:
 
     cpu_dash = median([r[c]["cpu_ms_per_invite"]["dashboard"] for r in rounds])
     cpu_floor = median([r[c]["cpu_ms_per_invite"]["floor"] for r in rounds])
+    # Each round's two runs shared the machine's load of the moment: their ratio is steadier than either figure.
+    cpu_times = median([r[c]["cpu_ms_per_invite"]["dashboard"] / r[c]["cpu_ms_per_invite"]["floor"] for r in rounds])
     ratio_dash = median([r[c]["ratio"]["dashboard"] for r in rounds])
     ratio_floor = median([r[c]["ratio"]["floor"] for r in rounds])
     added_c1 = median([r["c1"]["p50_ms"]["dashboard"] - r["c1"]["p50_ms"]["floor"] for r in rounds])
     targets = [
-        (f"dashboard CPU per invite <= {CPU_TARGET:g} x the floor's", cpu_dash <= CPU_TARGET * cpu_floor,
-         f"{cpu_dash:.2f} vs {cpu_floor:.2f} ms = {cpu_dash / cpu_floor:.2f} x"),
+        (f"dashboard CPU per invite <= {CPU_TARGET:g} x the floor's", cpu_times <= CPU_TARGET,
+         f"{cpu_times:.2f} x (median of rounds; medians {cpu_dash:.2f} vs {cpu_floor:.2f} ms)"),
         (f"dashboard p50 ratio within {RATIO_MARGIN:g} of the floor's", ratio_dash <= ratio_floor + RATIO_MARGIN,
          f"{ratio_dash:.2f} vs {ratio_floor:.2f} (+{ratio_dash - ratio_floor:.2f})"),
         ("every invite succeeded", not errors, f"{sum(errors.values())} errors"),
@@ -246,13 +248,14 @@ def main(argv: list[str] | None = None) -> int:
       f"{args.workers} workers x {args.threads} threads, {(args.database_url or 'sqlite').split(':', 1)[0]}")
     w("")
     w(f"{'round':<7}{'conc':>5}{'invites':>8}  {'p50 direct':>10} {'dashboard':>10} {'floor':>8}  "
-      f"{'ratio dash':>10} {'floor':>6}  {'CPU ms/invite dash':>18} {'floor':>6}")
+      f"{'ratio dash':>10} {'floor':>6}  {'CPU ms/invite dash':>18} {'floor':>6} {'x':>5}")
     for n, r in enumerate(rounds, 1):
         for key in (c, "c1"):
             f = r[key]
             w(f"{n:<7}{key[1:]:>5}{f['invites']:>8}  {f['p50_ms']['direct']:>10.1f} {f['p50_ms']['dashboard']:>10.1f} "
               f"{f['p50_ms']['floor']:>8.1f}  {f['ratio']['dashboard']:>10.2f} {f['ratio']['floor']:>6.2f}  "
-              f"{f['cpu_ms_per_invite']['dashboard']:>18.2f} {f['cpu_ms_per_invite']['floor']:>6.2f}")
+              f"{f['cpu_ms_per_invite']['dashboard']:>18.2f} {f['cpu_ms_per_invite']['floor']:>6.2f} "
+              f"{f['cpu_ms_per_invite']['dashboard'] / f['cpu_ms_per_invite']['floor']:>5.2f}")
     w("")
     w("Dashboard server time, p50 ms (Server-Timing), per round at concurrency "
       f"{args.concurrency} / 1: form GET, POST (Junction, own), result GET")
@@ -272,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     if errors:
         w("Errors: " + "; ".join(f"{times} x {kind}" for kind, times in errors.items()))
     w("")
-    w("Targets (medians over rounds)")
+    w("Targets (medians over rounds; the CPU one of each round's dashboard / floor ratio)")
     for label, ok, detail in targets:
         w(f"   {verdict(ok)}  {label:<50} {detail}")
     w(f"Logs: {run_dir.relative_to(ROOT)}/")
