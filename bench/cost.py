@@ -41,6 +41,7 @@ from run import (
     Dashboard,
     Sample,
     Sandbox,
+    add_server_arguments,
     child_env,
     cpu_seconds,
     error_counts,
@@ -135,14 +136,11 @@ def p50(samples: list[Sample], attr: str = "ms") -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--latency-ms", type=float, default=50, help="latency the sandbox adds to every /v1 call")
+    add_server_arguments(parser)
     parser.add_argument("--invites", type=int, default=300, help="invites per run at --concurrency")
     parser.add_argument("--concurrency", type=int, default=8, help="client threads sending at once")
     parser.add_argument("--invites-c1", type=int, default=100, help="invites per run at concurrency 1")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of direct, dashboard, floor runs")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn processes (WEB_CONCURRENCY)")
-    parser.add_argument("--threads", type=int, default=8, help="threads per gunicorn process (WEB_THREADS)")
-    parser.add_argument("--database-url", help="the dashboard's DATABASE_URL (default: SQLite in the run's folder)")
     parser.add_argument("--quick", action="store_true", help="one round of 60 invites, 30 at concurrency 1")
     parser.add_argument("--json", metavar="PATH", help="also write the figures to this JSON file")
     args = parser.parse_args(argv)
