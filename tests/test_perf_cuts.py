@@ -31,3 +31,6 @@ def test_hidden_tokens_render_exactly_as_wtforms_writes_them(app):
         assert 'value="a&#34;b&amp;c&lt;d&gt;"' in str(form.submission_token)
         # Anything else still goes through WTForms' own widgets.
         assert str(form.submission_token(class_="x")) == HiddenInput()(form.submission_token, class_="x")
+        form.submission_token.flags.disabled = True
+        assert str(form.submission_token) == HiddenInput()(form.submission_token)
+        assert "disabled" in str(form.submission_token)

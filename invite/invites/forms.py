@@ -39,8 +39,9 @@ class InviteForm(FlaskForm):
         def render_field(self, field, render_kw):
             # The two hidden tokens go out on every render: the same markup WTForms' HiddenInput writes,
             # without its general attribute builder, which cost 62 us a page (bench/README.md).
-            if type(field.widget) is HiddenInput and not render_kw and not field.render_kw \
-                    and "required" not in field.flags:
+            widget = field.widget
+            if type(widget) is HiddenInput and not (render_kw or field.render_kw) \
+                    and not any(getattr(field.flags, attr) for attr in widget.validation_attrs):
                 return _HIDDEN_INPUT % (field.id, field.name, field._value())
             return super().render_field(field, render_kw)
 
