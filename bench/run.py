@@ -414,7 +414,10 @@ def page_heading(page: str) -> str:
     return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", "", match.group(1)))).strip() if match else "?"
 
 
-def run_dashboard(dashboard: Dashboard, count: int, concurrency: int, tag: str, pause: float = 0.0) -> list[Sample]:
+def run_dashboard(dashboard: Dashboard, count: int, concurrency: int, tag: str, pause: float = 0.0,
+                  tokens_of: Callable[[str], dict[str, str] | None] = form_tokens) -> list[Sample]:
+    """Invites as a browser sends them. `tokens_of` reads the form's hidden fields (None: not the form);
+    bench/cost.py passes its own for the floor app, whose form has none."""
     sessions = Sessions()  # cookies carry the CSRF session, as in a browser
 
     def one(i: int) -> Sample:
@@ -425,7 +428,7 @@ def run_dashboard(dashboard: Dashboard, count: int, concurrency: int, tag: str, 
             form = session.get(dashboard.url + "/", timeout=DASHBOARD_TIMEOUT)
             sample.form_ms = (time.perf_counter() - started) * 1000
             sample.form_server_ms = server_timing(form)
-            tokens = form_tokens(form.text) if form.status_code == 200 else None
+            tokens = tokens_of(form.text) if form.status_code == 200 else None
             if tokens is None:
                 sample.error = f"form: HTTP {form.status_code}, no tokens"
                 return sample
@@ -697,21 +700,26 @@ def verdict(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
 
 
+def add_server_arguments(parser: argparse.ArgumentParser) -> None:
+    """The sandbox's latency and how the dashboard runs: the same flags here and in bench/cost.py."""
+    parser.add_argument("--latency-ms", type=float, default=50, help="latency the sandbox adds to every /v1 call")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn processes (WEB_CONCURRENCY)")
+    parser.add_argument("--threads", type=int, default=8, help="threads per gunicorn process (WEB_THREADS)")
+    parser.add_argument("--database-url", help="the dashboard's DATABASE_URL (default: SQLite in the run's folder)")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--latency-ms", type=float, default=50, help="latency the sandbox adds to every /v1 call")
+    add_server_arguments(parser)
     parser.add_argument("--invites", type=int, default=300, help="invites sent in each of the two runs")
     parser.add_argument("--pause-ms", type=float, default=0,
                         help="idle time before each timed invite (with --latency-ms 0: how much a cold CPU costs)")
     parser.add_argument("--concurrency", type=int, default=8, help="client threads sending at once")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn processes (WEB_CONCURRENCY)")
-    parser.add_argument("--threads", type=int, default=8, help="threads per gunicorn process (WEB_THREADS)")
     parser.add_argument("--teams", type=int, default=2000, help="teams in the org for the invite-form part")
     parser.add_argument("--page-size", type=int, default=100, help="items per page of the sandbox's lists")
     parser.add_argument("--renders", type=int, default=200, help="form renders timed at each concurrency")
     parser.add_argument("--ttl", type=float, default=5, help="short TEAMS_CACHE_TTL_SECONDS for the expiry check")
-    parser.add_argument("--database-url", help="the dashboard's DATABASE_URL (default: SQLite in the run's folder)")
     parser.add_argument("--quick", action="store_true", help="smoke run: 40 invites and 40 renders")
     parser.add_argument("--json", metavar="PATH", help="also write the figures to this JSON file")
     args = parser.parse_args(argv)

@@ -1,0 +1,124 @@
+"""Per-phase CPU of one invite, in process: the dashboard's form GET, POST and result GET beside the floor's.
+
+    .venv/bin/python bench/phases.py                 # 500 invites each, against a sandbox with no latency
+    .venv/bin/python bench/phases.py --profile 30    # also cProfile the dashboard's loop, top 30 by own time
+
+Both apps are driven through Flask's test client (no gunicorn, no sockets to the app), one thread, so each
+phase's figure is this thread's CPU time (time.thread_time), which other work on the machine hardly moves.
+The Junction call is real: requests to a sandbox subprocess (bench/run.py's Sandbox), latency 0. The
+dashboard is built by create_app as gunicorn's app.py builds it (not in testing mode: JSON logs on, written
+to a file in the run's folder), on SQLite migrated like the release command does. Use it to see where an
+invite's CPU goes and to check a cut before running bench/cost.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import cProfile
+import importlib
+import io
+import os
+import pstats
+import secrets
+import sys
+import time
+from datetime import UTC, datetime
+
+from run import ROOT, SENT_MARKER, Sandbox, child_env, form_tokens
+
+from invite.sandbox.state import DEMO_KEY, DEMO_ORG_ID
+
+PHASES = ("form GET", "POST", "result GET")
+
+
+def build_dashboard(sandbox: Sandbox, run_dir, log):
+    from flask_migrate import upgrade
+
+    from invite import create_app
+
+    env = child_env(INVITE_SANDBOX="1", JUNCTION_API_BASE_URL=sandbox.url, SECRET_KEY=secrets.token_hex(32),
+                    DATABASE_URL=f"sqlite:///{run_dir / 'phases.db'}")
+    with contextlib.redirect_stdout(log):  # configure_logging writes to the stdout it finds
+        app = create_app(env)
+    with app.app_context():
+        upgrade(directory=str(ROOT / "invite" / "migrations"))
+    return app
+
+
+def build_floor(sandbox: Sandbox):
+    os.environ.update(FLOOR_JUNCTION_URL=sandbox.url, FLOOR_ORG_ID=DEMO_ORG_ID, FLOOR_KEY=DEMO_KEY)
+    return importlib.import_module("floor_app").app
+
+
+def invite_once(client, i: int, tag: str, tokens_of) -> list[float]:
+    """The three phases of one invite; their CPU seconds in this thread."""
+    spent = []
+    t = time.thread_time()
+    form = client.get("/")
+    spent.append(time.thread_time() - t)
+    tokens = tokens_of(form.get_data(as_text=True))
+    if form.status_code != 200 or tokens is None:
+        raise RuntimeError(f"form: HTTP {form.status_code}")
+    t = time.thread_time()
+    posted = client.post("/", data={**tokens, "email": f"phases-{tag}-{i}@example.org", "role": "no_role"})
+    spent.append(time.thread_time() - t)
+    if posted.status_code != 303:
+        raise RuntimeError(f"POST: HTTP {posted.status_code}")
+    t = time.thread_time()
+    page = client.get(posted.headers["Location"])
+    spent.append(time.thread_time() - t)
+    if SENT_MARKER not in page.get_data(as_text=True):
+        raise RuntimeError(f"result: HTTP {page.status_code}, not sent")
+    return spent
+
+
+def measure(app, count: int, tag: str, tokens_of, profile: cProfile.Profile | None = None) -> list[float]:
+    client = app.test_client()
+    for i in range(20):  # warm: templates compiled, connections open, caches filled
+        invite_once(client, i, f"{tag}-warm", tokens_of)
+    totals = [0.0] * len(PHASES)
+    if profile:
+        profile.enable()
+    for i in range(count):
+        for n, seconds in enumerate(invite_once(client, i, tag, tokens_of)):
+            totals[n] += seconds
+    if profile:
+        profile.disable()
+    return [seconds * 1000 / count for seconds in totals]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--invites", type=int, default=500)
+    parser.add_argument("--profile", type=int, metavar="N", default=0,
+                        help="cProfile the dashboard's timed loop and print the top N functions by own time")
+    args = parser.parse_args(argv)
+    run_dir = ROOT / "bench" / "results" / ("phases-" + datetime.now(UTC).strftime("%Y%m%d-%H%M%S"))
+    run_dir.mkdir(parents=True, exist_ok=True)
+    tag = secrets.token_hex(3)
+    stack = contextlib.ExitStack()
+    with stack, (run_dir / "dashboard.log").open("w") as log:
+        sandbox = Sandbox(stack, run_dir, latency_ms=0, page_size=100, extra_teams=0, label="phases")
+        dashboard = build_dashboard(sandbox, run_dir, log)
+        floor = build_floor(sandbox)
+        profile = cProfile.Profile(time.thread_time) if args.profile else None  # CPU, not waiting
+        figures = {
+            "dashboard": measure(dashboard, args.invites, tag + "-d", form_tokens, profile),
+            "floor": measure(floor, args.invites, tag + "-f", lambda page: {} if 'name="email"' in page else None),
+        }
+    print(f"CPU ms per invite in this thread, {args.invites} invites each (test client, sandbox latency 0)")
+    print(f"   {'':<10}" + "".join(f"{p:>12}" for p in PHASES) + f"{'total':>12}")
+    for name, phases in figures.items():
+        print(f"   {name:<10}" + "".join(f"{v:>12.3f}" for v in phases) + f"{sum(phases):>12.3f}")
+    if profile:
+        out = io.StringIO()
+        stats = pstats.Stats(profile, stream=out)
+        stats.sort_stats("tottime").print_stats(args.profile)
+        stats.sort_stats("cumulative").print_stats(args.profile * 3)
+        print(out.getvalue())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
