@@ -61,11 +61,12 @@ def remove_queue_files(name: str) -> None:
         path.unlink(missing_ok=True)
 
 
-def preview_and_confirm(client, text: str, *, default_role: str = "org_admin", resend: bool = False) -> int:
-    """Paste a list, preview it, press the confirm button; the job's id."""
+def preview_and_confirm(client, text: str, *, default_role: str | None = None, resend: bool = False) -> int:
+    """Paste a list, preview it, press the confirm button; the job's id. Without `default_role`, the page's own."""
     page = client.get("/bulk").get_data(as_text=True)
     csrf = _CSRF.search(page).group(1)
-    preview = client.post("/bulk/preview", data={"csrf_token": csrf, "text": text, "default_role": default_role})
+    chosen = {"default_role": default_role} if default_role else {}
+    preview = client.post("/bulk/preview", data={"csrf_token": csrf, "text": text, **chosen})
     assert preview.status_code == 200, preview.get_data(as_text=True)[:2000]
     body = preview.get_data(as_text=True)
     token = next(g for g in _TOKEN.search(body).groups() if g)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import pytest
 
@@ -181,3 +182,21 @@ def test_retry_the_unknown_rows_is_an_explicit_confirmed_action(bulk, sandbox):
     # Only the unknown row went out again; the sent one was left alone.
     assert posted_addresses(sandbox) == {"status500@example.com": 2, "fine@example.com": 1}
     assert done["counts"]["unknown"] == 1 and done["counts"]["sent"] == 1
+
+
+def test_rows_that_name_no_role_get_no_role_unless_the_admin_chooses(sandbox, tmp_path):
+    """Least privilege (issue #8's rule for the form): the page's default is No role, listed first."""
+    with running_bulk(sandbox, tmp_path, workers=0) as (_app, client, _workers):
+        page = client.get("/bulk").get_data(as_text=True)
+        select = re.search(r'<select id="default_role".*?</select>', page, re.S).group(0)
+        assert re.findall(r'<option value="(\w+)"', select) == ["no_role", "team_admin", "org_admin"]
+        assert re.findall(r'<option value="(\w+)" selected', select) == ["no_role"]
+
+        def role_of_a_row_without_one(**chosen: str) -> str:
+            body = client.post("/bulk/preview", data={"csrf_token": _CSRF.search(page).group(1),
+                                                      "text": "quiet@example.com\n", **chosen}).get_data(as_text=True)
+            return re.search(r'<td data-label="Role">([^<]*)</td>', body).group(1)
+
+        assert role_of_a_row_without_one() == "No role"
+        assert role_of_a_row_without_one(default_role="no_role") == "No role"
+        assert role_of_a_row_without_one(default_role="org_admin") == "Org admin"

@@ -8,6 +8,7 @@ finds no serious or critical violation, at both widths. Then the team picker wit
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -15,7 +16,10 @@ from axe_playwright_python.sync_playwright import Axe
 from browser_support import LONG_ADDRESSES, LiveServer, grow_org, live_server
 from playwright.sync_api import Locator, Page, expect
 
+from invite.bulk.preview import VERDICTS
+from invite.bulk.routes import VERDICT_LABELS
 from invite.sandbox import SandboxServer
+from tests.bulk_support import running_bulk
 
 pytest_plugins = ["browser_fixtures"]
 pytestmark = pytest.mark.browser
@@ -309,3 +313,98 @@ def test_activity_on_a_phone_keeps_the_chart_legible_and_the_request_id_copyable
     row.get_by_text("Request details").click()
     request_id = row.locator(".copy-ref code").inner_text()
     expect(row.get_by_role("button", name=f"Copy request id {request_id}")).to_be_visible()
+
+
+# --- the bulk pages -------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def bulk_live(sandbox, tmp_path) -> Iterator[LiveServer]:
+    # No worker: the job stays "Sending", so its page shows every control it can have at once.
+    with running_bulk(sandbox, tmp_path, workers=0) as (app, _client, _workers):
+        server = LiveServer(app).start()
+        try:
+            yield server
+        finally:
+            server.stop()
+
+
+def realistic_bulk_list(sandbox: SandboxServer) -> str:
+    """Long addresses and every verdict: ready, invalid address, duplicate, already a member, invalid role,
+    unknown team, ambiguous team, already pending."""
+    with sandbox.state.lock:
+        twin = dict(sandbox.state.teams[0], id=str(uuid.uuid4()), name=sandbox.state.teams[0]["name"].upper())
+        sandbox.state.teams.append(twin)
+        member = sandbox.state.members[0]["email"]
+        pending = sandbox.state.invites[0]["email"]
+        team = sandbox.state.teams[1]["name"]
+    new = [address.replace("@", "+bulk@") for address in LONG_ADDRESSES]
+    return "\n".join([
+        "email,role,teams",
+        f"{new[0]},team_admin,{team};{sandbox.state.teams[2]['name']};{sandbox.state.teams[3]['name']}",
+        f"{new[1]},,",
+        f"{new[2]},Org admin,",
+        "not-an-address@,no_role,",
+        f"{new[1].upper()},no_role,",
+        f"{member},team_admin,{team}",
+        f"{new[3]},superuser,",
+        f"unknown.team.{new[3]},team_admin,{team}x",
+        f"ambiguous.team.{new[0]},team_admin,{twin['name'].lower()}",
+        f"{pending},no_role,",
+    ]) + "\n"
+
+
+def assert_counts_do_not_overlap(page: Page, name: str) -> None:
+    """Each count sits in its own box, its text inside it: nothing runs into the next count."""
+    boxes = page.get_by_role("list", name=name).locator("li").evaluate_all(
+        "items => items.map(li => { const r = li.getBoundingClientRect();"
+        " return [r.left, r.top, r.right, r.bottom, li.scrollWidth <= li.clientWidth]; })")
+    assert len(boxes) > 1
+    for i, (left, top, right, bottom, fits) in enumerate(boxes):
+        assert fits, f"{name}: count {i} is wider than its box"
+        for other in boxes[i + 1:]:
+            apart = right <= other[0] or other[2] <= left or bottom <= other[1] or other[3] <= top
+            assert apart, f"{name}: count {i} overlaps another ({boxes})"
+
+
+def test_bulk_pages_fit_a_phone_and_a_desktop(page, bulk_live, sandbox):
+    page.goto(bulk_live.url + "/bulk")
+    expect(page.get_by_label("Role for rows that name none")).to_have_value("no_role")
+    fits_and_is_accessible(page, "bulk list")
+
+    page.get_by_role("textbox", name="Addresses").fill(realistic_bulk_list(sandbox))
+    page.get_by_role("button", name="Preview").click()
+    counts = page.get_by_role("list", name="Rows per verdict")
+    for verdict in VERDICTS:
+        expect(counts.locator(f"[data-count='{verdict}']")).to_be_visible()
+        expect(counts).to_contain_text(VERDICT_LABELS[verdict])
+    expect(page.locator("tr.verdict-ready")).to_have_count(3)
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 844})
+        assert_counts_do_not_overlap(page, "Rows per verdict")
+    fits_and_is_accessible(page, "bulk preview")
+
+    page.get_by_role("button", name="Send 3 invitations").click()
+    expect(page).to_have_url(re.compile(r"/bulk/\d+$"))
+    bar = page.get_by_role("progressbar", name="0 of 3 rows finished")
+    expect(bar).to_have_attribute("max", "3")
+    controls = [page.get_by_role("button", name="Pause"), page.get_by_role("button", name="Cancel the unsent rows"),
+                page.get_by_role("link", name="Results CSV"),
+                page.get_by_role("link", name="This job in the activity trail")]
+    expect(controls[1]).to_have_css("background-color", "rgb(164, 22, 26)")  # filled red, as on confirmations
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 844})
+        assert_counts_do_not_overlap(page, "Rows per outcome")
+        main = page.locator("main").evaluate("m => m.clientWidth - parseFloat(getComputedStyle(m).paddingLeft)"
+                                             " - parseFloat(getComputedStyle(m).paddingRight)")
+        assert bar.bounding_box()["width"] >= main - 1, f"the progress bar is not full width at {width} px"
+        boxes = [control.bounding_box() for control in controls]
+        assert all(b["x"] >= 0 and b["x"] + b["width"] <= width for b in boxes), (width, boxes)
+        if width == 1280:  # one row, centred on one line
+            middles = {round(b["y"] + b["height"] / 2) for b in boxes}
+            assert max(middles) - min(middles) <= 1, boxes
+    fits_and_is_accessible(page, "bulk job")
+
+    page.goto(bulk_live.url + "/bulk")
+    expect(page.locator("table.bulk-jobs tbody tr")).to_have_count(1)
+    fits_and_is_accessible(page, "bulk list with a job")
