@@ -162,6 +162,37 @@ def _one_page(
         return None, views.failure(exc, f"Could not load the {what}", paged=pager.cursor is not None)
 
 
+# Junction cannot filter List Invites by role or age: with a filter on, one view looks through up to this
+# many of its pages (from the pager's cursor) for a page's worth of matches.
+FILTERED_PAGES = 5
+
+
+def _matches(invite: Invite, pager: Pager) -> bool:
+    return ((not pager.role or invite.role == pager.role)
+            and (not pager.older_than_days
+                 or views.older_than(invite.resent_at or invite.invited_at, pager.older_than_days)))
+
+
+def _filtered_page(client: JunctionClient, pager: Pager) -> tuple[Page[Invite] | None, int, dict[str, Any] | None]:
+    """The invitations matching the role and age filters among up to FILTERED_PAGES of Junction's pages, as
+    one page whose next_cursor continues after the last page looked at, and how many were looked at; or
+    the problem to show."""
+    matches: list[Invite] = []
+    looked_at = 0
+    cursor = pager.cursor
+    try:
+        for _ in range(FILTERED_PAGES):
+            page = client.list_invites(search_query=pager.search_query, cursor=cursor)
+            looked_at += len(page.items)
+            matches.extend(invite for invite in page.items if _matches(invite, pager))
+            cursor = page.next_cursor
+            if cursor is None or len(matches) >= len(page.items):
+                break
+    except JunctionError as exc:
+        return None, 0, views.failure(exc, "Could not load the invitations", paged=pager.cursor is not None)
+    return Page(items=tuple(matches), next_cursor=cursor), looked_at, None
+
+
 @bp.get("/invitations")
 @require("view")
 def invitations():
@@ -170,15 +201,15 @@ def invitations():
                             _done_message(request.args.get("done"))) if m]
     upstream = get_upstream()
     names = upstream.team_names()
-    page, problem = _one_page(upstream.client.list_invites, pager, "invitations")
+    if pager.filtered:
+        page, on_page, problem = _filtered_page(upstream.client, pager)
+    else:
+        page, problem = _one_page(upstream.client.list_invites, pager, "invitations")
+        on_page = len(page.items) if page is not None else 0
     rows: list[views.InviteRow] = []
     if page is not None:
         senders = dashboard_senders(page.items)
         rows = [views.invite_row(invite, names, senders.get(invite.id)) for invite in page.items]
-    on_page = len(rows)
-    # Junction cannot filter the list: the role and age filters narrow the page it sent (and say so).
-    rows = [row for row in rows if (not pager.role or row.role == pager.role)
-            and (not pager.older_than_days or views.older_than(row.last_sent, pager.older_than_days))]
     return render_template(
         "support/invitations.html",
         pager=pager,
