@@ -80,6 +80,13 @@ OUTCOME_WORDS = {
     "rejected": "Not sent: Junction answered with an error",
     "unknown": "Unknown: may have been sent",
 }
+# A previewed row's verdict and a job's state as the pages and the command line word them.
+VERDICT_WORDS = {
+    "invalid_email": "Invalid address", "duplicate": "Duplicate", "already_member": "Already a member",
+    "invalid_role": "Invalid role", "unknown_team": "Unknown team", "ambiguous_team": "Ambiguous team",
+    "already_pending": "Already pending", "ready": "Ready", "resendable": "Already pending",
+}
+STATE_WORDS = {RUNNING: "Sending", PAUSED: "Paused", STOPPED: "Stopped", CANCELLED: "Cancelled", DONE: "Done"}
 COUNT_GROUPS = ("sent", "already_member", "not_sent", "unknown", "waiting", "cancelled", "skipped")
 COUNT_LABELS = {"sent": "Sent", "already_member": "Already members", "not_sent": "Not sent",
                 "unknown": "Unknown", "waiting": "Waiting", "cancelled": "Cancelled", "skipped": "Skipped"}
@@ -616,11 +623,27 @@ def active_job_ids() -> list[int]:
     return list(db.session.scalars(select(BulkJob.id).where(BulkJob.state == RUNNING).order_by(BulkJob.id)))
 
 
+def preview_list(rows, default_role: str):
+    """The preview of a parsed list (invite.bulk.preview.build_preview) against the org as Junction lists it
+    now: the process's team list, one walk of the members and one of the pending invitations. A
+    JunctionError goes to the caller: nothing was stored."""
+    from invite.bulk.preview import build_preview
+
+    upstream = current_app.extensions["upstream"]
+    return build_preview(rows, default_role=default_role, teams=upstream.teams.get().value,
+                         members=upstream.client.iter_members(), invites=upstream.client.iter_invites())
+
+
+def preview_draft_rows(preview) -> list[DraftRow]:
+    """draft_rows with this app's resend cooldown: what the page stores and the command line shows."""
+    return draft_rows(preview, current_app.extensions["settings"].resend_cooldown_minutes)
+
+
 def draft_rows(preview, cooldown_minutes: float) -> list[DraftRow]:
     """The preview's rows as a draft keeps them: ready rows sendable; pending ones resendable outside the
     support desk's resend cooldown (within it they are skipped, saying when they were last sent)."""
     from invite.bulk.preview import ALREADY_PENDING, READY
-    from invite.support.views import last_sent_within
+    from invite.invitations import last_sent_within
 
     rows = []
     for row in sorted(preview.rows, key=lambda r: r.input.number):

@@ -28,7 +28,8 @@ from invite.activity.export import csv_lines, json_lines
 from invite.activity.forms import OUTCOME_GROUPS, OUTCOME_LABELS
 from invite.cli import exits
 from invite.cli.acting import acting_option
-from invite.cli.terminal import Column, emit_json, interactive, say, stream
+from invite.cli.bulk import bulk_group
+from invite.cli.terminal import Column, emit_json, interactive, json_option, say, stream
 from invite.invitations import canonical_uuid, find_invite, last_sent_within, resend_limit, teams_of
 from invite.invites.forms import ROLE_LABELS, new_submission_token
 from invite.junction import ROLES, Invite, JunctionError, Member, Team
@@ -39,9 +40,6 @@ from invite.web import JsonLogFormatter
 
 # A form field of the invite page (invite.invites.field_errors) as this command line spells it.
 FIELD_LABELS = {"email": "EMAIL", "role": "--role", "teams": "--team"}
-
-json_option = click.option("--json", "as_json", is_flag=True,
-                           help="Print JSON (one object per line) for programs instead of text for people.")
 
 
 class InviteGroup(AppGroup):
@@ -473,9 +471,7 @@ def activity(who: str | None, target: str | None, action: str | None, outcome: s
 
 
 # ------------------------------------------------------------------------------------------ bulk
-# Issue #9 builds `invite bulk FILE [--role ROLE] [--dry-run] [--yes]`, `invite bulk status JOB`,
-# `invite bulk wait JOB` and `invite bulk retry-unknown JOB` on its own branch. They belong here, as a
-# `bulk` group added with `invite_group.add_command(...)`: each changing command takes @acting_option (so
-# the job's rows are attributed with channel "cli", the OS user and the host), ends with an exit code from
-# invite.cli.exits, and prints through invite.cli.terminal (`interactive()` decides whether `bulk wait`
-# draws a progress bar or plain lines; `colour()` honours NO_COLOR).
+# `invite bulk FILE`, `invite bulk status|wait|retry-unknown JOB`: invite/cli/bulk.py, on the bulk page's
+# functions (invite.bulk.jobs), with the same --as, exit codes and terminal rules as the commands above.
+
+invite_group.add_command(bulk_group)

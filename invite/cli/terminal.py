@@ -23,6 +23,10 @@ STYLES = {
 }
 
 
+json_option = click.option("--json", "as_json", is_flag=True,
+                           help="Print JSON (one object per line) for programs instead of text for people.")
+
+
 def interactive(stream: IO[str] | None = None) -> bool:
     """Whether `stream` is a terminal a person is watching (colour, progress bars)."""
     stream = stream or sys.stdout
