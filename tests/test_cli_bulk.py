@@ -232,7 +232,7 @@ def test_the_real_command_starts_a_job_a_real_worker_sends_and_wait_sees_it_done
     import subprocess
 
     from tests.conftest import make_app
-    from tests.test_cli_process import command_env
+    from tests.test_cli_process import _on_a_terminal, command_env
 
     url = f"sqlite:///{tmp_path / 'invite.db'}"
     name = queue_name()
@@ -262,6 +262,12 @@ def test_the_real_command_starts_a_job_a_real_worker_sends_and_wait_sees_it_done
         waited = flask("bulk", "wait", str(job_id), "--timeout", "90")
         assert waited.returncode == exits.DONE, (waited.stdout, waited.stderr, worker.log()[-3000:])
         assert f"Job {job_id} done: 12/12 rows done (12 sent), " in waited.stdout.splitlines()[-1]
+        # On a terminal: a progress bar, and colour unless NO_COLOR.
+        drawn = _on_a_terminal(env, "bulk", "wait", str(job_id))
+        assert f"Job {job_id}  [########################]  100%  12/12 rows done (12 sent)" in drawn
+        assert "\x1b[32m\x1b[1mJob" in drawn
+        plain = _on_a_terminal({**env, "NO_COLOR": "1"}, "bulk", "wait", str(job_id))
+        assert "[########################]" in plain and "\x1b[32m" not in plain and "\x1b[1m" not in plain
     finally:
         worker.stop()
         remove_queue_files(name)
@@ -271,3 +277,38 @@ def test_the_real_command_starts_a_job_a_real_worker_sends_and_wait_sees_it_done
         sends = conn.execute(sa.text("SELECT actor_email, bulk_job_id FROM actions")).all()
     engine.dispose()
     assert set(sends) == {(ACTOR, job_id)} and len(sends) == 12
+
+
+@pytest.fixture
+def closed_port_url():
+    import socket
+
+    with socket.socket() as probe:  # a loopback port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{probe.getsockname()[1]}"
+
+
+def test_wait_exits_4_when_the_job_stopped_because_the_key_was_refused(sandbox, tmp_path):
+    with running_bulk(sandbox, tmp_path, ADMIN_EMAILS=ACTOR,
+                      worker_env={"JUNCTION_MANAGEMENT_KEY": "mg_not_the_sandbox_key"}) as (app, _client, workers):
+        run(app, write(tmp_path, "one@example.com\ntwo@example.com\n"), "--yes", INVITE_ACTOR=ACTOR)
+        job_id = stored_jobs(app)[-1].id
+        waited = run(app, "wait", str(job_id), "--timeout", "60")
+        assert waited.exit_code == exits.CONFIGURATION, (waited.output, workers[0].log()[-3000:])
+        assert f"Job {job_id} stopped: 0/2 rows done" in waited.stderr
+        assert "the key was refused" in waited.stderr and "mg_not_the_sandbox_key" not in waited.output
+        assert {r.state for r in job_rows(app, job_id)} == {"queued"}  # kept for a resume
+    assert sandbox.state.find_invite_by_email("one@example.com") is None
+
+
+def test_wait_exits_5_when_rows_were_not_sent_because_junction_was_unreachable(sandbox, tmp_path,
+                                                                                closed_port_url):
+    with running_bulk(sandbox, tmp_path, ADMIN_EMAILS=ACTOR,
+                      worker_env={"JUNCTION_API_BASE_URL": closed_port_url}) as (app, _client, workers):
+        run(app, write(tmp_path, "far.away@example.com\n"), "--yes", INVITE_ACTOR=ACTOR)
+        job_id = stored_jobs(app)[-1].id
+        # Retried after 1, 2 and 4 s (the connection was never made), then recorded as not sent.
+        waited = run(app, "wait", str(job_id), "--timeout", "60")
+        assert waited.exit_code == exits.UNAVAILABLE, (waited.output, workers[0].log()[-3000:])
+        assert f"Job {job_id} done: 1/1 rows done (1 not sent)" in waited.stderr
+    assert posted_addresses(sandbox) == {}
