@@ -266,7 +266,7 @@ def end_code(job_id: int) -> int:
 def _watch_with_bar(job_id: int, first: jobs.JobStatus, deadline: float | None) -> jobs.JobStatus:
     found = first
     with click.progressbar(length=max(found.total, 1), label=f"Job {job_id}", show_eta=False, show_percent=True,
-                           item_show_func=lambda text: text, width=24) as bar:
+                           item_show_func=lambda text: text, width=24, update_min_steps=0) as bar:
         while True:
             bar.update(found.finished - bar.pos, progress_text(found))
             if found.job.state in ENDED or (deadline is not None and time.monotonic() >= deadline):
@@ -313,7 +313,7 @@ def wait(job_id: int, timeout: float | None) -> None:
     text = job.message or ""
     if unknown:
         text = (f"{_plural(unknown, 'row')}: Junction may or may not have sent the invitation; "
-                f"`invite bulk retry-unknown {job_id}` sends them again. {text}").strip()
+                f"`invite bulk retry-unknown {job_id}` sends {'it' if unknown == 1 else 'them'} again. {text}").strip()
     _end(code, f"Job {job_id} {_state_words(found).lower()}: {progress_text(found)}.", text)
 
 
