@@ -23,7 +23,7 @@ from invite.bulk.models import CANCELLED, DONE, SKIPPED, STOPPED
 from invite.bulk.parser import MAX_BYTES, BulkInputError, parse_bulk
 from invite.cli import exits
 from invite.cli.acting import acting_option, as_option, cli_actor
-from invite.cli.terminal import Column, emit_json, interactive, json_option, say, table
+from invite.cli.terminal import Column, asked, emit_json, interactive, json_option, say, table
 from invite.invite_rules import ROLE_LABELS
 from invite.junction import ROLES, JunctionError
 from invite.support import views
@@ -65,17 +65,6 @@ def _end(code: int, title: str, text: str = "", *, as_json: bool = False, **data
         if text:
             say(f"  {text}", err=err)
     click.get_current_context().exit(code)
-
-
-def _asked(question: str) -> bool:
-    """A yes/no on stderr; no answer (end of input, Ctrl-C at the prompt) means no."""
-    try:
-        answer = click.confirm(question, err=True)
-    except click.Abort:
-        answer = False
-    if not interactive(sys.stdin):
-        click.echo(err=True)  # an answer that was not typed did not end the prompt's line
-    return answer
 
 
 def _plural(count: int, noun: str) -> str:
@@ -175,7 +164,7 @@ def send(source: IO[bytes], role: str, dry_run: bool, yes: bool, resend_pending:
     if not to_send:
         _end(exits.NOT_DONE, "Nothing to send: no row is ready.", "Correct the list and run it again.",
              as_json=as_json, outcome="nothing_to_send", job_id=None, **summary)
-    if not yes and not _asked(f"Send {_plural(to_send, 'invitation')}?"):
+    if not yes and not asked(f"Send {_plural(to_send, 'invitation')}?"):
         _end(exits.NOT_DONE, "Nothing was sent.", "Add --yes to send without being asked.", as_json=as_json,
              outcome="declined", job_id=None, **summary)
     job = _start(rows, actor, name, resend_pending)
@@ -327,7 +316,7 @@ def retry_unknown(job_id: int, yes: bool, actor: Actor) -> None:
     unknown = jobs.unknown_count(job_id)
     if not unknown:
         _end(exits.NOT_DONE, f"Nothing was sent: no row of job {job_id} is unknown.")
-    if not yes and not _asked(
+    if not yes and not asked(
             f"Retry the {unknown} unknown {'row' if unknown == 1 else 'rows'} of job {job_id}? Junction did not "
             "say whether these invitations went out, and its invitations list did not show them. Sending again "
             "may resend an invitation that did arrive."):

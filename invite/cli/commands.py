@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import re
-import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -29,7 +28,7 @@ from invite.activity.forms import OUTCOME_GROUPS, OUTCOME_LABELS
 from invite.cli import exits
 from invite.cli.acting import acting_option
 from invite.cli.bulk import bulk_group
-from invite.cli.terminal import Column, emit_json, interactive, json_option, say, stream
+from invite.cli.terminal import Column, asked, emit_json, json_option, say, stream
 from invite.invitations import canonical_uuid, find_invite, last_sent_within, resend_limit, teams_of
 from invite.invites.forms import ROLE_LABELS, new_submission_token
 from invite.junction import ROLES, Invite, JunctionError, Member, Team
@@ -331,16 +330,9 @@ def revoke(target: str, yes: bool, as_json: bool, actor: actions.Actor) -> None:
     upstream = get_upstream()
     invite = _pending_invite(target.strip(), "Nothing was revoked", as_json)
     names = upstream.team_names()
-    if not yes:
-        try:
-            confirmed = click.confirm(f"Revoke the invitation for {_describe(invite, names)}?", err=True)
-        except click.Abort:  # no answer (end of input, Ctrl-C at the prompt)
-            confirmed = False
-        if not interactive(sys.stdin):
-            click.echo(err=True)  # an answer that was not typed did not end the prompt's line
-        if not confirmed:
-            finish(Report("declined", exits.NOT_DONE, "Nothing was revoked.",
-                          "Add --yes to revoke without being asked.", data={"invite_id": invite.id}), as_json)
+    if not yes and not asked(f"Revoke the invitation for {_describe(invite, names)}?"):
+        finish(Report("declined", exits.NOT_DONE, "Nothing was revoked.",
+                      "Add --yes to revoke without being asked.", data={"invite_id": invite.id}), as_json)
     token = new_submission_token()
     _perform(lambda: actions.revoke_invite(upstream.client, token, actor, invite_id=invite.id, email=invite.email,
                                            role=invite.role, teams=teams_of(invite, names)),

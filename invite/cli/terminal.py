@@ -42,6 +42,17 @@ def colour(stream: IO[str] | None = None, env: Mapping[str, str] | None = None) 
     return interactive(stream) and not env.get("NO_COLOR")
 
 
+def asked(question: str) -> bool:
+    """A yes/no on stderr; no answer (end of input, Ctrl-C at the prompt) means no."""
+    try:
+        answer = click.confirm(question, err=True)
+    except click.Abort:
+        answer = False
+    if not interactive(sys.stdin):
+        click.echo(err=True)  # an answer that was not typed did not end the prompt's line
+    return answer
+
+
 def say(text: str, style: str | None = None, *, err: bool = False) -> None:
     stream = sys.stderr if err else sys.stdout
     use_colour = colour(stream)
