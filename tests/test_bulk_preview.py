@@ -388,7 +388,9 @@ def test_the_bulk_modules_know_nothing_of_flask_or_http():
 
     import invite.bulk
 
-    for path in Path(invite.bulk.__file__).parent.glob("*.py"):
+    # The parser and the preview, which say so; the package also holds the pages (routes.py, forms.py) and
+    # the job functions, which need an app context.
+    for path in (Path(invite.bulk.__file__).parent / name for name in ("parser.py", "preview.py")):
         tree = ast.parse(path.read_text())
         imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
         imported |= {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
