@@ -389,6 +389,12 @@ def _runner_is_gone(runner: str | None) -> bool:
         return True
 
 
+def has_runner(job: BulkJob) -> bool:
+    """Whether a runner still holds the job: after a pause, cancel or stop its rows in flight are still
+    being recorded until it lets go (or its lease lapses, when it died)."""
+    return job.runner is not None and job.lease_until is not None and job.lease_until >= utcnow()
+
+
 def _acquire(job_id: int, me: str) -> bool:
     job = get_job(job_id)
     if job is None or job.state != RUNNING:

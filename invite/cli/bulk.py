@@ -227,7 +227,7 @@ def status(job_id: int, as_json: bool) -> None:
     job = found.job
     if as_json:
         emit_json({**found.as_json(), "state_words": _state_words(found), "created_by": job.created_by,
-                   "source": job.source, "exit_code_when_ended": end_code(job_id) if job.state in ENDED else None})
+                   "source": job.source, "exit_code_when_ended": end_code(job_id) if _ended(found) else None})
         return
     say(f"Job {job.id}: {_state_words(found)} ({found.percent} %), started by {job.created_by} from {job.source}.",
         "header")
@@ -252,13 +252,18 @@ def end_code(job_id: int) -> int:
     return exits.DONE
 
 
+def _ended(status: jobs.JobStatus) -> bool:
+    """Ended, and its rows in flight recorded: what `wait` waits for."""
+    return status.job.state in ENDED and not jobs.has_runner(status.job)
+
+
 def _watch_with_bar(job_id: int, first: jobs.JobStatus, deadline: float | None) -> jobs.JobStatus:
     found = first
     with click.progressbar(length=max(found.total, 1), label=f"Job {job_id}", show_eta=False, show_percent=True,
                            item_show_func=lambda text: text, width=24, update_min_steps=0) as bar:
         while True:
             bar.update(found.finished - bar.pos, progress_text(found))
-            if found.job.state in ENDED or (deadline is not None and time.monotonic() >= deadline):
+            if _ended(found) or (deadline is not None and time.monotonic() >= deadline):
                 return found
             time.sleep(POLL_SECONDS)
             found = _status_or_end(job_id)
@@ -268,7 +273,7 @@ def _watch_with_lines(job_id: int, first: jobs.JobStatus, deadline: float | None
     found, last_line, last_said = first, "", 0.0
     while True:
         line = f"Job {job_id}: {_state_words(found)}: {progress_text(found)}"
-        ended = found.job.state in ENDED or (deadline is not None and time.monotonic() >= deadline)
+        ended = _ended(found) or (deadline is not None and time.monotonic() >= deadline)
         if line != last_line and (ended or time.monotonic() - last_said >= PLAIN_LINE_EVERY_SECONDS):
             click.echo(line, color=False)
             last_line, last_said = line, time.monotonic()
@@ -294,7 +299,7 @@ def wait(job_id: int, timeout: float | None) -> None:
     watch = _watch_with_bar if interactive(sys.stdout) else _watch_with_lines
     found = watch(job_id, first, deadline)
     job = found.job
-    if job.state not in ENDED:
+    if not _ended(found):
         _end(exits.NOT_DONE, f"Job {job_id} is still {_state_words(found).lower()} after {timeout:g} s.",
              f"It goes on: `invite bulk wait {job_id}` again, or /bulk/{job_id}.")
     code = end_code(job_id)
