@@ -4,7 +4,9 @@ in subprocesses beside a real worker, waited to the end."""
 
 from __future__ import annotations
 
+import getpass
 import json
+import socket
 import sys
 from pathlib import Path
 
@@ -13,7 +15,7 @@ import sqlalchemy as sa
 
 from invite.bulk.models import BulkJob, BulkRow
 from invite.cli import exits
-from invite.storage import db
+from invite.storage import Action, db
 from tests.bulk_support import Worker, posted_addresses, queue_name, remove_queue_files, running_bulk
 
 ACTOR = "ops.person@acme.test"
@@ -187,6 +189,11 @@ def test_status_and_wait_to_the_end_then_retry_the_unknown_row(working, sandbox,
     assert "\r" not in waited.stdout and "\x1b[" not in waited.output
     assert f"invite bulk retry-unknown {job_id}" in waited.stderr
     assert posted_addresses(sandbox) == {"fine@example.com": 1, "status500@example.com": 1}
+    # The worker's sends name the person, the command line, and the account and machine it ran on.
+    with app.app_context():
+        sends = list(db.session.scalars(db.select(Action).where(Action.bulk_job_id == job_id)))
+    assert {(a.actor_email, a.channel, a.os_user, a.host) for a in sends} == {
+        (ACTOR, "cli", getpass.getuser(), socket.gethostname())}
 
     shown = run(app, "status", str(job_id))
     assert shown.exit_code == exits.DONE

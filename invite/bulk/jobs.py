@@ -120,6 +120,10 @@ class Who:
     email: str
     role: str | None = None
     client_addr: str | None = None
+    # As on actions: "web" or "cli", and for the command line the account and machine it ran on.
+    channel: str = "web"
+    os_user: str | None = None
+    host: str | None = None
 
 
 RESENDABLE = "resendable"  # verdict stored for an already-pending row outside the resend cooldown
@@ -141,6 +145,7 @@ def create_draft(rows: Iterable[DraftRow], who: Who, *, source: str | None = Non
     db.session.execute(delete(BulkRow).where(BulkRow.job_id.in_(stale)))
     db.session.execute(delete(BulkJob).where(BulkJob.id.in_(stale)))
     job = BulkJob(token=new_token(), created_by=who.email, created_by_role=who.role, client_addr=who.client_addr,
+                  channel=who.channel, os_user=who.os_user and who.os_user[:64], host=who.host and who.host[:255],
                   source=(source or "pasted")[:255], state=DRAFT, created_at=utcnow())
     db.session.add(job)
     db.session.flush()
@@ -491,9 +496,10 @@ class _Control:
 def _send_row(app: Flask, job: BulkJob, row: BulkRow, control: _Control) -> None:
     """One attempt at one claimed row, through the audited Action path; then what it means for the job."""
     actor = actions.Actor(email=row.confirmed_by or job.created_by, role=row.confirmed_by_role,
-                          client_addr=job.client_addr, request_id=f"bulk-{job.id}")
+                          client_addr=job.client_addr, request_id=f"bulk-{job.id}",
+                          channel=job.channel, os_user=job.os_user, host=job.host)
     claim, error = actions.send_and_report(app.extensions["upstream"].client, _token(row), actor, email=row.email,
-                                           role=row.role or "org_admin", teams=row.teams, bulk_job_id=job.id,
+                                           role=row.role or "no_role", teams=row.teams, bulk_job_id=job.id,
                                            commit=False)  # the outcome is committed with the row's, below
     row.action_id = claim.action.id
     if isinstance(error, AuthenticationError):

@@ -175,7 +175,8 @@ def send(source: IO[bytes], role: str, dry_run: bool, yes: bool, resend_pending:
 
 def _start(rows: Sequence[jobs.DraftRow], actor: Actor, name: str, resend_pending: bool):
     """The page's two steps at once: store the previewed list, then confirm it with its one-time token."""
-    who = jobs.Who(email=actor.email, role=actor.role, client_addr=None)
+    who = jobs.Who(email=actor.email, role=actor.role, client_addr=None, channel=actor.channel,
+                   os_user=actor.os_user, host=actor.host)
     draft = jobs.create_draft(rows, who, source=f"{name} (command line, {actor.os_user}@{actor.host})")
     job, _started = jobs.confirm_job(draft.token, who, resend_pending=resend_pending)
     return job
