@@ -44,6 +44,11 @@ class BulkJob(db.Model):
     created_by_role: Mapped[str | None] = mapped_column(String(32))
     client_addr: Mapped[str | None] = mapped_column(String(64))
     source: Mapped[str | None] = mapped_column(String(255))  # "pasted" or the uploaded file's name
+    # Where it was started, as actions record it: "web" or "cli" (with the OS user and host); every send of
+    # the job carries these into the audit trail.
+    channel: Mapped[str] = mapped_column(String(8), default="web", server_default="web")
+    os_user: Mapped[str | None] = mapped_column(String(64))
+    host: Mapped[str | None] = mapped_column(String(255))
     state: Mapped[str] = mapped_column(String(16), default=DRAFT, index=True)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

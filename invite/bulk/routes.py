@@ -9,29 +9,24 @@ import csv
 import io
 from datetime import datetime
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from invite.activity.export import safe_cell
 from invite.auth import require
 from invite.bulk import jobs
 from invite.bulk.forms import BulkListForm, ConfirmForm, JobControlForm
-from invite.bulk.models import CANCELLED, DONE, DRAFT, PAUSED, RUNNING, SKIPPED, STOPPED
+from invite.bulk.models import DRAFT, SKIPPED
 from invite.bulk.parser import MAX_BYTES, TEMPLATE_CSV, BulkInputError, InputRow, parse_bulk
-from invite.bulk.preview import VERDICTS, build_preview
+from invite.bulk.preview import VERDICTS
 from invite.invite_rules import ROLE_LABELS
 from invite.junction import JunctionError
-from invite.upstream import get_upstream
 from invite.web import current_actor
 
 bp = Blueprint("bulk", __name__)
 
-VERDICT_LABELS = {
-    "invalid_email": "Invalid address", "duplicate": "Duplicate", "already_member": "Already a member",
-    "invalid_role": "Invalid role", "unknown_team": "Unknown team", "ambiguous_team": "Ambiguous team",
-    "already_pending": "Already pending", "ready": "Ready", jobs.RESENDABLE: "Already pending",
-}
-STATE_WORDS = {RUNNING: "Sending", PAUSED: "Paused", STOPPED: "Stopped", CANCELLED: "Cancelled", DONE: "Done"}
+VERDICT_LABELS = jobs.VERDICT_WORDS
+STATE_WORDS = jobs.STATE_WORDS
 
 
 @bp.errorhandler(RequestEntityTooLarge)
@@ -90,16 +85,13 @@ def preview():
         rows = parse_bulk(data)
     except BulkInputError as exc:
         return _render_list_page(form, error=exc.message, status=422)
-    upstream = get_upstream()
     try:
-        result = build_preview(rows, default_role=form.default_role.data, teams=upstream.teams.get().value,
-                               members=upstream.client.iter_members(), invites=upstream.client.iter_invites())
+        result = jobs.preview_list(rows, form.default_role.data)
     except JunctionError as exc:
         return _render_list_page(form, status=502, error=(
             f"The list could not be checked against Junction ({exc.message}) Nothing was sent or stored; "
             "preview again in a minute."))
-    settings = current_app.extensions["settings"]
-    draft = jobs.create_draft(jobs.draft_rows(result, settings.resend_cooldown_minutes), _who(), source=source)
+    draft = jobs.create_draft(jobs.preview_draft_rows(result), _who(), source=source)
     ready, resendable = jobs.draft_counts(draft.id)
     form.text.data = _as_csv(rows)
     return render_template(

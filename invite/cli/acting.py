@@ -26,11 +26,16 @@ ACTOR_ENV = "INVITE_ACTOR"
 CHANNEL = "cli"
 
 
+# The option alone, for a command that needs a name only sometimes (`invite bulk FILE`, not with --dry-run):
+# the command gets `acting_as` and calls cli_actor when it does.
+as_option = click.option("--as", "acting_as", metavar="EMAIL", envvar=ACTOR_ENV, show_envvar=True,
+                         help="Who is acting, for the audit trail (required for anything that changes something).")
+
+
 def acting_option(command: Callable[..., Any]) -> Callable[..., Any]:
     """`--as EMAIL` (or INVITE_ACTOR) for a command that changes something; the command gets `actor`."""
 
-    @click.option("--as", "acting_as", metavar="EMAIL", envvar=ACTOR_ENV, show_envvar=True,
-                  help="Who is acting, for the audit trail (required for anything that changes something).")
+    @as_option
     @functools.wraps(command)
     def wrapped(*args: Any, acting_as: str | None, **kwargs: Any) -> Any:
         return command(*args, actor=cli_actor(acting_as), **kwargs)

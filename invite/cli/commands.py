@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import re
-import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -28,7 +27,8 @@ from invite.activity.export import csv_lines, json_lines
 from invite.activity.forms import OUTCOME_GROUPS, OUTCOME_LABELS
 from invite.cli import exits
 from invite.cli.acting import acting_option
-from invite.cli.terminal import Column, emit_json, interactive, say, stream
+from invite.cli.bulk import bulk_group
+from invite.cli.terminal import Column, asked, emit_json, json_option, say, stream
 from invite.invitations import canonical_uuid, find_invite, last_sent_within, resend_limit, teams_of
 from invite.invites.forms import ROLE_LABELS, new_submission_token
 from invite.junction import ROLES, Invite, JunctionError, Member, Team
@@ -39,9 +39,6 @@ from invite.web import JsonLogFormatter
 
 # A form field of the invite page (invite.invites.field_errors) as this command line spells it.
 FIELD_LABELS = {"email": "EMAIL", "role": "--role", "teams": "--team"}
-
-json_option = click.option("--json", "as_json", is_flag=True,
-                           help="Print JSON (one object per line) for programs instead of text for people.")
 
 
 class InviteGroup(AppGroup):
@@ -333,16 +330,9 @@ def revoke(target: str, yes: bool, as_json: bool, actor: actions.Actor) -> None:
     upstream = get_upstream()
     invite = _pending_invite(target.strip(), "Nothing was revoked", as_json)
     names = upstream.team_names()
-    if not yes:
-        try:
-            confirmed = click.confirm(f"Revoke the invitation for {_describe(invite, names)}?", err=True)
-        except click.Abort:  # no answer (end of input, Ctrl-C at the prompt)
-            confirmed = False
-        if not interactive(sys.stdin):
-            click.echo(err=True)  # an answer that was not typed did not end the prompt's line
-        if not confirmed:
-            finish(Report("declined", exits.NOT_DONE, "Nothing was revoked.",
-                          "Add --yes to revoke without being asked.", data={"invite_id": invite.id}), as_json)
+    if not yes and not asked(f"Revoke the invitation for {_describe(invite, names)}?"):
+        finish(Report("declined", exits.NOT_DONE, "Nothing was revoked.",
+                      "Add --yes to revoke without being asked.", data={"invite_id": invite.id}), as_json)
     token = new_submission_token()
     _perform(lambda: actions.revoke_invite(upstream.client, token, actor, invite_id=invite.id, email=invite.email,
                                            role=invite.role, teams=teams_of(invite, names)),
@@ -473,9 +463,7 @@ def activity(who: str | None, target: str | None, action: str | None, outcome: s
 
 
 # ------------------------------------------------------------------------------------------ bulk
-# Issue #9 builds `invite bulk FILE [--role ROLE] [--dry-run] [--yes]`, `invite bulk status JOB`,
-# `invite bulk wait JOB` and `invite bulk retry-unknown JOB` on its own branch. They belong here, as a
-# `bulk` group added with `invite_group.add_command(...)`: each changing command takes @acting_option (so
-# the job's rows are attributed with channel "cli", the OS user and the host), ends with an exit code from
-# invite.cli.exits, and prints through invite.cli.terminal (`interactive()` decides whether `bulk wait`
-# draws a progress bar or plain lines; `colour()` honours NO_COLOR).
+# `invite bulk FILE`, `invite bulk status|wait|retry-unknown JOB`: invite/cli/bulk.py, on the bulk page's
+# functions (invite.bulk.jobs), with the same --as, exit codes and terminal rules as the commands above.
+
+invite_group.add_command(bulk_group)

@@ -23,6 +23,10 @@ STYLES = {
 }
 
 
+json_option = click.option("--json", "as_json", is_flag=True,
+                           help="Print JSON (one object per line) for programs instead of text for people.")
+
+
 def interactive(stream: IO[str] | None = None) -> bool:
     """Whether `stream` is a terminal a person is watching (colour, progress bars)."""
     stream = stream or sys.stdout
@@ -36,6 +40,17 @@ def colour(stream: IO[str] | None = None, env: Mapping[str, str] | None = None) 
     """Colour only on a terminal, and never when NO_COLOR is set to anything (https://no-color.org)."""
     env = os.environ if env is None else env
     return interactive(stream) and not env.get("NO_COLOR")
+
+
+def asked(question: str) -> bool:
+    """A yes/no on stderr; no answer (end of input, Ctrl-C at the prompt) means no."""
+    try:
+        answer = click.confirm(question, err=True)
+    except click.Abort:
+        answer = False
+    if not interactive(sys.stdin):
+        click.echo(err=True)  # an answer that was not typed did not end the prompt's line
+    return answer
 
 
 def say(text: str, style: str | None = None, *, err: bool = False) -> None:

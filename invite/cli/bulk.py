@@ -1,0 +1,335 @@
+"""`invite bulk …`: the bulk page from a terminal, on its functions (invite.bulk.jobs, parser, preview).
+
+`invite bulk FILE` reads the list with the page's parser, prints the page's preview, asks, and starts the
+same durable job as the page's confirm (a draft confirmed once with its one-time token, woken on the
+queue: a worker sends the rows, never this process). `status`, `wait` and `retry-unknown` read and act on
+a job as the job page does. What is ours here is printing and exit codes.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections import Counter
+from collections.abc import Sequence
+from typing import IO, Any, NoReturn
+
+import click
+from flask.cli import AppGroup
+
+from invite.actions import Actor
+from invite.bulk import jobs
+from invite.bulk.models import CANCELLED, DONE, SKIPPED, STOPPED
+from invite.bulk.parser import MAX_BYTES, BulkInputError, parse_bulk
+from invite.cli import exits
+from invite.cli.acting import acting_option, as_option, cli_actor
+from invite.cli.terminal import Column, asked, emit_json, interactive, json_option, say, table
+from invite.invite_rules import ROLE_LABELS
+from invite.junction import ROLES, JunctionError
+from invite.support import views
+
+ENDED = (DONE, CANCELLED, STOPPED)
+POLL_SECONDS = 0.5
+PLAIN_LINE_EVERY_SECONDS = 5.0  # when not on a terminal: a line per change, at most this often (and at the end)
+SEND_NOW = "send"
+
+
+class BulkGroup(AppGroup):
+    """`invite bulk FILE …` is `invite bulk send FILE …`: a first word that names no subcommand is a file."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ctx.help_option_names:
+            args = [SEND_NOW, *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group("bulk", cls=BulkGroup, epilog=exits.EXPLAINED)
+def bulk_group() -> None:
+    """Bulk invites, as on /bulk: `invite bulk FILE` previews a list and starts a job; then watch it.
+
+    \b
+    invite bulk FILE [--role ROLE] [--dry-run] [--yes] [--resend-pending] [--json]
+    invite bulk status JOB [--json]
+    invite bulk wait JOB [--timeout SECONDS]
+    invite bulk retry-unknown JOB [--yes]
+    """
+
+
+def _end(code: int, title: str, text: str = "", *, as_json: bool = False, **data: Any) -> NoReturn:
+    """One closing message (stderr unless all went well) or, with --json, one summary object."""
+    if as_json:
+        emit_json({"type": "summary", "exit_code": code, "title": title, "text": text, **data})
+    else:
+        err = code != exits.DONE
+        say(title, "ok" if code == exits.DONE else "error", err=err)
+        if text:
+            say(f"  {text}", err=err)
+    click.get_current_context().exit(code)
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+# ------------------------------------------------------------------------------------------ the list
+
+
+def _read(source: IO[bytes]) -> bytes:
+    data = source.read(MAX_BYTES + 1)
+    if len(data) > MAX_BYTES:
+        raise BulkInputError(f"The list is larger than {MAX_BYTES:,} bytes (1 MB), the most that can be read at "
+                             "once: split it into smaller files and send them one after the other.")
+    return data
+
+
+def _will_send(row: jobs.DraftRow, resend_pending: bool) -> bool:
+    return row.sendable or (row.resendable and resend_pending)
+
+
+def _verdict_words(row: jobs.DraftRow, resend_pending: bool) -> str:
+    words = jobs.VERDICT_WORDS[jobs.RESENDABLE if row.resendable else row.verdict]
+    if row.resendable:
+        return f"{words}: {'will be resent' if resend_pending else 'not resent without --resend-pending'}"
+    if row.verdict == "already_pending":
+        return f"{words}: inside the resend cooldown"
+    return words
+
+
+def _row_json(row: jobs.DraftRow, resend_pending: bool) -> dict[str, Any]:
+    return {"type": "row", "row": row.position, "email": row.email, "role": row.role, "teams": row.teams,
+            "verdict": jobs.RESENDABLE if row.resendable else row.verdict,
+            "verdict_words": _verdict_words(row, resend_pending), "message": row.message,
+            "will_send": _will_send(row, resend_pending)}
+
+
+def _problems_first(rows: Sequence[jobs.DraftRow]) -> list[jobs.DraftRow]:
+    return [r for r in rows if not r.sendable] + [r for r in rows if r.sendable]
+
+
+def _print_preview(rows: Sequence[jobs.DraftRow], counts: dict[str, int], resend_pending: bool,
+                   as_json: bool) -> None:
+    ordered = _problems_first(rows)
+    if as_json:
+        for row in ordered:
+            emit_json(_row_json(row, resend_pending))
+        return
+    shown = ", ".join(f"{n} {jobs.VERDICT_WORDS[verdict].lower()}" for verdict, n in counts.items() if n)
+    say(f"{_plural(len(rows), 'row')}: {shown}.", "header")
+    table([Column("ROW", 5), Column("VERDICT", 30), Column("EMAIL", 32), Column("ROLE", 10), Column("TEAMS", 24),
+           Column("MESSAGE", None)],
+          ([str(r.position), _verdict_words(r, resend_pending), r.email, ROLE_LABELS.get(r.role or "", ""),
+            ", ".join(t["name"] for t in r.teams), "" if r.sendable else (r.message or "")] for r in ordered))
+
+
+@bulk_group.command(SEND_NOW)
+@click.argument("source", metavar="FILE", type=click.File("rb"))
+@click.option("--role", type=click.Choice(ROLES), default="org_admin", show_default=True,
+              help="The role for rows that name none (the page's default role).")
+@click.option("--dry-run", is_flag=True, help="Print the preview only: nothing is stored or sent (no --as needed).")
+@click.option("--yes", is_flag=True, help="Do not ask before sending.")
+@click.option("--resend-pending", is_flag=True,
+              help="Also resend the pending invitations outside the resend cooldown (skipped by default).")
+@json_option
+@as_option
+def send(source: IO[bytes], role: str, dry_run: bool, yes: bool, resend_pending: bool, as_json: bool,
+         acting_as: str | None) -> None:
+    """Preview FILE (`-` for standard input) as the bulk page does, then start the job that sends it.
+
+    The rows are sent by the bulk worker (`python -m invite.bulk.worker`), not by this command: watch them
+    with `invite bulk wait JOB`. --dry-run exits 0 when every row is ready, 1 otherwise.
+    """
+    actor = None if dry_run else cli_actor(acting_as)  # refused before anything is read or asked
+    path = getattr(source, "name", "-")
+    name = "standard input" if path in ("-", "<stdin>") else click.format_filename(path, shorten=True)
+    try:
+        parsed = parse_bulk(_read(source))
+    except BulkInputError as exc:
+        _end(exits.NOT_DONE, f"{name}: {exc.message}", "Nothing was stored or sent.", as_json=as_json,
+             outcome="bad_list")
+    try:
+        preview = jobs.preview_list(parsed, role)
+    except JunctionError as exc:
+        message = views.failure(exc, "The list could not be checked against Junction; nothing was stored or sent")
+        _end(exits.for_lookup(exc), message["title"], message["text"], as_json=as_json, outcome="lookup_failed")
+    rows = jobs.preview_draft_rows(preview)
+    _print_preview(rows, preview.counts, resend_pending, as_json)
+    to_send = sum(_will_send(row, resend_pending) for row in rows)
+    summary = {"rows": len(rows), "counts": preview.counts, "to_send": to_send, "dry_run": dry_run}
+    if dry_run:
+        problems = len(rows) - len(preview.ready)
+        _end(exits.NOT_DONE if problems else exits.DONE,
+             f"Dry run: {_plural(to_send, 'invitation')} would be sent; nothing was stored or sent.",
+             f"{_plural(problems, 'row')} {'is' if problems == 1 else 'are'} not ready." if problems else "",
+             as_json=as_json, outcome="dry_run", job_id=None, **summary)
+    if not to_send:
+        _end(exits.NOT_DONE, "Nothing to send: no row is ready.", "Correct the list and run it again.",
+             as_json=as_json, outcome="nothing_to_send", job_id=None, **summary)
+    if not yes and not asked(f"Send {_plural(to_send, 'invitation')}?"):
+        _end(exits.NOT_DONE, "Nothing was sent.", "Add --yes to send without being asked.", as_json=as_json,
+             outcome="declined", job_id=None, **summary)
+    job = _start(rows, actor, name, resend_pending)
+    _end(exits.DONE, f"Job {job.id} started: {_plural(to_send, 'invitation')} to send.",
+         f"The bulk worker sends them. Watch it with `invite bulk wait {job.id}` (or /bulk/{job.id}).",
+         as_json=as_json, outcome="started", job_id=job.id, **summary)
+
+
+def _start(rows: Sequence[jobs.DraftRow], actor: Actor, name: str, resend_pending: bool):
+    """The page's two steps at once: store the previewed list, then confirm it with its one-time token."""
+    who = jobs.Who(email=actor.email, role=actor.role, client_addr=None, channel=actor.channel,
+                   os_user=actor.os_user, host=actor.host)
+    draft = jobs.create_draft(rows, who, source=f"{name} (command line, {actor.os_user}@{actor.host})")
+    job, _started = jobs.confirm_job(draft.token, who, resend_pending=resend_pending)
+    return job
+
+
+# ------------------------------------------------------------------------------------------ a job
+
+
+def _status_or_end(job_id: int, as_json: bool = False) -> jobs.JobStatus:
+    status = jobs.job_status(job_id)
+    if status is None or status.job.state == "draft":
+        _end(exits.NOT_DONE, f"There is no bulk job {job_id}.", "`invite bulk status` takes the number "
+             "`invite bulk FILE` printed.", as_json=as_json, outcome="no_such_job")
+    return status
+
+
+def _seconds(value: float | None) -> str:
+    if value is None:
+        return "?"
+    value = round(value)
+    return f"{value // 60} min {value % 60:02d} s" if value >= 60 else f"{value} s"
+
+
+def progress_text(status: jobs.JobStatus) -> str:
+    """Rows done, the counts that matter, the rate and the time left, on one line."""
+    counts = status.counts
+    shown = ", ".join(f"{counts[g]} {jobs.COUNT_LABELS[g].lower()}" for g in jobs.COUNT_GROUPS
+                      if counts.get(g) and g not in ("waiting", "skipped"))
+    text = f"{status.finished}/{status.total} rows done"
+    if shown:
+        text += f" ({shown})"
+    if status.rate_per_minute is not None:
+        text += f", {status.rate_per_minute:g} rows/min"
+    if status.eta_seconds is not None:
+        text += f", about {_seconds(status.eta_seconds)} left"
+    return text
+
+
+def _state_words(status: jobs.JobStatus) -> str:
+    return jobs.STATE_WORDS.get(status.job.state, status.job.state)
+
+
+@bulk_group.command("status")
+@click.argument("job_id", metavar="JOB", type=int)
+@json_option
+def status(job_id: int, as_json: bool) -> None:
+    """Counts per outcome, state, rate and time left of bulk job JOB (exits 0 when the job exists)."""
+    found = _status_or_end(job_id, as_json)
+    job = found.job
+    if as_json:
+        emit_json({**found.as_json(), "state_words": _state_words(found), "created_by": job.created_by,
+                   "source": job.source, "exit_code_when_ended": end_code(job_id) if _ended(found) else None})
+        return
+    say(f"Job {job.id}: {_state_words(found)} ({found.percent} %), started by {job.created_by} from {job.source}.",
+        "header")
+    say("  " + "  ".join(f"{jobs.COUNT_LABELS[g]}: {found.counts.get(g, 0)}" for g in jobs.COUNT_GROUPS))
+    say(f"  {progress_text(found)}")
+    if job.message:
+        say(f"  {job.message}")
+
+
+def end_code(job_id: int) -> int:
+    """An ended job's exit code: 4 stopped (the key was refused), 3 a row unknown, 5 a row not sent because
+    Junction was unavailable or rate limiting, 1 a row not sent otherwise or cancelled, 0 all sent or
+    already members."""
+    job = jobs.get_job(job_id)
+    if job.state == STOPPED:
+        return exits.CONFIGURATION
+    codes = Counter(exits.for_outcome(row.outcome_kind or "") if row.outcome_kind else exits.NOT_DONE
+                    for row in jobs.job_rows(job_id) if row.state != SKIPPED)
+    for code in (exits.CONFIGURATION, exits.UNKNOWN, exits.UNAVAILABLE, exits.NOT_DONE):
+        if codes[code]:
+            return code
+    return exits.DONE
+
+
+def _ended(status: jobs.JobStatus) -> bool:
+    """Ended, and its rows in flight recorded: what `wait` waits for."""
+    return status.job.state in ENDED and not jobs.has_runner(status.job)
+
+
+def _watch_with_bar(job_id: int, first: jobs.JobStatus, deadline: float | None) -> jobs.JobStatus:
+    found = first
+    with click.progressbar(length=max(found.total, 1), label=f"Job {job_id}", show_eta=False, show_percent=True,
+                           item_show_func=lambda text: text, width=24, update_min_steps=0) as bar:
+        while True:
+            bar.update(found.finished - bar.pos, progress_text(found))
+            if _ended(found) or (deadline is not None and time.monotonic() >= deadline):
+                return found
+            time.sleep(POLL_SECONDS)
+            found = _status_or_end(job_id)
+
+
+def _watch_with_lines(job_id: int, first: jobs.JobStatus, deadline: float | None) -> jobs.JobStatus:
+    found, last_line, last_said = first, "", 0.0
+    while True:
+        line = f"Job {job_id}: {_state_words(found)}: {progress_text(found)}"
+        ended = _ended(found) or (deadline is not None and time.monotonic() >= deadline)
+        if line != last_line and (ended or time.monotonic() - last_said >= PLAIN_LINE_EVERY_SECONDS):
+            click.echo(line, color=False)
+            last_line, last_said = line, time.monotonic()
+        if ended:
+            return found
+        time.sleep(POLL_SECONDS)
+        found = _status_or_end(job_id)
+
+
+@bulk_group.command("wait")
+@click.argument("job_id", metavar="JOB", type=int)
+@click.option("--timeout", type=click.FloatRange(min=0), metavar="SECONDS",
+              help="Stop waiting after this long (exit 1; the job goes on).")
+def wait(job_id: int, timeout: float | None) -> None:
+    """Wait for bulk job JOB to end, with a progress bar on a terminal (plain lines otherwise).
+
+    Exits 0 when every row was sent or was a member already, 1 when a row was not sent (or the job was
+    cancelled, or --timeout passed), 3 when a row's outcome is unknown, 4 when the job stopped because
+    Junction refused the key, 5 when rows were not sent because Junction was unavailable or rate limiting.
+    """
+    deadline = None if timeout is None else time.monotonic() + timeout
+    first = _status_or_end(job_id)
+    watch = _watch_with_bar if interactive(sys.stdout) else _watch_with_lines
+    found = watch(job_id, first, deadline)
+    job = found.job
+    if not _ended(found):
+        _end(exits.NOT_DONE, f"Job {job_id} is still {_state_words(found).lower()} after {timeout:g} s.",
+             f"It goes on: `invite bulk wait {job_id}` again, or /bulk/{job_id}.")
+    code = end_code(job_id)
+    unknown = found.counts.get("unknown", 0)
+    text = job.message or ""
+    if unknown:
+        text = (f"{_plural(unknown, 'row')}: Junction may or may not have sent the invitation; "
+                f"`invite bulk retry-unknown {job_id}` sends {'it' if unknown == 1 else 'them'} again. {text}").strip()
+    _end(code, f"Job {job_id} {_state_words(found).lower()}: {progress_text(found)}.", text)
+
+
+@bulk_group.command("retry-unknown")
+@click.argument("job_id", metavar="JOB", type=int)
+@click.option("--yes", is_flag=True, help="Do not ask first.")
+@acting_option
+def retry_unknown(job_id: int, yes: bool, actor: Actor) -> None:
+    """Send the rows of JOB whose outcome stayed unknown once more (the job page's "Retry the N unknown rows")."""
+    _status_or_end(job_id)
+    unknown = jobs.unknown_count(job_id)
+    if not unknown:
+        _end(exits.NOT_DONE, f"Nothing was sent: no row of job {job_id} is unknown.")
+    if not yes and not asked(
+            f"Retry the {unknown} unknown {'row' if unknown == 1 else 'rows'} of job {job_id}? Junction did not "
+            "say whether these invitations went out, and its invitations list did not show them. Sending again "
+            "may resend an invitation that did arrive."):
+        _end(exits.NOT_DONE, "Nothing was sent.", "Add --yes to retry without being asked.")
+    try:
+        count = jobs.retry_unknown(job_id, jobs.Who(email=actor.email, role=actor.role))
+    except jobs.JobError as exc:
+        _end(exits.NOT_DONE, f"Nothing was sent: {exc}")
+    _end(exits.DONE, f"Sending the {_plural(count, 'unknown row')} of job {job_id} again.",
+         f"Watch it with `invite bulk wait {job_id}`.")
