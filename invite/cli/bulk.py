@@ -123,8 +123,8 @@ def _print_preview(rows: Sequence[jobs.DraftRow], counts: dict[str, int], resend
 
 @bulk_group.command(SEND_NOW)
 @click.argument("source", metavar="FILE", type=click.File("rb"))
-@click.option("--role", type=click.Choice(ROLES), default="org_admin", show_default=True,
-              help="The role for rows that name none (the page's default role).")
+@click.option("--role", type=click.Choice(ROLES), default="no_role", show_default=True,
+              help="The role for rows that name none (least privilege by default, as on the page).")
 @click.option("--dry-run", is_flag=True, help="Print the preview only: nothing is stored or sent (no --as needed).")
 @click.option("--yes", is_flag=True, help="Do not ask before sending.")
 @click.option("--resend-pending", is_flag=True,
