@@ -164,7 +164,10 @@ def test_ctrl_c_during_a_send_leaves_the_write_ahead_row_reported_unknown(tmp_pa
         url = f"sqlite:///{tmp_path / 'invite.db'}"
         make_app(app_env(slow_sandbox, url))
         env = command_env(slow_sandbox, url, JUNCTION_TIMEOUT_SECONDS="60")
-        sending = start(env, "send", "slow@example.com", "--role", "org_admin", "--as", ACTOR)
+        # As from a terminal: SIGINT handled by default, even when this suite runs as a background job (which
+        # a non-interactive shell starts with SIGINT ignored, and children inherit that).
+        sending = start(env, "send", "slow@example.com", "--role", "org_admin", "--as", ACTOR,
+                        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         deadline = time.monotonic() + 60
         while not any(e["method"] == "POST" for e in slow_sandbox.state.requests_log()):
             assert time.monotonic() < deadline and sending.poll() is None, sending.communicate()
