@@ -73,3 +73,24 @@ def test_concurrent_claims_of_one_token_let_exactly_one_through(sandbox, databas
     assert sorted(winners) == [False] * 5 + [True]
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Action)) == 1
+
+
+def test_fitting_a_row_cuts_every_sized_text_column_and_leaves_clean_values_untouched(sandbox, database_url):
+    """_fitted reads the sized columns once per process (issue 12): it must still cover every one of them,
+    and a value that already fits is not set again (which would mark the row changed for the ORM)."""
+    from invite.storage import _SIZED_TEXT_COLUMNS, _fitted
+
+    sized = {c.key: c.type.length for c in Action.__table__.columns
+             if isinstance(c.type, sa.String) and c.type.length}
+    assert dict(_SIZED_TEXT_COLUMNS) == sized and "target_email" in sized
+    app = make_app(app_env(sandbox, database_url))
+    with app.app_context():
+        row = claim_action("tok_fitted_once_0000", **FIELDS).action
+        _fitted(row)
+        assert not db.session.is_modified(row)
+        for key, length in sized.items():
+            setattr(row, key, "x\x00" + "y" * (length + 5))
+        _fitted(row)
+        for key, length in sized.items():
+            value = getattr(row, key)
+            assert len(value) == length and value.endswith("…") and "\x00" not in value, key
