@@ -94,3 +94,27 @@ def test_fitting_a_row_cuts_every_sized_text_column_and_leaves_clean_values_unto
         for key, length in sized.items():
             value = getattr(row, key)
             assert len(value) == length and value.endswith("…") and "\x00" not in value, key
+
+
+def test_recent_mailings_and_get_action_from_statements_built_once(sandbox, database_url):
+    """Both statements are built once per process with bound parameters (issue 12): each call must still
+    read its own arguments, on both databases."""
+    from datetime import timedelta
+
+    from invite.activity.queries import recent_mailings
+    from invite.storage import utcnow
+
+    app = make_app(app_env(sandbox, database_url))
+    with app.app_context():
+        for n, (email, kind) in enumerate([("Ann@Example.org", "invite_created"), ("ann@example.org", "unknown"),
+                                           ("ann@example.org", "refused"), ("bob@example.org", "invite_resent")]):
+            row = claim_action(f"tok_mailings_{n:08d}", **{**FIELDS, "target_email": email}).action
+            complete_action(row, outcome={"kind": "result"}, outcome_kind=kind)
+        hour_ago = utcnow() - timedelta(hours=1)
+        assert len(recent_mailings(" ANN@example.org ", hour_ago)) == 2  # case-insensitive; "refused" did not mail
+        assert len(recent_mailings("ann@example.org", hour_ago, except_token="tok_mailings_00000000")) == 1
+        assert len(recent_mailings("bob@example.org", hour_ago)) == 1
+        assert recent_mailings("ann@example.org", utcnow() + timedelta(minutes=1)) == []
+        assert get_action("tok_mailings_00000003").target_email == "bob@example.org"
+        assert get_action("tok_mailings_00000001").outcome_kind == "unknown"
+        assert get_action("tok_mailings_99999999") is None
