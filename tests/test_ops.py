@@ -177,3 +177,13 @@ def test_gunicorn_refuses_to_start_without_configuration(tmp_path):
     assert proc.returncode != 0
     assert "configuration error: JUNCTION_MANAGEMENT_KEY (or JUNCTION_MANAGEMENT_KEY_FILE) is required" in proc.stderr
     assert "configuration error: JUNCTION_ORG_ID is required" in proc.stderr
+
+
+def test_a_log_line_writes_values_json_cannot_as_text():
+    """The formatter's encoder is built once per process (issue 12); it still falls back to str()."""
+    from datetime import UTC, datetime
+
+    record = logging.LogRecord("invite.request", logging.INFO, __file__, 1, "GET %s", ("/",), None)
+    record.fields = {"when": datetime(2026, 11, 30, tzinfo=UTC), "path": "/"}
+    entry = json.loads(JsonLogFormatter().format(record))
+    assert entry["when"] == "2026-11-30 00:00:00+00:00" and entry["msg"] == "GET /" and "\n" not in entry["msg"]

@@ -118,3 +118,20 @@ def test_the_list_redirects_never_leave_the_dashboard(client, sandbox, q):
     response = client.post(f"/invitations/{invite_id}/resend", data={"q": q})
     assert response.status_code == 303
     assert response.headers["Location"].startswith("/invitations?")
+
+
+# --- issue 12: the fixed headers are added in one call; each must still come exactly once ---------------
+
+
+@pytest.mark.parametrize("path", ["/", "/healthz", "/static/style.css", "/activity.csv", "/no-such-page"])
+def test_every_response_carries_each_security_header_exactly_once(client, path):
+    from invite.web import SECURITY_HEADERS
+
+    response = client.get(path)
+    for name, value in [*SECURITY_HEADERS, ("X-Request-Id", None)]:
+        assert len(response.headers.getlist(name)) == 1, name
+        assert value is None or response.headers[name] == value
+    assert {name for name, _ in SECURITY_HEADERS} >= {"Content-Security-Policy", "X-Content-Type-Options",
+                                                     "X-Frame-Options", "Referrer-Policy",
+                                                     "Cross-Origin-Opener-Policy"}
+    assert "default-src 'self'" in response.headers["Content-Security-Policy"]

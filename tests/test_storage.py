@@ -73,3 +73,48 @@ def test_concurrent_claims_of_one_token_let_exactly_one_through(sandbox, databas
     assert sorted(winners) == [False] * 5 + [True]
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Action)) == 1
+
+
+def test_fitting_a_row_cuts_every_sized_text_column_and_leaves_clean_values_untouched(sandbox, database_url):
+    """_fitted reads the sized columns once per process (issue 12): it must still cover every one of them,
+    and a value that already fits is not set again (which would mark the row changed for the ORM)."""
+    from invite.storage import _SIZED_TEXT_COLUMNS, _fitted
+
+    sized = {c.key: c.type.length for c in Action.__table__.columns
+             if isinstance(c.type, sa.String) and c.type.length}
+    assert dict(_SIZED_TEXT_COLUMNS) == sized and "target_email" in sized
+    app = make_app(app_env(sandbox, database_url))
+    with app.app_context():
+        row = claim_action("tok_fitted_once_0000", **FIELDS).action
+        _fitted(row)
+        assert not db.session.is_modified(row)
+        for key, length in sized.items():
+            setattr(row, key, "x\x00" + "y" * (length + 5))
+        _fitted(row)
+        for key, length in sized.items():
+            value = getattr(row, key)
+            assert len(value) == length and value.endswith("…") and "\x00" not in value, key
+
+
+def test_recent_mailings_and_get_action_from_statements_built_once(sandbox, database_url):
+    """Both statements are built once per process with bound parameters (issue 12): each call must still
+    read its own arguments, on both databases."""
+    from datetime import timedelta
+
+    from invite.activity.queries import recent_mailings
+    from invite.storage import utcnow
+
+    app = make_app(app_env(sandbox, database_url))
+    with app.app_context():
+        for n, (email, kind) in enumerate([("Ann@Example.org", "invite_created"), ("ann@example.org", "unknown"),
+                                           ("ann@example.org", "refused"), ("bob@example.org", "invite_resent")]):
+            row = claim_action(f"tok_mailings_{n:08d}", **{**FIELDS, "target_email": email}).action
+            complete_action(row, outcome={"kind": "result"}, outcome_kind=kind)
+        hour_ago = utcnow() - timedelta(hours=1)
+        assert len(recent_mailings(" ANN@example.org ", hour_ago)) == 2  # case-insensitive; "refused" did not mail
+        assert len(recent_mailings("ann@example.org", hour_ago, except_token="tok_mailings_00000000")) == 1
+        assert len(recent_mailings("bob@example.org", hour_ago)) == 1
+        assert recent_mailings("ann@example.org", utcnow() + timedelta(minutes=1)) == []
+        assert get_action("tok_mailings_00000003").target_email == "bob@example.org"
+        assert get_action("tok_mailings_00000001").outcome_kind == "unknown"
+        assert get_action("tok_mailings_99999999") is None
