@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import JSON, DateTime, Engine, Integer, String, TypeDecorator, bindparam, event
+from sqlalchemy import JSON, DateTime, Engine, Index, Integer, String, TypeDecorator, bindparam, event, func
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -96,6 +96,11 @@ class Action(db.Model):
     @property
     def team_names(self) -> list[str]:
         return [team["name"] for team in self.teams]
+
+
+# Every send and resend asks how often this address was mailed lately (invite/activity/queries.py,
+# recent_mailings), comparing addresses lower-cased: without this index that is a scan of the whole trail.
+Index("ix_actions_target_email_lower", func.lower(Action.target_email))
 
 
 @event.listens_for(Engine, "connect")

@@ -118,3 +118,22 @@ def test_recent_mailings_and_get_action_from_statements_built_once(sandbox, data
         assert get_action("tok_mailings_00000003").target_email == "bob@example.org"
         assert get_action("tok_mailings_00000001").outcome_kind == "unknown"
         assert get_action("tok_mailings_99999999") is None
+
+
+def test_the_per_address_send_limit_reads_an_index_not_the_whole_trail(sandbox, database_url):
+    """recent_mailings runs on every send and resend; on a trail of years it must not scan every row."""
+    from invite.activity.queries import _RECENT_MAILINGS
+
+    app = make_app(app_env(sandbox, database_url))
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            # PostgreSQL's planner picks a scan on a table this small; the index being there is the point.
+            names = db.session.scalars(sa.text("SELECT indexname FROM pg_indexes WHERE tablename = 'actions' "
+                                               "AND indexdef ILIKE '%lower(%target_email%'")).all()
+            assert names == ["ix_actions_target_email_lower"]
+            return
+        compiled = _RECENT_MAILINGS.compile(db.engine)
+        values = compiled.construct_params({"email": "ann@example.org", "since": "2026-01-01", "except_token": ""})
+        plan = db.session.connection().exec_driver_sql(
+            f"EXPLAIN QUERY PLAN {compiled}", tuple(values[name] for name in compiled.positiontup)).all()
+        assert any("ix_actions_target_email_lower" in str(step) for step in plan), plan
