@@ -133,6 +133,24 @@ def test_nul_and_bidi_controls_from_junction_never_reach_the_trail(upstream, dat
     assert "\x00" not in csv_text and "\u202e" not in csv_text and "Cardiology" in csv_text
 
 
+def test_a_lone_surrogate_from_junction_is_shown_and_stored_as_a_replacement_character(upstream, database_url):
+    """JSON can carry "\\ud800", which no encoder accepts: without care it is a 500 when the page, the trail or
+    the CSV is written."""
+    teams = {"teams": [{"id": TEAM_A, "name": "Cardio\ud800logy", "created_on": None, "region": "us"}],
+             "next_cursor": None}
+    app = app_for(upstream, database_url, Junction(Reply(200, json={"status": "invite_resent"}),
+                                                   invites=listed(email="sur\udc00rogate@example.org",
+                                                                  role="team_admin"),
+                                                   teams=teams))
+    client = app.test_client()
+    listing = client.get("/invitations")
+    assert listing.status_code == 200 and "sur\ufffdrogate@example.org" in listing.get_data(as_text=True)
+    assert resend_through_the_list(client).status_code == 303
+    row = only_row(app)
+    assert row.state == DONE and row.team_names == ["Cardio\ufffdlogy"]
+    assert "Cardio\ufffdlogy" in client.get("/activity.csv").get_data(as_text=True)
+
+
 # --- finding 9: our own request id always beside the proxy's ------------------------------------------
 
 
