@@ -35,9 +35,9 @@ class Actor:
     """The person behind an action: as the SSO proxy vouched for them (web), or as named with --as (cli)."""
 
     email: str
-    role: str | None
-    client_addr: str | None
-    request_id: str | None
+    role: str | None = None
+    client_addr: str | None = None
+    request_id: str | None = None
     own_request_id: str | None = None
     channel: str = "web"
     # Command line only: the account and machine it ran on, since anyone there could have named anyone.

@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 import time
 
+from invite.actions import Actor
 from invite.bulk import jobs
 from invite.bulk.models import BulkRow
 from invite.storage import db
@@ -74,9 +75,9 @@ def test_row_claims_are_atomic_under_contention(sandbox, database_url):
     with app.app_context():
         job = jobs.create_draft([jobs.DraftRow(position=i, email=f"c{i}@example.com", role="no_role", teams=[],
                                                verdict="ready", message=None, sendable=True) for i in range(200)],
-                                jobs.Who("dev@localhost"))
+                                Actor("dev@localhost"))
         app.extensions["bulk_queue"].wake = lambda job_id: None  # nothing runs it: the claims are the test
-        jobs.confirm_job(job.token, jobs.Who("dev@localhost"))
+        jobs.confirm_job(job.token, Actor("dev@localhost"))
     claimed: list[int] = []
     lock = threading.Lock()
 

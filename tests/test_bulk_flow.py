@@ -152,17 +152,18 @@ def test_a_file_over_the_limit_gets_one_clear_message(bulk):
 def test_unconfirmed_previews_are_deleted_after_a_day(bulk):
     from datetime import timedelta
 
+    from invite.actions import Actor
     from invite.bulk import jobs
     from invite.bulk.models import BulkJob
     from invite.storage import db
 
     app, client, worker = bulk
     with app.app_context():
-        old = jobs.create_draft([jobs.DraftRow(1, "old@example.com", None, [], "ready", None, True)], jobs.Who("a@b"))
+        old = jobs.create_draft([jobs.DraftRow(1, "old@example.com", None, [], "ready", None, True)], Actor("a@b"))
         db.session.execute(db.update(BulkJob).where(BulkJob.id == old.id)
                            .values(created_at=jobs.utcnow() - timedelta(days=2)))
         db.session.commit()
-        fresh = jobs.create_draft([jobs.DraftRow(1, "new@example.com", None, [], "ready", None, True)], jobs.Who("a@b"))
+        fresh = jobs.create_draft([jobs.DraftRow(1, "new@example.com", None, [], "ready", None, True)], Actor("a@b"))
         tokens = set(db.session.scalars(db.select(BulkJob.token)))
         assert tokens == {fresh.token}
 

@@ -113,19 +113,6 @@ class DraftRow:
     resendable: bool = False
 
 
-@dataclass(frozen=True)
-class Who:
-    """The person creating or acting on a job (the audit trail's actor, without a request)."""
-
-    email: str
-    role: str | None = None
-    client_addr: str | None = None
-    # As on actions: "web" or "cli", and for the command line the account and machine it ran on.
-    channel: str = "web"
-    os_user: str | None = None
-    host: str | None = None
-
-
 RESENDABLE = "resendable"  # verdict stored for an already-pending row outside the resend cooldown
 
 
@@ -136,7 +123,7 @@ def new_token() -> str:
 DRAFTS_KEPT_FOR = timedelta(days=1)
 
 
-def create_draft(rows: Iterable[DraftRow], who: Who, *, source: str | None = None) -> BulkJob:
+def create_draft(rows: Iterable[DraftRow], who: actions.Actor, *, source: str | None = None) -> BulkJob:
     """Store a previewed list; nothing is sent until confirm_job is called with its token.
 
     Previews never confirmed are deleted a day later, here, so they do not pile up.
@@ -168,7 +155,7 @@ def draft_counts(job_id: int) -> tuple[int, int]:
     return sum(counts.values()), resendable
 
 
-def confirm_job(token: str, who: Who, *, resend_pending: bool = False) -> tuple[BulkJob | None, bool]:
+def confirm_job(token: str, who: actions.Actor, *, resend_pending: bool = False) -> tuple[BulkJob | None, bool]:
     """Start the draft with this token, once. Returns (job, started now); a repeat gets (job, False)."""
     now = utcnow()
     flipped = db.session.execute(
@@ -191,7 +178,7 @@ def confirm_job(token: str, who: Who, *, resend_pending: bool = False) -> tuple[
     return job, True
 
 
-def _audit(job: BulkJob, event: str, who: Who | None, **fields: Any) -> None:
+def _audit(job: BulkJob, event: str, who: actions.Actor | None, **fields: Any) -> None:
     log.info("bulk job %s %s by %s", job.id, event, who.email if who else "worker",
              extra={"fields": {"bulk_job_id": job.id, "bulk_event": event,
                                "actor_email": who.email if who else None, **fields}})
@@ -229,7 +216,7 @@ def _require(job_id: int) -> BulkJob:
     return job
 
 
-def pause(job_id: int, who: Who) -> BulkJob:
+def pause(job_id: int, who: actions.Actor) -> BulkJob:
     job = _require(job_id)
     if job.state != RUNNING:
         raise JobError("Only a running job can be paused.")
@@ -240,7 +227,7 @@ def pause(job_id: int, who: Who) -> BulkJob:
     return get_job(job_id)
 
 
-def resume(job_id: int, who: Who) -> BulkJob:
+def resume(job_id: int, who: actions.Actor) -> BulkJob:
     job = _require(job_id)
     if job.state not in (PAUSED, STOPPED):
         raise JobError("Only a paused or stopped job can be resumed.")
@@ -252,7 +239,7 @@ def resume(job_id: int, who: Who) -> BulkJob:
     return get_job(job_id)
 
 
-def cancel(job_id: int, who: Who) -> BulkJob:
+def cancel(job_id: int, who: actions.Actor) -> BulkJob:
     """Stop the unsent rows; rows already in flight finish and are recorded."""
     job = _require(job_id)
     if job.state in (DONE, CANCELLED):
@@ -273,7 +260,7 @@ def unknown_count(job_id: int) -> int:
         BulkRow.job_id == job_id, BulkRow.state == ROW_DONE, BulkRow.outcome_kind == "unknown")) or 0
 
 
-def retry_unknown(job_id: int, who: Who) -> int:
+def retry_unknown(job_id: int, who: actions.Actor) -> int:
     """Send the rows whose outcome stayed unknown once more (a person's explicit choice). Returns how many."""
     job = _require(job_id)
     if job.state in (PAUSED, CANCELLED):

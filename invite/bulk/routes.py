@@ -12,6 +12,7 @@ from datetime import datetime
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from invite.actions import Actor
 from invite.activity.export import safe_cell
 from invite.auth import require
 from invite.bulk import jobs
@@ -36,9 +37,8 @@ def too_large(_error: RequestEntityTooLarge):
         "smaller files and send them one after the other."))
 
 
-def _who() -> jobs.Who:
-    actor = current_actor()
-    return jobs.Who(email=actor.email, role=actor.role, client_addr=actor.client_addr)
+def _who() -> Actor:  # the person acting, as the audit trail records them
+    return current_actor()
 
 
 def _render_list_page(form: BulkListForm, *, error: str | None = None, status: int = 200):
@@ -187,7 +187,7 @@ def retry_unknown_confirm(job_id: int):
 @bp.post("/bulk/<int:job_id>/retry-unknown")
 @require("send")
 def retry_unknown(job_id: int):
-    def act(job_id: int, who: jobs.Who) -> None:
+    def act(job_id: int, who: Actor) -> None:
         count = jobs.retry_unknown(job_id, who)
         flash(f"Sending the {count} unknown {'row' if count == 1 else 'rows'} again." if count
               else "No row is unknown any more.", "info")

@@ -175,10 +175,8 @@ def send(source: IO[bytes], role: str, dry_run: bool, yes: bool, resend_pending:
 
 def _start(rows: Sequence[jobs.DraftRow], actor: Actor, name: str, resend_pending: bool):
     """The page's two steps at once: store the previewed list, then confirm it with its one-time token."""
-    who = jobs.Who(email=actor.email, role=actor.role, client_addr=None, channel=actor.channel,
-                   os_user=actor.os_user, host=actor.host)
-    draft = jobs.create_draft(rows, who, source=f"{name} (command line, {actor.os_user}@{actor.host})")
-    job, _started = jobs.confirm_job(draft.token, who, resend_pending=resend_pending)
+    draft = jobs.create_draft(rows, actor, source=f"{name} (command line, {actor.os_user}@{actor.host})")
+    job, _started = jobs.confirm_job(draft.token, actor, resend_pending=resend_pending)
     return job
 
 
@@ -328,7 +326,7 @@ def retry_unknown(job_id: int, yes: bool, actor: Actor) -> None:
             "may resend an invitation that did arrive."):
         _end(exits.NOT_DONE, "Nothing was sent.", "Add --yes to retry without being asked.")
     try:
-        count = jobs.retry_unknown(job_id, jobs.Who(email=actor.email, role=actor.role))
+        count = jobs.retry_unknown(job_id, actor)
     except jobs.JobError as exc:
         _end(exits.NOT_DONE, f"Nothing was sent: {exc}")
     _end(exits.DONE, f"Sending the {_plural(count, 'unknown row')} of job {job_id} again.",
