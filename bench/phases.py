@@ -3,8 +3,9 @@
     .venv/bin/python bench/phases.py                 # 500 invites each, against a sandbox with no latency
     .venv/bin/python bench/phases.py --profile 30    # also cProfile the dashboard's loop, top 30 by own time
 
-Both apps are driven through Flask's test client (no gunicorn, no sockets to the app), one thread, so each
-phase's figure is this thread's CPU time (time.thread_time), which other work on the machine hardly moves.
+Both apps are driven through Flask's test client (no gunicorn, no sockets to the app), one thread, taking
+turns invite by invite, so each phase's figure is this thread's CPU time (time.thread_time) and a change
+in the machine's speed during the run moves both apps alike: the "x floor" line is the steady figure.
 The Junction call is real: requests to a sandbox subprocess (bench/run.py's Sandbox), latency 0. The
 dashboard is built by create_app as gunicorn's app.py builds it (not in testing mode: JSON logs on, written
 to a file in the run's folder), on SQLite migrated like the release command does. Use it to see where an
@@ -73,19 +74,24 @@ def invite_once(client, i: int, tag: str, tokens_of) -> list[float]:
     return spent
 
 
-def measure(app, count: int, tag: str, tokens_of, profile: cProfile.Profile | None = None) -> list[float]:
-    client = app.test_client()
-    for i in range(20):  # warm: templates compiled, connections open, caches filled
-        invite_once(client, i, f"{tag}-warm", tokens_of)
-    totals = [0.0] * len(PHASES)
-    if profile:
-        profile.enable()
+def measure(apps: dict[str, tuple], count: int, tag: str, profile: cProfile.Profile | None = None,
+            profiled: str = "dashboard") -> dict[str, list[float]]:
+    """CPU ms per phase of each app's invites. The apps take turns, one invite each, so that a change in the
+    machine's speed during the run (a shared host) touches both alike and their ratio stays put."""
+    clients = {name: (app.test_client(), tokens_of) for name, (app, tokens_of) in apps.items()}
+    for name, (client, tokens_of) in clients.items():
+        for i in range(20):  # warm: templates compiled, connections open, caches filled
+            invite_once(client, i, f"{tag}-{name}-warm", tokens_of)
+    totals = {name: [0.0] * len(PHASES) for name in apps}
     for i in range(count):
-        for n, seconds in enumerate(invite_once(client, i, tag, tokens_of)):
-            totals[n] += seconds
-    if profile:
-        profile.disable()
-    return [seconds * 1000 / count for seconds in totals]
+        for name, (client, tokens_of) in clients.items():
+            if profile and name == profiled:
+                profile.enable()
+            for n, seconds in enumerate(invite_once(client, i, f"{tag}-{name}", tokens_of)):
+                totals[name][n] += seconds
+            if profile and name == profiled:
+                profile.disable()
+    return {name: [seconds * 1000 / count for seconds in phases] for name, phases in totals.items()}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -103,14 +109,16 @@ def main(argv: list[str] | None = None) -> int:
         dashboard = build_dashboard(sandbox, run_dir, log)
         floor = build_floor(sandbox)
         profile = cProfile.Profile(time.thread_time) if args.profile else None  # CPU, not waiting
-        figures = {
-            "dashboard": measure(dashboard, args.invites, tag + "-d", form_tokens, profile),
-            "floor": measure(floor, args.invites, tag + "-f", lambda page: {} if 'name="email"' in page else None),
-        }
+        figures = measure({"dashboard": (dashboard, form_tokens),
+                           "floor": (floor, lambda page: {} if 'name="email"' in page else None)},
+                          args.invites, tag, profile)
     print(f"CPU ms per invite in this thread, {args.invites} invites each (test client, sandbox latency 0)")
     print(f"   {'':<10}" + "".join(f"{p:>12}" for p in PHASES) + f"{'total':>12}")
     for name, phases in figures.items():
         print(f"   {name:<10}" + "".join(f"{v:>12.3f}" for v in phases) + f"{sum(phases):>12.3f}")
+    ratios = [d / f for d, f in zip(figures["dashboard"], figures["floor"], strict=True)]
+    print(f"   {'x floor':<10}" + "".join(f"{v:>12.2f}" for v in ratios)
+          + f"{sum(figures['dashboard']) / sum(figures['floor']):>12.2f}")
     if profile:
         out = io.StringIO()
         stats = pstats.Stats(profile, stream=out)

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 
 from flask import Flask, Response, g, render_template, request
 from flask.logging import default_handler
-from flask.sessions import SecureCookieSessionInterface
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+from itsdangerous import BadSignature
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException, ServiceUnavailable
 
@@ -92,14 +93,44 @@ class SchemeAwareSessionInterface(SecureCookieSessionInterface):
 
     # Flask builds a new serializer for every request (and test-serializes {} to do it): build it once per
     # set of keys instead, a third of the time of reading the session cookie (bench/README.md).
-    _serializer: tuple[tuple, URLSafeTimedSerializer | None] | None = None
+    _serializer: tuple[tuple, URLSafeTimedSerializer | None, dict[str, tuple[float, dict]]] | None = None
 
-    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+    def _signing(self, app: Flask) -> tuple[URLSafeTimedSerializer | None, dict[str, tuple[float, dict]]]:
         keys = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
         cached = self._serializer
         if cached is None or cached[0] != keys:
-            cached = self._serializer = (keys, super().get_signing_serializer(app))
-        return cached[1]
+            cached = self._serializer = (keys, super().get_signing_serializer(app), {})
+        return cached[1], cached[2]
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        return self._signing(app)[0]
+
+    # A browser sends the same cookie on every request until its session changes (here: once, when the CSRF
+    # token is first made). Each value is verified and decoded once per process and remembered with the
+    # time it was signed, so it still expires on time; only sessions of plain strings are remembered,
+    # since a copy of one cannot share anything a request could change in place (flashed messages).
+    _REMEMBERED_COOKIES = 1024
+
+    def open_session(self, app: Flask, request) -> SecureCookieSession | None:
+        serializer, remembered = self._signing(app)
+        if serializer is None:
+            return None
+        value = request.cookies.get(self.get_cookie_name(app))
+        if not value:
+            return self.session_class()
+        max_age = int(app.permanent_session_lifetime.total_seconds())
+        known = remembered.get(value)
+        if known is not None and 0 <= time.time() - known[0] <= max_age:
+            return self.session_class(known[1])
+        try:
+            data, signed_at = serializer.loads(value, max_age=max_age, return_timestamp=True)
+        except BadSignature:
+            return self.session_class()
+        if all(type(item) is str for item in data.values()):
+            if len(remembered) >= self._REMEMBERED_COOKIES:
+                remembered.clear()
+            remembered[value] = (signed_at.timestamp(), data)
+        return self.session_class(data)
 
 
 def current_request_id() -> str:

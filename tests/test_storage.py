@@ -75,25 +75,52 @@ def test_concurrent_claims_of_one_token_let_exactly_one_through(sandbox, databas
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Action)) == 1
 
 
-def test_fitting_a_row_cuts_every_sized_text_column_and_leaves_clean_values_untouched(sandbox, database_url):
-    """_fitted reads the sized columns once per process (issue 12): it must still cover every one of them,
-    and a value that already fits is not set again (which would mark the row changed for the ORM)."""
+def test_fitting_values_cuts_every_sized_text_column_and_leaves_clean_values_untouched():
+    """_fitted reads the sized columns once per process (issue 12): it must still cover every one of them."""
     from invite.storage import _SIZED_TEXT_COLUMNS, _fitted
 
     sized = {c.key: c.type.length for c in Action.__table__.columns
              if isinstance(c.type, sa.String) and c.type.length}
     assert dict(_SIZED_TEXT_COLUMNS) == sized and "target_email" in sized
+    clean = {**FIELDS, "teams": TEAMS, "http_status": 200}
+    assert _fitted(dict(clean)) == clean
+    cut = _fitted({key: "x\x00" + "y" * (length + 5) for key, length in sized.items()})
+    for key, length in sized.items():
+        value = cut[key]
+        assert len(value) == length and value.endswith("…") and "\x00" not in value, key
+
+
+def test_a_claimed_and_completed_action_is_what_the_database_holds(sandbox, database_url):
+    """The audit row is written with plain statements (issue 12): the Action handed back must match the
+    stored row column for column, and completing one loaded by another request must not write it twice."""
     app = make_app(app_env(sandbox, database_url))
+    long_id = "j" * 300
     with app.app_context():
-        row = claim_action("tok_fitted_once_0000", **FIELDS).action
-        _fitted(row)
-        assert not db.session.is_modified(row)
-        for key, length in sized.items():
-            setattr(row, key, "x\x00" + "y" * (length + 5))
-        _fitted(row)
-        for key, length in sized.items():
-            value = getattr(row, key)
-            assert len(value) == length and value.endswith("…") and "\x00" not in value, key
+        row = claim_action("tok_statements_0000", **{**FIELDS, "client_addr": "10.0.0.7\x00"}).action
+        complete_action(row, outcome={"kind": "result", "text": "ok\x07"}, outcome_kind="invite_created",
+                        http_status=200, junction_request_id=long_id)
+        db.session.remove()
+        stored = get_action("tok_statements_0000")
+        for column in Action.__table__.columns:
+            assert getattr(row, column.key) == getattr(stored, column.key), column.key
+        assert row.client_addr == "10.0.0.7" and row.outcome["text"] == "ok" and len(row.junction_request_id) == 256
+        assert row.channel == "web" and row.bulk_job_id is None and row.completed_at >= row.created_at
+
+        pending = claim_action("tok_statements_0001", **FIELDS).action
+        db.session.remove()
+        loaded = get_action("tok_statements_0001")  # persistent in this session, as the bulk worker holds it
+        complete_action(loaded, outcome={"kind": "result"}, outcome_kind="unknown", commit=False)
+        assert not db.session.is_modified(loaded)
+        db.session.commit()
+        db.session.remove()
+        assert get_action("tok_statements_0001").state == DONE and pending.state == PENDING
+
+
+def test_claiming_refuses_a_field_that_is_not_a_column(sandbox, database_url):
+    import pytest
+
+    with make_app(app_env(sandbox, database_url)).app_context(), pytest.raises(TypeError, match="actor_mail"):
+        claim_action("tok_not_a_column_00", **{**FIELDS, "actor_mail": "x"})
 
 
 def test_recent_mailings_and_get_action_from_statements_built_once(sandbox, database_url):
