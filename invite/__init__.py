@@ -12,6 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from invite.auth import can, init_auth
 from invite.bulk.parser import MAX_BYTES as BULK_MAX_BYTES
 from invite.config import Settings, load_settings
+from invite.csrf_reuse import init_csrf_reuse
 from invite.version import __version__
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,6 +73,7 @@ def create_app(env: Mapping[str, str] | None = None, *, settings: Settings | Non
     # Before CSRF, so an anonymous POST gets the sign-in page rather than a CSRF error.
     init_auth(app, settings.auth)
     csrf.init_app(app)
+    init_csrf_reuse(app)
     upstream.init_upstream(app, settings)
     init_bulk_queue(app, settings)
 

@@ -11,11 +11,13 @@ form that asked for it. That gives two things at once:
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from flask import current_app
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import JSON, DateTime, Engine, Index, Integer, String, TypeDecorator, bindparam, event, func
@@ -227,6 +229,28 @@ def complete_action(row: Action, *, outcome: dict[str, Any], outcome_kind: str, 
     # As loaded, not as changed: the database already holds these values, so no flush may write them again.
     for key, value in values.items():
         set_committed_value(row, key, value)
+    if commit:
+        _remember_done(row)
+
+
+# The page that shows a send's outcome is asked for right after the send, nearly always of the process
+# that made it (the browser follows the redirect on the connection it kept open). A completed row never
+# changes again, so the process keeps the last few it completed and that page reads none of them back.
+_DONE_KEPT = 256
+_recently_done_lock = threading.Lock()
+
+
+def _recently_done() -> dict[str, Action]:
+    """The app's own (tests build several apps in one process, on different databases)."""
+    return current_app.extensions.setdefault("invite.recently_done_actions", {})
+
+
+def _remember_done(row: Action) -> None:
+    kept = _recently_done()
+    with _recently_done_lock:
+        kept[row.token] = row
+        while len(kept) > _DONE_KEPT:
+            del kept[next(iter(kept))]
 
 
 # Built once per process: building the select and its cache key per call was a third of the read's cost.
@@ -235,3 +259,9 @@ _ACTION_BY_TOKEN = db.select(Action).where(Action.token == bindparam("token"))
 
 def get_action(token: str) -> Action | None:
     return once_more_if_dropped(lambda: db.session.scalar(_ACTION_BY_TOKEN, {"token": token}))
+
+
+def get_action_to_show(token: str) -> Action | None:
+    """get_action for a page that only reads it: a row this process completed lately comes from memory.
+    The Action may be shared with other requests, so it must not be changed."""
+    return _recently_done().get(token) or get_action(token)

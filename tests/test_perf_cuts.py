@@ -99,3 +99,95 @@ def test_a_tampered_or_mutable_session_is_never_remembered(app, client):
         opened = interface.open_session(app, request)
         assert opened["_flashes"] == [("info", "Sent.")]
     assert flashed not in remembered and cookie in remembered
+
+
+def _statements_during(app, work) -> list[str]:
+    import sqlalchemy as sa
+
+    from invite.storage import db
+
+    with app.app_context():
+        engine = db.engine
+    seen: list[str] = []
+
+    def listener(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", listener)
+    try:
+        work()
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", listener)
+    return seen
+
+
+def test_the_result_page_right_after_a_send_reads_nothing_back(app, client, sandbox, tmp_path, monkeypatch):
+    from conftest import app_env, make_app
+
+    from invite import storage
+
+    tokens = form_tokens(client.get("/").get_data(as_text=True))
+    posted = client.post("/", data={**tokens, "email": "kept@example.org", "role": "no_role"})
+    pages = []
+    statements = _statements_during(app, lambda: pages.append(client.get(posted.headers["Location"])))
+    assert "Invitation sent to kept@example.org" in pages[0].get_data(as_text=True)
+    assert not [s for s in statements if "actions" in s]
+
+    # Another process on the same database (a second instance) has not completed it: it reads the row.
+    other = make_app(app_env(sandbox, f"sqlite:///{tmp_path / 'invite.db'}"))
+    elsewhere = []
+    statements = _statements_during(
+        other, lambda: elsewhere.append(other.test_client().get(posted.headers["Location"])))
+    assert "Invitation sent to kept@example.org" in elsewhere[0].get_data(as_text=True)
+    assert [s for s in statements if "actions" in s]
+
+    # Only the last few are kept: an older one is read back like any other.
+    monkeypatch.setattr(storage, "_DONE_KEPT", 1)
+    tokens = form_tokens(client.get("/").get_data(as_text=True))
+    client.post("/", data={**tokens, "email": "later@example.org", "role": "no_role"})
+    statements = _statements_during(app, lambda: pages.append(client.get(posted.headers["Location"])))
+    assert "Invitation sent to kept@example.org" in pages[-1].get_data(as_text=True)
+    assert [s for s in statements if "actions" in s]
+
+
+def _csrf(page) -> str:
+    return form_tokens(page.get_data(as_text=True))["csrf_token"]
+
+
+def test_a_sessions_signed_csrf_token_is_reused_for_a_few_minutes_then_signed_afresh(app, client, monkeypatch):
+    import itsdangerous.timed
+
+    from invite import csrf_reuse
+
+    first = client.get("/")
+    signing_clock = itsdangerous.timed.time.time
+    # Ten seconds on, Flask-WTF would sign a different token (its timestamps are whole seconds).
+    monkeypatch.setattr(itsdangerous.timed.time, "time", lambda: signing_clock() + 10)
+    again = client.get("/")
+    assert _csrf(again) == _csrf(first)
+    assert "Cookie" in again.headers.get("Vary", "")  # the page depends on the session cookie
+    posted = client.post("/", data={**form_tokens(again.get_data(as_text=True)), "email": "reused@example.org",
+                                    "role": "no_role"})
+    assert posted.status_code == 303
+
+    other = app.test_client()  # another session never gets this one's token
+    assert _csrf(other.get("/")) != _csrf(first)
+
+    real_time = csrf_reuse.time.time
+    monkeypatch.setattr(csrf_reuse.time, "time", lambda: real_time() + csrf_reuse.REUSE_SECONDS + 1)
+    later = client.get("/")
+    assert _csrf(later) != _csrf(first)
+    assert client.post("/", data={**form_tokens(later.get_data(as_text=True)), "email": "later@example.org",
+                                  "role": "no_role"}).status_code == 303
+
+
+def test_a_reused_csrf_token_still_follows_a_new_secret_key(app, client):
+    client.get("/")
+    token = _csrf(client.get("/"))
+    app.secret_key = "a new secret key: every token signed with the old one is refused"
+    with client.session_transaction() as session:
+        session["csrf_token"] = "0" * 40  # what a new sign-in cookie would hold under the new key
+    fresh = client.get("/")
+    assert _csrf(fresh) != token
+    assert client.post("/", data={**form_tokens(fresh.get_data(as_text=True)), "email": "rotated@example.org",
+                                  "role": "no_role"}).status_code == 303

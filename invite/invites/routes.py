@@ -16,7 +16,7 @@ from invite.invites import outcomes
 from invite.invites.forms import ROLE_HELP, ROLE_LABELS, TOKEN_PATTERN, InviteForm, new_submission_token
 from invite.invites.messages import PlainMessage, flagged_team_name, plain_message
 from invite.junction import InviteStatus, JunctionError, Team
-from invite.storage import PENDING, Action, get_action
+from invite.storage import PENDING, Action, get_action_to_show
 from invite.upstream import get_upstream
 from invite.web import current_actor, current_request_id
 
@@ -152,7 +152,7 @@ def _abandoned_after() -> timedelta:
 def result(token: str):
     if not TOKEN_PATTERN.match(token):
         abort(404)
-    action = get_action(token)
+    action = get_action_to_show(token)
     if action is None or action.action not in ("send", "resend"):
         abort(404)
     outcome = action.outcome or {}

@@ -1,0 +1,61 @@
+"""A session's signed CSRF token, signed once every few minutes per process instead of on every page.
+
+Flask-WTF signs the session's CSRF secret, with a timestamp, on every request that builds a form
+(generate_csrf), and keeps the result in g.csrf_token for the rest of that request. Every invite pays it
+twice: on the form page and on the POST, whose form is built ready to be shown again. The token is
+checked for its signature, its session and an age within WTF_CSRF_TIME_LIMIT (12 hours here), so one
+signed a few minutes earlier is as good: each process keeps every session's last signed token for
+REUSE_SECONDS and puts it where Flask-WTF looks first. A page can therefore expire up to REUSE_SECONDS
+before the limit; nothing else changes (bench/README.md, the cost section).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from flask import Flask, Response, current_app, g, session
+
+REUSE_SECONDS = 300
+_KEPT = 1024
+
+
+def init_csrf_reuse(app: Flask) -> None:
+    signed: dict[tuple[str, str], tuple[float, str]] = {}
+    lock = threading.Lock()
+
+    def token_key() -> tuple[str, str] | None:
+        name = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+        # dict.get, not session.get: only a page that uses the token depends on the cookie (after_request).
+        raw = dict.get(session._get_current_object(), name)
+        if not isinstance(raw, str):
+            return None
+        secret = current_app.config.get("WTF_CSRF_SECRET_KEY") or current_app.secret_key
+        return (str(secret), raw)
+
+    @app.before_request
+    def reuse_signed_token() -> None:
+        key = token_key()
+        if key is None:
+            return
+        kept = signed.get(key)
+        if kept is not None and 0 <= time.time() - kept[0] < REUSE_SECONDS:
+            name = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+            setattr(g, name, kept[1])
+            g.csrf_token_reused = True
+
+    @app.after_request
+    def keep_signed_token(response: Response) -> Response:
+        name = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+        token = g.get(name)
+        if token is None:
+            return response
+        session.accessed = True  # the page may carry a token derived from the cookie: Vary: Cookie
+        if not g.get("csrf_token_reused"):
+            key = token_key()  # after generate_csrf, which made the session's secret if it had none
+            if key is not None:
+                with lock:
+                    if len(signed) >= _KEPT:
+                        signed.clear()
+                    signed[key] = (time.time(), token)
+        return response
