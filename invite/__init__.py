@@ -6,17 +6,16 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from flask import Flask
-from flask_wtf.csrf import CSRFError, CSRFProtect
+from flask_wtf.csrf import CSRFError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from invite.auth import can, init_auth
 from invite.bulk.parser import MAX_BYTES as BULK_MAX_BYTES
 from invite.config import Settings, load_settings
-from invite.csrf_reuse import init_csrf_reuse
+from invite.csrf import init_csrf
 from invite.version import __version__
 
 ROOT = Path(__file__).resolve().parent.parent
-csrf = CSRFProtect()
 # Any request body above this is refused with a 413 page before it is parsed; a bulk list (1 MB pasted or
 # uploaded, invite/bulk/parser.py) fits well inside it.
 MAX_REQUEST_BYTES = 4 * 1024 * 1024
@@ -72,8 +71,7 @@ def create_app(env: Mapping[str, str] | None = None, *, settings: Settings | Non
     metrics.init_metrics(app)
     # Before CSRF, so an anonymous POST gets the sign-in page rather than a CSRF error.
     init_auth(app, settings.auth)
-    csrf.init_app(app)
-    init_csrf_reuse(app)
+    init_csrf(app)
     upstream.init_upstream(app, settings)
     init_bulk_queue(app, settings)
 

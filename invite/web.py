@@ -81,6 +81,11 @@ def configure_logging(app: Flask) -> None:
     from_cli = os.environ.get("FLASK_RUN_FROM_CLI") == "true"
     handler = logging.StreamHandler(sys.stderr if from_cli else sys.stdout)
     handler.setFormatter(JsonLogFormatter())
+    # No line records its source file, thread or multiprocessing name, so logging need not look them up
+    # for every record (the logging HOWTO's "Optimization"); gunicorn's own lines still show the pid.
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logMultiprocessing = False
     root.addHandler(handler)
     root.setLevel(logging.INFO)
 
@@ -104,6 +109,15 @@ class SchemeAwareSessionInterface(SecureCookieSessionInterface):
 
     def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
         return self._signing(app)[0]
+
+    def save_session(self, app: Flask, session: SecureCookieSession, response: Response) -> None:
+        # Most requests change nothing: skip working out the cookie's seven attributes, and only say that the
+        # page depended on the cookie, as Flask would.
+        if not session.modified and not (session.permanent and app.config["SESSION_REFRESH_EACH_REQUEST"]):
+            if session.accessed:
+                response.vary.add("Cookie")
+            return
+        super().save_session(app, session, response)
 
     # A browser sends the same cookie on every request until its session changes (here: once, when the CSRF
     # token is first made). Each value is verified and decoded once per process and remembered with the
@@ -170,14 +184,14 @@ def init_web(app: Flask) -> None:
     def finish_response(response: Response) -> Response:
         headers = response.headers
         request_id = current_request_id()
-        headers[REQUEST_ID_HEADER] = request_id
-        # No view sets these, so adding them cannot repeat one (a test holds every response to one of each).
-        headers.extend(SECURITY_HEADERS)
+        # No view sets any of these, so they are added in one call: setting them one by one rescans every
+        # header each time (a test holds every response to one of each).
+        added = [(REQUEST_ID_HEADER, request_id), *SECURITY_HEADERS]
         if request.is_secure:
-            headers["Strict-Transport-Security"] = "max-age=31536000"
-        if request.endpoint != "static":
-            # Pages, CSV exports and JSON all carry people's addresses; static files carry none.
-            headers.setdefault("Cache-Control", "no-store")
+            added.append(("Strict-Transport-Security", "max-age=31536000"))
+        # Pages, CSV exports and JSON all carry people's addresses; static files carry none.
+        if request.endpoint != "static" and "Cache-Control" not in headers:
+            added.append(("Cache-Control", "no-store"))
         started = getattr(g, "request_started", None)
         duration_ms = round((time.perf_counter() - started) * 1000, 1) if started else None
         junction_calls = g.get("junction_calls", 0)
@@ -189,7 +203,8 @@ def init_web(app: Flask) -> None:
             if junction_calls:
                 calls = f"{junction_calls} call{'' if junction_calls == 1 else 's'}"
                 timing += f', junction;dur={junction_ms};desc="Junction, {calls}"'
-            headers["Server-Timing"] = timing
+            added.append(("Server-Timing", timing))
+        headers.extend(added)
         method, path, status = request.method, request.path, response.status_code
         request_log.info(
             "%s %s %s", method, path, status,

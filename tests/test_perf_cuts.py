@@ -157,7 +157,7 @@ def _csrf(page) -> str:
 def test_a_sessions_signed_csrf_token_is_reused_for_a_few_minutes_then_signed_afresh(app, client, monkeypatch):
     import itsdangerous.timed
 
-    from invite import csrf_reuse
+    from invite import csrf as csrf_reuse
 
     first = client.get("/")
     signing_clock = itsdangerous.timed.time.time

@@ -1,4 +1,7 @@
-"""A session's signed CSRF token, signed once every few minutes per process instead of on every page.
+"""CSRF protection: Flask-WTF's, checked only where there is something to check, with its token reused.
+
+The check runs before a view for every POST, PUT, PATCH and DELETE (Flask-WTF's own hook also looks up
+exemptions for every GET first, which none of ours needs).
 
 Flask-WTF signs the session's CSRF secret, with a timestamp, on every request that builds a form
 (generate_csrf), and keeps the result in g.csrf_token for the rest of that request. Every invite pays it
@@ -14,13 +17,30 @@ from __future__ import annotations
 import threading
 import time
 
-from flask import Flask, Response, current_app, g, session
+from flask import Flask, Response, current_app, g, request, session
+from flask_wtf.csrf import CSRFProtect
 
 REUSE_SECONDS = 300
 _KEPT = 1024
 
+csrf = CSRFProtect()
 
-def init_csrf_reuse(app: Flask) -> None:
+
+def init_csrf(app: Flask) -> None:
+    """Install the check (before any view, after the hooks already registered) and the token reuse."""
+    app.config["WTF_CSRF_CHECK_DEFAULT"] = False  # the hook below instead
+    csrf.init_app(app)
+    unsafe_methods = frozenset(app.config["WTF_CSRF_METHODS"])
+
+    @app.before_request
+    def check_csrf() -> None:
+        if request.method in unsafe_methods and app.config["WTF_CSRF_ENABLED"]:
+            csrf.protect(apply_exemptions=True)
+
+    _reuse_signed_tokens(app)
+
+
+def _reuse_signed_tokens(app: Flask) -> None:
     signed: dict[tuple[str, str], tuple[float, str]] = {}
     lock = threading.Lock()
 
