@@ -96,8 +96,11 @@ _RECENT_MAILINGS = (
 def recent_mailings(email: str, since: datetime, *, except_token: str = "") -> list[datetime]:
     """When this dashboard sent or resent to `email` since `since` (case-insensitive), oldest first;
     `except_token`'s own row left out (a double click of one form is one send, not two)."""
-    return list(db.session.execute(
-        _RECENT_MAILINGS, {"email": email.strip().lower(), "since": since, "except_token": except_token}).scalars())
+    # On a connection of its own, not the session's: the send that asks goes on to write through one too.
+    with db.engine.connect() as connection:
+        return list(connection.execute(
+            _RECENT_MAILINGS, {"email": email.strip().lower(), "since": since, "except_token": except_token}
+        ).scalars())
 
 
 # How far our record of a send may be from Junction's own timestamp and still be the same event.
