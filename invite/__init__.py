@@ -13,6 +13,7 @@ from invite.auth import can, init_auth
 from invite.bulk.parser import MAX_BYTES as BULK_MAX_BYTES
 from invite.config import Settings, load_settings
 from invite.csrf import init_csrf
+from invite.template_urls import init_template_urls
 from invite.version import __version__
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,6 +73,7 @@ def create_app(env: Mapping[str, str] | None = None, *, settings: Settings | Non
     # Before CSRF, so an anonymous POST gets the sign-in page rather than a CSRF error.
     init_auth(app, settings.auth)
     init_csrf(app)
+    init_template_urls(app)
     upstream.init_upstream(app, settings)
     init_bulk_queue(app, settings)
 

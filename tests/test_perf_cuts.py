@@ -191,3 +191,34 @@ def test_a_reused_csrf_token_still_follows_a_new_secret_key(app, client):
     assert _csrf(fresh) != token
     assert client.post("/", data={**form_tokens(fresh.get_data(as_text=True)), "email": "rotated@example.org",
                                   "role": "no_role"}).status_code == 303
+
+
+def test_template_links_follow_the_proxy_prefix_and_their_values_though_remembered(sandbox, tmp_path, monkeypatch):
+    import re
+
+    from conftest import app_env, make_app
+    from werkzeug.routing import MapAdapter
+
+    app = make_app(app_env(sandbox, f"sqlite:///{tmp_path / 'prefix.db'}", PROXY_FIX_HOPS="1", PROXY_FIX_PREFIX="1"))
+    client = app.test_client()
+
+    def links(path, prefix=None):
+        headers = {"X-Forwarded-Prefix": prefix} if prefix else {}
+        return set(re.findall(r'href="([^"#?]+)', client.get(path, headers=headers).get_data(as_text=True)))
+
+    plain = links("/")
+    assert {"/invitations", "/members", "/activity", "/bulk"} <= plain
+    built = []
+    real_build = MapAdapter.build
+    monkeypatch.setattr(MapAdapter, "build", lambda self, *a, **kw: built.append(a[0]) or real_build(self, *a, **kw))
+    assert links("/") == plain and built == []  # the second page built none of its links again
+    under_a = links("/", "/a")
+    assert {"/a/invitations", "/a/members", "/a/activity"} <= under_a and not plain & under_a - {"data:,"}
+    assert {"/b/invitations", "/b/static/style.css"} <= links("/", "/b")
+    assert links("/") == plain  # the first prefix's links were not handed to the later requests
+
+    # A link with values is remembered per value: two results, two "See it in Invitations" links.
+    for email in ("one@example.org", "two@example.org"):
+        tokens = form_tokens(client.get("/").get_data(as_text=True))
+        result = client.get(client.post("/", data={**tokens, "email": email, "role": "no_role"}).headers["Location"])
+        assert f'href="/invitations?q={email}"' in result.get_data(as_text=True)
