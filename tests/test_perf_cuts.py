@@ -222,3 +222,27 @@ def test_template_links_follow_the_proxy_prefix_and_their_values_though_remember
         tokens = form_tokens(client.get("/").get_data(as_text=True))
         result = client.get(client.post("/", data={**tokens, "email": email, "role": "no_role"}).headers["Location"])
         assert f'href="/invitations?q={email}"' in result.get_data(as_text=True)
+
+
+def test_a_fresh_forms_team_items_are_rendered_once_per_team_list(app, client, sandbox):
+    from invite.invites import routes
+
+    first = client.get("/").get_data(as_text=True)
+    kept = routes._blank_team_items
+    assert kept is not None and kept[0] is app.extensions["upstream"].teams.get().value
+    again = client.get("/").get_data(as_text=True)
+    assert routes._blank_team_items is kept and form_tokens(again) != form_tokens(first)
+    cardiology = next(t for t in sandbox.state.teams if t["name"] == "Cardiology")
+    assert again.count(f'value="{cardiology["id"]}"') == 1 and " checked" not in again.split('id="team-list"')[1][:2000]
+
+    # A reloaded list is rendered afresh: the team Junction dropped is gone.
+    sandbox.state.teams = [t for t in sandbox.state.teams if t["id"] != cardiology["id"]]
+    refreshed = client.post("/teams/refresh", data=form_tokens(again)).get_data(as_text=True)
+    assert cardiology["id"] not in refreshed and routes._blank_team_items is not kept
+
+    # Teams chosen on a form shown again are checked: never the blank items.
+    other = next(t for t in sandbox.state.teams if t["name"] != "Cardiology")
+    shown = client.post("/", data={**form_tokens(refreshed), "email": "not an address", "role": "team_admin",
+                                   "teams": [other["id"]]}).get_data(as_text=True)
+    assert f'value="{other["id"]}" id="team-{other["id"]}" checked' in shown
+    assert f'value="{other["id"]}" id="team-{other["id"]}" checked' not in client.get("/").get_data(as_text=True)

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
+from markupsafe import Markup
 
 from invite import actions
 from invite.auth import can, require
@@ -36,6 +37,25 @@ def _flag_teams(teams: list[Team], invalid_team_ids: set[str], team_messages: li
     flagged = [(t, plain_message("teams", by_name.get(t.name, f"Team “{t.name}”: Junction did not accept it")))
                for t in teams if t.id in invalid_team_ids]
     return flagged, [t for t in teams if t.id not in invalid_team_ids]
+
+
+# The items of a fresh form's team picker (nothing chosen, nothing flagged), with the list they were
+# rendered from: the same until the team list is reloaded, and an org may have thousands of teams.
+_blank_team_items: tuple[list[Team], Markup] | None = None
+
+
+def _team_items(teams: list[Team], flagged_teams: list, selected_teams: set[str]) -> Markup:
+    global _blank_team_items
+    blank = not flagged_teams and not selected_teams
+    kept = _blank_team_items
+    if blank and kept is not None and kept[0] is teams:
+        return kept[1]
+    template = current_app.jinja_env.get_template("invites/_team_items.html")  # autoescaped, as every .html
+    items = Markup(template.render(  # noqa: S704 - the template's own output, already escaped
+        teams=teams, flagged_teams=flagged_teams, selected_teams=selected_teams))
+    if blank:
+        _blank_team_items = (teams, items)
+    return items
 
 
 def _load_teams() -> tuple[list[Team], str | None]:
@@ -70,11 +90,9 @@ def _render_form(form: InviteForm, *, status: int = 200, alert=None, field_error
     return render_template(
         "invites/form.html",
         form=form,
-        teams=other_teams,
-        flagged_teams=flagged_teams,
+        team_items=_team_items(other_teams, flagged_teams, set(form.teams.data or [])),
         team_count=len(teams),
         teams_notice=teams_notice,
-        selected_teams=set(form.teams.data or []),
         role_labels=ROLE_LABELS,
         role_help=ROLE_HELP,
         field_errors=errors,
