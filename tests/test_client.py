@@ -796,3 +796,19 @@ def test_json_body_is_real_json(jc, upstream):
     upstream.script(Reply(200, json={"status": "invite_created"}))
     jc.create_or_resend_invite("é@example.com", "org_admin", None)
     assert json.loads(upstream.requests[0].body.decode("utf-8"))["email"] == "é@example.com"
+
+
+def test_requests_are_prepared_as_a_requests_session_would_prepare_them(jc):
+    """The client prepares its requests itself, without the session's per-call merging (issue 12)."""
+    import requests
+
+    url = "http://127.0.0.1:9/v1/org/x/invites"
+    for method, query, body, extra in [("GET", {"cursor": "a b/c", "limit": 50, "gone": None}, None, {}),
+                                       ("POST", None, b'{"email": "\\u00e9@example.org"}',
+                                        {"Content-Type": "application/json"})]:
+        ours = jc._prepare(method, url, query, body, extra)
+        theirs = jc._session.prepare_request(requests.Request(method, url, params=query or {}, data=body or {},
+                                                              headers=extra))
+        assert (ours.method, ours.url, dict(ours.headers), ours.body) == \
+            (theirs.method, theirs.url, dict(theirs.headers), theirs.body)
+        assert "Cookie" not in ours.headers and ours.headers["X-Management-Key"]

@@ -399,15 +399,14 @@ class JunctionClient:
         """One HTTP request with what is left of the deadline: (answer, None, "") or (None, error, kind)."""
         remaining = max(deadline - time.monotonic(), 0.001)
         try:
-            response = self._session.request(
-                method,
-                self._base_url + path,
-                params=query,
-                data=data,
-                headers=headers,
+            session = self._session
+            response = session.send(
+                self._prepare(method, self._base_url + path, query, data, headers),
                 timeout=(min(self._timeouts[0], remaining), remaining),
                 allow_redirects=False,
                 stream=True,
+                verify=session.verify,
+                proxies=session.proxies,
             )
             try:
                 return self._read(response, deadline), None, ""
@@ -416,6 +415,20 @@ class JunctionClient:
         except Exception as exc:  # noqa: BLE001 - every transport failure becomes a typed error
             failure, kind = self._transport_error(exc)
         return None, failure, kind
+
+    def _prepare(self, method: str, url: str, query: dict[str, Any] | None, data: bytes | None,
+                 headers: dict[str, str]) -> requests.PreparedRequest:
+        """The request Session.request would prepare, less what this client never uses. Session.request
+        merges the session's cookie jar, authentication and hooks into every request; this client sends no
+        cookies (its jar refuses them), authenticates with a header and has no hooks, and that merging was a
+        tenth of an invite's Junction call (bench/README.md, the cost section)."""
+        prepared = requests.PreparedRequest()
+        prepared.prepare_method(method)
+        prepared.prepare_url(url, query)
+        prepared.prepare_headers({**self._session.headers, **headers})
+        prepared.prepare_cookies(None)  # an empty jar of its own, which requests reads back on a redirect
+        prepared.prepare_body(data, None)
+        return prepared
 
     @staticmethod
     def _worth_retrying(method: str, answer: _Answer | None, kind: str) -> bool:
