@@ -13,6 +13,7 @@ from invite.auth import can, init_auth
 from invite.bulk.parser import MAX_BYTES as BULK_MAX_BYTES
 from invite.config import Settings, load_settings
 from invite.csrf import init_csrf
+from invite.layout import init_layout
 from invite.template_urls import init_template_urls
 from invite.version import __version__
 
@@ -74,6 +75,7 @@ def create_app(env: Mapping[str, str] | None = None, *, settings: Settings | Non
     init_auth(app, settings.auth)
     init_csrf(app)
     init_template_urls(app)
+    init_layout(app)
     upstream.init_upstream(app, settings)
     init_bulk_queue(app, settings)
 

@@ -202,3 +202,24 @@ def test_jwt_mode_through_the_real_app(sandbox, tmp_path):
         assert response.status_code == 303
         assert "Sent by</dt><dd>ada@example.com (admin)" in client.get(response.headers["Location"]).get_data(
             as_text=True)
+
+
+def test_each_person_sees_their_own_header_and_section_though_headers_are_kept(app):
+    """The shared header is rendered once per person, section and mount point (invite/layout.py, issue 12)."""
+    import re
+
+    def header(client, path):
+        page = client.get(path).get_data(as_text=True)
+        return re.search(r'<header class="site-header">.*?</header>', page, re.S).group(0)
+
+    admin, support = as_(app, ADMIN), as_(app, SUPPORT)
+    for _ in range(2):  # the second round is served from what the first kept
+        on_form = header(admin, "/")
+        assert "ada@corp.example" in on_form and ">Invite</a>" in on_form and "Bulk invite" in on_form
+        assert re.search(r'href="/"\s+aria-current="page">Invite<', on_form)
+        on_members = header(admin, "/members")
+        assert re.search(r'href="/members"\s+aria-current="page">Members<', on_members)
+        assert 'aria-current="page">Invite<' not in on_members
+        desk = header(support, "/invitations")
+        assert "sam@corp.example" in desk and "ada@corp.example" not in desk
+        assert ">Invite</a>" not in desk and "Bulk invite" not in desk  # support cannot send
