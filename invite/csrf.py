@@ -17,7 +17,7 @@ from __future__ import annotations
 import threading
 import time
 
-from flask import Flask, Response, current_app, g, request, session
+from flask import Flask, Response, g, request, session
 from flask_wtf.csrf import CSRFProtect
 
 REUSE_SECONDS = 300
@@ -30,43 +30,33 @@ def init_csrf(app: Flask) -> None:
     """Install the check (before any view, after the hooks already registered) and the token reuse."""
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False  # the hook below instead
     csrf.init_app(app)
-    unsafe_methods = frozenset(app.config["WTF_CSRF_METHODS"])
-
-    @app.before_request
-    def check_csrf() -> None:
-        if request.method in unsafe_methods and app.config["WTF_CSRF_ENABLED"]:
-            csrf.protect(apply_exemptions=True)
-
-    _reuse_signed_tokens(app)
-
-
-def _reuse_signed_tokens(app: Flask) -> None:
+    config = app.config
+    unsafe_methods = frozenset(config["WTF_CSRF_METHODS"])
+    name = config["WTF_CSRF_FIELD_NAME"]
     signed: dict[tuple[str, str], tuple[float, str]] = {}
     lock = threading.Lock()
 
     def token_key() -> tuple[str, str] | None:
-        name = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
         # dict.get, not session.get: only a page that uses the token depends on the cookie (after_request).
         raw = dict.get(session._get_current_object(), name)
-        if not isinstance(raw, str):
+        if type(raw) is not str:
             return None
-        secret = current_app.config.get("WTF_CSRF_SECRET_KEY") or current_app.secret_key
-        return (str(secret), raw)
+        return (str(config.get("WTF_CSRF_SECRET_KEY") or app.secret_key), raw)
 
     @app.before_request
-    def reuse_signed_token() -> None:
+    def check_csrf_and_reuse_token() -> None:
+        if request.method in unsafe_methods and config["WTF_CSRF_ENABLED"]:
+            csrf.protect(apply_exemptions=True)
         key = token_key()
         if key is None:
             return
         kept = signed.get(key)
         if kept is not None and 0 <= time.time() - kept[0] < REUSE_SECONDS:
-            name = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
             setattr(g, name, kept[1])
             g.csrf_token_reused = True
 
     @app.after_request
     def keep_signed_token(response: Response) -> Response:
-        name = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
         token = g.get(name)
         if token is None:
             return response

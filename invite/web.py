@@ -119,23 +119,27 @@ class SchemeAwareSessionInterface(SecureCookieSessionInterface):
             return
         super().save_session(app, session, response)
 
-    # A browser sends the same cookie on every request until its session changes (here: once, when the CSRF
-    # token is first made). Each value is verified and decoded once per process and remembered with the
-    # time it was signed, so it still expires on time; only sessions of plain strings are remembered,
-    # since a copy of one cannot share anything a request could change in place (flashed messages).
+    # A browser sends the same cookies on every request until its session changes (here: once, when the CSRF
+    # token is first made). Each Cookie header is parsed, verified and decoded once per process and
+    # remembered with the time the session was signed, so it still expires on time; only sessions of plain
+    # strings are remembered, since a copy of one cannot share anything a request could change in place
+    # (flashed messages).
     _REMEMBERED_COOKIES = 1024
 
     def open_session(self, app: Flask, request) -> SecureCookieSession | None:
         serializer, remembered = self._signing(app)
         if serializer is None:
             return None
+        header = request.environ.get("HTTP_COOKIE")
+        if not header:
+            return self.session_class()
+        max_age = int(app.permanent_session_lifetime.total_seconds())
+        known = remembered.get(header)
+        if known is not None and 0 <= time.time() - known[0] <= max_age:
+            return self.session_class(known[1])
         value = request.cookies.get(self.get_cookie_name(app))
         if not value:
             return self.session_class()
-        max_age = int(app.permanent_session_lifetime.total_seconds())
-        known = remembered.get(value)
-        if known is not None and 0 <= time.time() - known[0] <= max_age:
-            return self.session_class(known[1])
         try:
             data, signed_at = serializer.loads(value, max_age=max_age, return_timestamp=True)
         except BadSignature:
@@ -143,7 +147,7 @@ class SchemeAwareSessionInterface(SecureCookieSessionInterface):
         if all(type(item) is str for item in data.values()):
             if len(remembered) >= self._REMEMBERED_COOKIES:
                 remembered.clear()
-            remembered[value] = (signed_at.timestamp(), data)
+            remembered[header] = (signed_at.timestamp(), data)
         return self.session_class(data)
 
 
