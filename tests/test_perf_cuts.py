@@ -239,6 +239,10 @@ def test_a_fresh_forms_team_items_are_rendered_once_per_team_list(app, client, s
     sandbox.state.teams = [t for t in sandbox.state.teams if t["id"] != cardiology["id"]]
     refreshed = client.post("/teams/refresh", data=form_tokens(again)).get_data(as_text=True)
     assert cardiology["id"] not in refreshed and routes._blank_team_items is not kept
+    # ... and a post is checked against the reloaded list, not the choices built for the first one.
+    stale = client.post("/", data={**form_tokens(refreshed), "email": "stale@example.org", "role": "team_admin",
+                                   "teams": [cardiology["id"]]})
+    assert stale.status_code == 422 and "not in the org" in stale.get_data(as_text=True)
 
     # Teams chosen on a form shown again are checked: never the blank items.
     other = next(t for t in sandbox.state.teams if t["name"] != "Cardiology")

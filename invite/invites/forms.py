@@ -30,6 +30,19 @@ def new_submission_token() -> str:
     return secrets.token_urlsafe(18)
 
 
+# The choices of the last team list seen, and its ids: the same until the list is reloaded, and building them
+# for every post was O(teams) work on every send (an org may have thousands of teams).
+_team_choices: tuple[list[Team], list[SelectChoice], frozenset[str]] | None = None
+
+
+def team_choices(teams: list[Team]) -> tuple[list[SelectChoice], frozenset[str]]:
+    global _team_choices
+    kept = _team_choices
+    if kept is None or kept[0] is not teams:
+        kept = _team_choices = (teams, [SelectChoice(t.id, t.name) for t in teams], frozenset(t.id for t in teams))
+    return kept[1], kept[2]
+
+
 class InviteForm(FlaskForm):
     class Meta:
         def render_field(self, field, render_kw):
@@ -53,7 +66,7 @@ class InviteForm(FlaskForm):
     submission_token = HiddenField(validators=[Regexp(TOKEN_PATTERN, message="This form has expired.")])
 
     def set_teams(self, teams: list[Team], *, available: bool) -> None:
-        self.teams.choices = [SelectChoice(t.id, t.name) for t in teams]
+        self.teams.choices, self._team_ids = team_choices(teams)
         self._teams_available = available
 
     def validate_email(self, field: StringField) -> None:
@@ -70,7 +83,7 @@ class InviteForm(FlaskForm):
             raise ValidationError("Choose one of the roles listed.")
 
     def validate_teams(self, field: SelectMultipleField) -> None:
-        known = {choice.value for choice in field.choices}
+        known = getattr(self, "_team_ids", None) or {choice.value for choice in field.choices}
         unknown = [v for v in field.data or [] if v not in known]
         if unknown and getattr(self, "_teams_available", True):
             raise ValidationError(
