@@ -5,8 +5,8 @@
 
 One sandbox (50 ms latency by default), the dashboard exactly as the Procfile runs it, and bench/floor_app.py
 under gunicorn with gunicorn.conf.py's worker class, workers and threads. Each round sends the same number of
-invites straight to the sandbox, through the dashboard and through the floor, one after the other, and
-measures:
+invites straight to the sandbox, then through the dashboard and through the floor, which take turns in
+slices (--slices, 5 by default) so that both meet the machine's moments alike, and measures:
 
 - CPU time per invite (form GET + POST + result page): utime + stime of the gunicorn master and its workers,
   from /proc, before and after the run, divided by the invites. The least load-sensitive figure on a shared
@@ -130,6 +130,12 @@ def cpu_per_request(server: Dashboard | Floor, count: int, concurrency: int) -> 
     return spent
 
 
+def slice_sizes(count: int, slices: int) -> list[int]:
+    """`count` split into `slices` nearly equal parts (none empty)."""
+    slices = max(1, min(slices, count))
+    return [count // slices + (1 if k < count % slices else 0) for k in range(slices)]
+
+
 def p50(samples: list[Sample], attr: str = "ms") -> float:
     return percentile(ok_values(samples, attr), 0.5)
 
@@ -141,6 +147,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=8, help="client threads sending at once")
     parser.add_argument("--invites-c1", type=int, default=100, help="invites per run at concurrency 1")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of direct, dashboard, floor runs")
+    parser.add_argument("--slices", type=int, default=5,
+                        help="within a round, the dashboard and the floor take turns this many times")
     parser.add_argument("--quick", action="store_true", help="one round of 60 invites, 30 at concurrency 1")
     parser.add_argument("--json", metavar="PATH", help="also write the figures to this JSON file")
     args = parser.parse_args(argv)
@@ -183,10 +191,16 @@ def main(argv: list[str] | None = None) -> int:
                 step(f"round {n + 1}: {count} invites at concurrency {concurrency}: direct, dashboard, floor")
                 runs: dict[str, list[Sample]] = {"direct": run_direct(sandbox, count, concurrency,
                                                                        f"{tag}-{n}-{concurrency}")}
-                cpu: dict[str, float] = {}
-                for name, server in (("dashboard", dashboard), ("floor", floor)):
-                    sandbox.reset()
-                    runs[name], cpu[name] = timed_run(server, count, concurrency, f"{tag}-{n}-{concurrency}-{name}")
+                cpu = {"dashboard": 0.0, "floor": 0.0}
+                # The two apps take turns, a slice each (which goes first alternates), so that a change in the
+                # machine's speed during the round touches both alike and their ratio stays put.
+                servers = [("dashboard", dashboard), ("floor", floor)]
+                for k, size in enumerate(slice_sizes(count, args.slices)):
+                    for name, server in servers if k % 2 == 0 else servers[::-1]:
+                        sandbox.reset()
+                        samples, seconds = timed_run(server, size, concurrency, f"{tag}-{n}-{concurrency}-{name}-{k}")
+                        runs.setdefault(name, []).extend(samples)
+                        cpu[name] += seconds
                 for name, samples in runs.items():
                     for kind, times in error_counts(samples).items():
                         errors[f"{name}: {kind}"] = errors.get(f"{name}: {kind}", 0) + times

@@ -41,3 +41,15 @@ def test_the_floor_reports_a_refused_invite_as_not_sent(monkeypatch, sandbox):
     posted = client.post("/", data={"email": "not an address"})
     assert posted.status_code == 303
     assert "Not sent: HTTP 422" in client.get(posted.headers["Location"]).get_data(as_text=True)
+
+
+def test_a_rounds_invites_are_split_into_turns_that_add_up(monkeypatch):
+    import sys
+
+    monkeypatch.syspath_prepend(str(FLOOR_APP.parent))
+    sys.modules.pop("cost", None)
+    from cost import slice_sizes
+
+    assert slice_sizes(300, 5) == [60] * 5
+    assert slice_sizes(101, 5) == [21, 20, 20, 20, 20]
+    assert slice_sizes(3, 5) == [1, 1, 1] and slice_sizes(7, 1) == [7] and slice_sizes(7, 0) == [7]
