@@ -22,11 +22,14 @@ def init_template_urls(app: Flask) -> None:
     url_for = app.url_for
 
     def template_url_for(endpoint: str, /, **values: Any) -> str:
-        if "_external" in values or "_scheme" in values or any(app.url_default_functions.values()):
+        if values and ("_external" in values or "_scheme" in values) or any(app.url_default_functions.values()):
             return url_for(endpoint, **values)
+        key: tuple = (endpoint, request.script_root)
+        if endpoint.startswith("."):
+            key += (request.blueprint,)
         try:
-            key = (endpoint, request.blueprint if endpoint.startswith(".") else None, request.script_root,
-                   tuple(sorted(values.items())))
+            if values:
+                key += tuple(sorted(values.items()))
             url = built.get(key)
         except TypeError:  # a value that cannot be a key (a list): build it
             return url_for(endpoint, **values)

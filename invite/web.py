@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import re
 import sys
@@ -54,12 +55,29 @@ request_log = logging.getLogger("invite.request")
 _json_line = json.JSONEncoder(default=str).encode
 
 
+# The timestamp's whole-second part, formatted once per second rather than once per line.
+_second: tuple[int, str] = (-1, "")
+
+
+def _log_timestamp(created: float) -> str:
+    """As datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds") writes it."""
+    global _second
+    second = math.floor(created)
+    micros = round((created - second) * 1e6)  # rounded as datetime rounds it
+    if micros >= 1_000_000:
+        second, micros = second + 1, micros - 1_000_000
+    known = _second
+    if known[0] != second:
+        known = _second = (second, datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S"))
+    return f"{known[1]}.{micros // 1000:03d}+00:00"
+
+
 class JsonLogFormatter(logging.Formatter):
     """One JSON object per line; `extra={"fields": {...}}` adds keys."""
 
     def format(self, record: logging.LogRecord) -> str:
         entry = {
-            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "ts": _log_timestamp(record.created),
             "level": record.levelname.lower(),
             "logger": record.name,
             "msg": record.getMessage(),

@@ -264,3 +264,23 @@ def test_the_app_asks_once_per_function_whether_it_must_be_made_synchronous(app,
 
     assert app.ensure_sync(hook) is hook and app.ensure_sync(hook) is hook
     assert asked == [hook]
+
+
+def test_log_timestamps_read_as_datetime_writes_them():
+    """The JSON log's "ts" is formatted a second at a time (issue 12): the same text as before, rounding
+    included."""
+    from datetime import UTC, datetime
+
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from invite.web import _log_timestamp
+
+    @settings(max_examples=2000, deadline=None)
+    @given(st.floats(min_value=0, max_value=4_102_444_800, allow_nan=False, allow_infinity=False))
+    def same(created: float) -> None:
+        assert _log_timestamp(created) == datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds")
+
+    same()
+    for created in (1_764_000_000.9999996, 1_764_000_000.0005, 1_764_000_000.6999999):
+        assert _log_timestamp(created) == datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds")

@@ -61,3 +61,15 @@ def test_under_gunicorn_two_groups_headers_are_refused(tmp_path):
         # A client cannot switch the check off by sending the marker itself.
         assert raw_get(port, email, "X-Forwarded-Groups: helpdesk", "X-Forwarded-Groups: invite-admins",
                        f"{REPEATED_HEADERS}: ") == 401
+
+
+@pytest.mark.parametrize("headers, expected", [
+    ([("HOST", "a"), ("X-FORWARDED-EMAIL", "ada@corp.example")], None),  # the usual request: as it came
+    ([("HOST", "a"), ("X_INVITE_REPEATED_HEADERS", "HOST")], [("HOST", "a")]),  # a client's marker dropped
+    ([("HOST", "a"), ("X-INVITE-REPEATED-HEADERS", "")], [("HOST", "a")]),
+    ([("X-FORWARDED-GROUPS", "a"), ("X-FORWARDED-GROUPS", "b")],
+     [("X-FORWARDED-GROUPS", "a"), ("X-FORWARDED-GROUPS", "b"), ("X-INVITE-REPEATED-HEADERS", "X-FORWARDED-GROUPS")]),
+])
+def test_repeated_headers_are_marked_and_the_usual_request_passes_untouched(headers, expected):
+    marked = mark_repeated(list(headers))
+    assert marked == (headers if expected is None else expected)

@@ -17,6 +17,9 @@ _MARKER = REPEATED_HEADERS.upper()
 
 def mark_repeated(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """`headers` (gunicorn's upper-cased names) without any marker a client sent, plus ours if needed."""
+    names = [name.upper() for name, _ in headers]
+    if len(set(names)) == len(names) and not any(name.replace("_", "-") == _MARKER for name in names):
+        return headers  # the usual request: nothing repeated, no marker to drop
     kept = [(name, value) for name, value in headers if name.upper().replace("_", "-") != _MARKER]
     counts = Counter(name.upper() for name, _ in kept)
     repeated = sorted(name for name, count in counts.items() if count > 1)
