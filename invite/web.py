@@ -88,6 +88,21 @@ class JsonLogFormatter(logging.Formatter):
         return _json_line(entry)
 
 
+class _LineHandler(logging.StreamHandler):
+    """A StreamHandler that writes and flushes each line under the lock Handler.handle already holds
+    (StreamHandler.flush takes it a second time, on every line)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            stream = self.stream
+            stream.write(self.format(record) + self.terminator)
+            stream.flush()
+        except RecursionError:
+            raise
+        except Exception:  # noqa: BLE001 - logging's own policy: report on stderr, never raise
+            self.handleError(record)
+
+
 def configure_logging(app: Flask) -> None:
     # Flask's own plain-text handler on the app's logger would print every line a second time.
     app.logger.removeHandler(default_handler)
@@ -97,7 +112,7 @@ def configure_logging(app: Flask) -> None:
     # Under the command line (`flask …` sets FLASK_RUN_FROM_CLI, and so does the `invite` script), stdout
     # carries the command's own output, so log lines go to stderr.
     from_cli = os.environ.get("FLASK_RUN_FROM_CLI") == "true"
-    handler = logging.StreamHandler(sys.stderr if from_cli else sys.stdout)
+    handler = _LineHandler(sys.stderr if from_cli else sys.stdout)
     handler.setFormatter(JsonLogFormatter())
     # No line records its source file, thread or multiprocessing name, so logging need not look them up
     # for every record (the logging HOWTO's "Optimization"); gunicorn's own lines still show the pid.

@@ -284,3 +284,35 @@ def test_log_timestamps_read_as_datetime_writes_them():
     same()
     for created in (1_764_000_000.9999996, 1_764_000_000.0005, 1_764_000_000.6999999):
         assert _log_timestamp(created) == datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds")
+
+
+def test_each_log_line_is_written_whole_and_flushed(monkeypatch):
+    import io
+    import json
+    import logging
+
+    from invite.web import JsonLogFormatter, _LineHandler
+
+    class Stream(io.StringIO):
+        flushed = 0
+
+        def flush(self) -> None:
+            self.flushed += 1
+            super().flush()
+
+    stream = Stream()
+    handler = _LineHandler(stream)
+    handler.setFormatter(JsonLogFormatter())
+    logger = logging.getLogger("test.perf_cuts.lines")
+    monkeypatch.setattr(logger, "handlers", [handler])
+    monkeypatch.setattr(logger, "propagate", False)
+    logger.setLevel(logging.INFO)
+    logger.info("sent %s", "once", extra={"fields": {"request_id": "r-1"}})
+    line = stream.getvalue()
+    assert line.endswith("\n") and line.count("\n") == 1 and stream.flushed == 1
+    entry = json.loads(line)
+    assert entry["msg"] == "sent once" and entry["request_id"] == "r-1" and entry["level"] == "info"
+
+    stream.close()  # a broken stream is reported by logging's own policy, never raised into the request
+    monkeypatch.setattr(logging, "raiseExceptions", False)
+    logger.info("lost")
