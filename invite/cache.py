@@ -70,3 +70,18 @@ class CachedValue(Generic[T]):
         self._snapshot = Snapshot(value, self._clock())
         self._valid_until = self._snapshot.loaded_at + self._ttl
         return self._snapshot
+
+
+class Kept(dict):
+    """A dict that a process's threads share, holding at most `limit` entries: keeping one more drops the
+    oldest. For values derived once and reused (a verified cookie, a rendered fragment, a built link)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._lock = threading.Lock()
+
+    def keep(self, key: object, value: object, limit: int) -> None:
+        with self._lock:
+            self[key] = value
+            while len(self) > limit:
+                del self[next(iter(self))]

@@ -14,11 +14,12 @@ before the limit; nothing else changes (bench/README.md, the cost section).
 
 from __future__ import annotations
 
-import threading
 import time
 
 from flask import Flask, Response, g, request, session
 from flask_wtf.csrf import CSRFProtect
+
+from invite.cache import Kept
 
 REUSE_SECONDS = 300
 _KEPT = 1024
@@ -33,8 +34,7 @@ def init_csrf(app: Flask) -> None:
     config = app.config
     unsafe_methods = frozenset(config["WTF_CSRF_METHODS"])
     name = config["WTF_CSRF_FIELD_NAME"]
-    signed: dict[tuple[str, str], tuple[float, str]] = {}
-    lock = threading.Lock()
+    signed = Kept()  # (secret, the session's raw token) -> (when signed, signed token)
 
     def token_key() -> tuple[str, str] | None:
         # dict.get, not session.get: only a page that uses the token depends on the cookie (after_request).
@@ -64,8 +64,5 @@ def init_csrf(app: Flask) -> None:
         if not g.get("csrf_token_reused"):
             key = token_key()  # after generate_csrf, which made the session's secret if it had none
             if key is not None:
-                with lock:
-                    if len(signed) >= _KEPT:
-                        signed.clear()
-                    signed[key] = (time.time(), token)
+                signed.keep(key, (time.time(), token), _KEPT)
         return response

@@ -8,19 +8,17 @@ the key holds, so a kept copy cannot show anything another key would not.
 
 from __future__ import annotations
 
-import threading
-
 from flask import Flask, g, request
 from markupsafe import Markup
 
 from invite.auth import can
+from invite.cache import Kept
 
 _KEPT = 1024
 
 
 def init_layout(app: Flask) -> None:
-    kept: dict[tuple, Markup] = {}
-    lock = threading.Lock()
+    kept = Kept()
 
     @app.template_global()
     def site_header(section: str, org_name: str | None) -> Markup:
@@ -32,8 +30,5 @@ def init_layout(app: Flask) -> None:
             template = app.jinja_env.get_template("_site_header.html")  # autoescaped, as every .html
             header = Markup(template.render(  # noqa: S704 - the template's own output, already escaped
                 section=section, org_name=org_name, identity=identity, can=can))
-            with lock:
-                if len(kept) >= _KEPT:
-                    kept.clear()
-                kept[key] = header
+            kept.keep(key, header, _KEPT)
         return header

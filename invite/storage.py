@@ -11,7 +11,6 @@ form that asked for it. That gives two things at once:
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,6 +24,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Mapped, configure_mappers, mapped_column
 from sqlalchemy.orm.attributes import set_committed_value
 
+from invite.cache import Kept
 from invite.safe_text import fit
 
 # Rows are read right after they are committed (to show the outcome): keep their loaded values.
@@ -247,20 +247,18 @@ def complete_action(row: Action, *, outcome: dict[str, Any], outcome_kind: str, 
 # that made it (the browser follows the redirect on the connection it kept open). A completed row never
 # changes again, so the process keeps the last few it completed and that page reads none of them back.
 _DONE_KEPT = 256
-_recently_done_lock = threading.Lock()
 
 
-def _recently_done() -> dict[str, Action]:
+def _recently_done() -> Kept:
     """The app's own (tests build several apps in one process, on different databases)."""
-    return current_app.extensions.setdefault("invite.recently_done_actions", {})
+    kept = current_app.extensions.get("invite.recently_done_actions")
+    if kept is None:
+        kept = current_app.extensions.setdefault("invite.recently_done_actions", Kept())
+    return kept
 
 
 def _remember_done(row: Action) -> None:
-    kept = _recently_done()
-    with _recently_done_lock:
-        kept[row.token] = row
-        while len(kept) > _DONE_KEPT:
-            del kept[next(iter(kept))]
+    _recently_done().keep(row.token, row, _DONE_KEPT)
 
 
 # Built once per process: building the select and its cache key per call was a third of the read's cost.

@@ -8,17 +8,17 @@ is the key. External links (another host or scheme) and apps with URL-default ca
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from flask import Flask, request
+
+from invite.cache import Kept
 
 _KEPT = 2048
 
 
 def init_template_urls(app: Flask) -> None:
-    built: dict[tuple, str] = {}
-    lock = threading.Lock()
+    built = Kept()
     url_for = app.url_for
 
     def template_url_for(endpoint: str, /, **values: Any) -> str:
@@ -35,10 +35,7 @@ def init_template_urls(app: Flask) -> None:
             return url_for(endpoint, **values)
         if url is None:
             url = url_for(endpoint, **values)
-            with lock:
-                if len(built) >= _KEPT:
-                    built.clear()
-                built[key] = url
+            built.keep(key, url, _KEPT)
         return url
 
     app.jinja_env.globals["url_for"] = template_url_for

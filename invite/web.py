@@ -21,6 +21,7 @@ from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException, ServiceUnavailable
 
 from invite.actions import Actor
+from invite.cache import Kept
 
 if TYPE_CHECKING:
     from itsdangerous import URLSafeTimedSerializer
@@ -131,13 +132,13 @@ class SchemeAwareSessionInterface(SecureCookieSessionInterface):
 
     # Flask builds a new serializer for every request (and test-serializes {} to do it): build it once per
     # set of keys instead, a third of the time of reading the session cookie (bench/README.md).
-    _serializer: tuple[tuple, URLSafeTimedSerializer | None, dict[str, tuple[float, dict]]] | None = None
+    _serializer: tuple[tuple, URLSafeTimedSerializer | None, Kept] | None = None
 
-    def _signing(self, app: Flask) -> tuple[URLSafeTimedSerializer | None, dict[str, tuple[float, dict]]]:
+    def _signing(self, app: Flask) -> tuple[URLSafeTimedSerializer | None, Kept]:
         keys = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
         cached = self._serializer
         if cached is None or cached[0] != keys:
-            cached = self._serializer = (keys, super().get_signing_serializer(app), {})
+            cached = self._serializer = (keys, super().get_signing_serializer(app), Kept())
         return cached[1], cached[2]
 
     def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
@@ -178,9 +179,7 @@ class SchemeAwareSessionInterface(SecureCookieSessionInterface):
         except BadSignature:
             return self.session_class()
         if all(type(item) is str for item in data.values()):
-            if len(remembered) >= self._REMEMBERED_COOKIES:
-                remembered.clear()
-            remembered[header] = (signed_at.timestamp(), data)
+            remembered.keep(header, (signed_at.timestamp(), data), self._REMEMBERED_COOKIES)
         return self.session_class(data)
 
 

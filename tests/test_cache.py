@@ -97,3 +97,14 @@ def test_refresh_reloads_even_when_fresh():
     cache = CachedValue(lambda: calls.append(1) or len(calls), ttl_seconds=60)
     cache.get()
     assert cache.refresh().value == 2
+
+
+def test_kept_values_hold_at_most_their_limit_dropping_the_oldest():
+    from invite.cache import Kept
+
+    kept = Kept()
+    for n in range(5):
+        kept.keep(f"k{n}", n, limit=3)
+    assert list(kept) == ["k2", "k3", "k4"] and kept.get("k4") == 4 and kept.get("k0") is None
+    kept.keep("k2", 20, limit=3)  # kept again: its value changes, nothing is dropped
+    assert kept == {"k2": 20, "k3": 3, "k4": 4}
