@@ -26,5 +26,6 @@ def fit(value: str | None, length: int) -> str | None:
     """Cleaned and cut to `length` characters, the cut marked with "…", so it fits its column."""
     if value is None:
         return None
-    value = clean_text(value)
+    if not (value.isascii() and value.isprintable()):  # printable ASCII has nothing to clean: most values
+        value = clean_text(value)
     return value if len(value) <= length else value[: length - 1] + "…"

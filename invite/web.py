@@ -226,7 +226,8 @@ def init_web(app: Flask) -> None:
         if request.is_secure:
             added.append(("Strict-Transport-Security", "max-age=31536000"))
         # Pages, CSV exports and JSON all carry people's addresses; static files carry none.
-        if request.endpoint != "static" and "Cache-Control" not in headers:
+        # getlist, not `in`: a header that is missing costs `in` an exception built and caught.
+        if request.endpoint != "static" and not headers.getlist("Cache-Control"):
             added.append(("Cache-Control", "no-store"))
         started = getattr(g, "request_started", None)
         duration_ms = round((time.perf_counter() - started) * 1000, 1) if started else None

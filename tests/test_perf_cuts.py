@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from conftest import form_tokens
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from invite.safe_text import clean_text, fit
 
 
 def test_the_session_serializer_is_built_once_and_follows_a_new_secret_key(app, client):
@@ -316,3 +320,11 @@ def test_each_log_line_is_written_whole_and_flushed(monkeypatch):
     stream.close()  # a broken stream is reported by logging's own policy, never raised into the request
     monkeypatch.setattr(logging, "raiseExceptions", False)
     logger.info("lost")
+
+
+@settings(max_examples=500, deadline=None)
+@given(value=st.text(), length=st.integers(min_value=2, max_value=80))
+def test_fitting_skips_cleaning_only_text_with_nothing_to_clean(value, length):
+    """fit() passes printable ASCII through uncleaned (issue 12): always what cleaning then cutting gives."""
+    cleaned = clean_text(value)
+    assert fit(value, length) == (cleaned if len(cleaned) <= length else cleaned[: length - 1] + "…")

@@ -135,3 +135,15 @@ def test_every_response_carries_each_security_header_exactly_once(client, path):
                                                      "X-Frame-Options", "Referrer-Policy",
                                                      "Cross-Origin-Opener-Policy"}
     assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+
+
+def test_a_cache_control_a_view_sets_is_kept_and_not_doubled(sandbox, tmp_path):
+    app = make_app(app_env(sandbox, f"sqlite:///{tmp_path / 'own.db'}"))
+
+    @app.get("/own-cache-rule")
+    def own_cache_rule():
+        return "shared for a minute", 200, {"cache-control": "private, max-age=60"}
+
+    response = app.test_client().get("/own-cache-rule")
+    app.extensions["upstream"].client.close()
+    assert response.headers.getlist("Cache-Control") == ["private, max-age=60"]

@@ -6,6 +6,7 @@ import threading
 
 import sqlalchemy as sa
 from conftest import app_env, make_app
+from sqlalchemy import inspect
 
 from invite.storage import DONE, PENDING, Action, claim_action, complete_action, db, get_action
 
@@ -97,6 +98,9 @@ def test_a_claimed_and_completed_action_is_what_the_database_holds(sandbox, data
     long_id = "j" * 300
     with app.app_context():
         row = claim_action("tok_statements_0000", **{**FIELDS, "client_addr": "10.0.0.7\x00"}).action
+        state = inspect(row)  # as the ORM's loader leaves a row it read: nothing changed, nothing to write
+        assert not state.modified and state.transient and row.id and all(
+            not state.attrs[column.key].history.has_changes() for column in Action.__table__.columns)
         complete_action(row, outcome={"kind": "result", "text": "ok\x07"}, outcome_kind="invite_created",
                         http_status=200, junction_request_id=long_id)
         db.session.remove()
