@@ -10,14 +10,20 @@ checked for its signature, its session and an age within WTF_CSRF_TIME_LIMIT (12
 signed a few minutes earlier is as good: each process keeps every session's last signed token for
 REUSE_SECONDS and puts it where Flask-WTF looks first. A page can therefore expire up to REUSE_SECONDS
 before the limit; nothing else changes (bench/README.md, the cost section).
+
+The same kept token makes the usual POST's check cheap: a token equal to the one this process signed for
+the session moments ago needs no signature check (Flask-WTF's builds a serializer and two HMACs for it).
+Only that exact case passes early; any other token, and any failure, goes through Flask-WTF's own check,
+which says what was wrong.
 """
 
 from __future__ import annotations
 
+import hmac
 import time
 
 from flask import Flask, Response, g, request, session
-from flask_wtf.csrf import CSRFProtect
+from flask_wtf.csrf import CSRFProtect, same_origin
 
 from invite.cache import Kept
 
@@ -43,15 +49,31 @@ def init_csrf(app: Flask) -> None:
             return None
         return (str(config.get("WTF_CSRF_SECRET_KEY") or app.secret_key), raw)
 
+    def kept_token_sent(kept_token: str) -> bool:
+        """Whether the request carries, as Flask-WTF reads it first, the token kept for its session, and
+        meets the rule Flask-WTF adds over HTTPS (WTF_CSRF_SSL_STRICT: a Referer from this host)."""
+        sent = request.form.get(name)
+        if type(sent) is not str or not hmac.compare_digest(sent, kept_token):
+            return False
+        if request.is_secure and config["WTF_CSRF_SSL_STRICT"]:
+            return bool(request.referrer) and same_origin(request.referrer, f"https://{request.host}/")
+        return True
+
     @app.before_request
     def check_csrf_and_reuse_token() -> None:
-        if request.method in unsafe_methods and config["WTF_CSRF_ENABLED"]:
-            csrf.protect(apply_exemptions=True)
         key = token_key()
-        if key is None:
-            return
-        kept = signed.get(key)
-        if kept is not None and 0 <= time.time() - kept[0] < REUSE_SECONDS:
+        kept = signed.get(key) if key is not None else None
+        age = time.time() - kept[0] if kept is not None else -1
+        if not 0 <= age < REUSE_SECONDS:
+            kept = None
+        if request.method in unsafe_methods and config["WTF_CSRF_ENABLED"]:
+            # Flask-WTF would find the kept token unexpired: its timestamp is in whole seconds, hence the 1.
+            limit = config["WTF_CSRF_TIME_LIMIT"]
+            if kept is not None and (limit is None or age + 1 < limit) and kept_token_sent(kept[1]):
+                g.csrf_valid = True  # as Flask-WTF marks a request it has checked
+            else:
+                csrf.protect(apply_exemptions=True)
+        if kept is not None:
             setattr(g, name, kept[1])
             g.csrf_token_reused = True
 

@@ -328,3 +328,64 @@ def test_fitting_skips_cleaning_only_text_with_nothing_to_clean(value, length):
     """fit() passes printable ASCII through uncleaned (issue 12): always what cleaning then cutting gives."""
     cleaned = clean_text(value)
     assert fit(value, length) == (cleaned if len(cleaned) <= length else cleaned[: length - 1] + "…")
+
+
+def test_a_post_carrying_its_sessions_kept_csrf_token_skips_only_the_signature_check(app, client, monkeypatch):
+    """The usual POST sends back the token this process signed for its session moments ago: no serializer
+    or HMAC for it (issue 12). Any other token still goes through Flask-WTF's own check."""
+    import flask_wtf.csrf
+    import itsdangerous.timed
+
+    checked = []
+    real_validate = flask_wtf.csrf.validate_csrf
+    monkeypatch.setattr(flask_wtf.csrf, "validate_csrf", lambda data, *a, **kw: (checked.append(data),
+                                                                                real_validate(data, *a, **kw))[1])
+
+    def send(tokens, email, **kwargs):
+        return client.post("/", data={**tokens, "email": email, "role": "no_role"}, **kwargs).status_code
+
+    tokens = form_tokens(client.get("/").get_data(as_text=True))
+    assert send(tokens, "kept@example.org") == 303 and checked == []
+
+    # Signed for this very session a minute ago (as by another process): valid, and checked by Flask-WTF.
+    with client.session_transaction() as session:
+        raw = session["csrf_token"]
+    signing_clock = itsdangerous.timed.time.time
+    monkeypatch.setattr(itsdangerous.timed.time, "time", lambda: signing_clock() - 60)
+    older = itsdangerous.URLSafeTimedSerializer(app.secret_key, salt="wtf-csrf-token").dumps(raw)
+    monkeypatch.setattr(itsdangerous.timed.time, "time", signing_clock)
+    fresh = form_tokens(client.get("/").get_data(as_text=True))
+    assert older != fresh["csrf_token"]
+    assert send({**fresh, "csrf_token": older}, "older@example.org") == 303 and checked == [older]
+
+    tampered = fresh["csrf_token"][:-1] + ("A" if fresh["csrf_token"][-1] != "A" else "B")
+    fresh = form_tokens(client.get("/").get_data(as_text=True))
+    assert send({**fresh, "csrf_token": tampered}, "tampered@example.org") == 400 and checked[-1] == tampered
+
+
+def test_over_https_the_kept_csrf_token_still_needs_a_referer_from_this_host(app, monkeypatch):
+    """Flask-WTF's WTF_CSRF_SSL_STRICT rule holds on the early path too."""
+    client = app.test_client()
+    https = {"base_url": "https://localhost"}
+
+    def send(email, headers):
+        tokens = form_tokens(client.get("/", **https).get_data(as_text=True))
+        return client.post("/", data={**tokens, "email": email, "role": "no_role"}, headers=headers, **https)
+
+    assert send("no-referer@example.org", {}).status_code == 400
+    assert send("elsewhere@example.org", {"Referer": "https://evil.example/"}).status_code == 400
+    assert send("plain-http@example.org", {"Referer": "http://localhost/"}).status_code == 400
+    assert send("ours@example.org", {"Referer": "https://localhost/"}).status_code == 303
+
+
+def test_a_csrf_time_limit_shorter_than_the_reuse_leaves_every_check_to_flask_wtf(app, client, monkeypatch):
+    import flask_wtf.csrf
+
+    checked = []
+    real_validate = flask_wtf.csrf.validate_csrf
+    monkeypatch.setattr(flask_wtf.csrf, "validate_csrf", lambda data, *a, **kw: (checked.append(data),
+                                                                                real_validate(data, *a, **kw))[1])
+    app.config["WTF_CSRF_TIME_LIMIT"] = 1
+    tokens = form_tokens(client.get("/").get_data(as_text=True))
+    assert client.post("/", data={**tokens, "email": "short@example.org", "role": "no_role"}).status_code == 303
+    assert checked == [tokens["csrf_token"]]
