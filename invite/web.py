@@ -149,7 +149,10 @@ class SchemeAwareSessionInterface(SecureCookieSessionInterface):
         # page depended on the cookie, as Flask would.
         if not session.modified and not (session.permanent and app.config["SESSION_REFRESH_EACH_REQUEST"]):
             if session.accessed:
-                response.vary.add("Cookie")
+                if response.headers.getlist("Vary"):
+                    response.vary.add("Cookie")
+                else:  # the usual case, without parsing a header that is not there
+                    response.headers.add("Vary", "Cookie")
             return
         super().save_session(app, session, response)
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from conftest import form_tokens
+from conftest import app_env, form_tokens, make_app
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from invite.junction import UnreachableError
 from invite.safe_text import clean_text, fit
 
 
@@ -389,3 +390,95 @@ def test_a_csrf_time_limit_shorter_than_the_reuse_leaves_every_check_to_flask_wt
     tokens = form_tokens(client.get("/").get_data(as_text=True))
     assert client.post("/", data={**tokens, "email": "short@example.org", "role": "no_role"}).status_code == 303
     assert checked == [tokens["csrf_token"]]
+
+
+def _tokens_blanked(page: str) -> str:
+    for value in form_tokens(page).values():
+        page = page.replace(value, "TOKEN")
+    return page
+
+
+def test_a_blank_form_is_rendered_once_then_served_with_each_requests_own_tokens(app, client, monkeypatch):
+    import flask.templating
+
+    renders = []
+    real_render = flask.templating._render
+    monkeypatch.setattr(flask.templating, "_render", lambda *args: (renders.append(args[1].name),
+                                                                    real_render(*args))[1])
+    first = client.get("/")
+    assert renders == ["invites/form.html"]
+    second = client.get("/")
+    assert renders == ["invites/form.html"] and second.status_code == 200  # nothing rendered again
+    page, tokens = second.get_data(as_text=True), form_tokens(second.get_data(as_text=True))
+    assert _tokens_blanked(page) == _tokens_blanked(first.get_data(as_text=True))
+    assert tokens["submission_token"] != form_tokens(first.get_data(as_text=True))["submission_token"]
+    assert second.mimetype == "text/html" and "Cookie" in second.headers["Vary"]
+    assert client.post("/", data={**tokens, "email": "kept-page@example.org", "role": "no_role"}).status_code == 303
+
+    # Another browser: the kept page with a CSRF token of its own session, which it is given.
+    other = app.test_client()
+    fresh = other.get("/")
+    other_tokens = form_tokens(fresh.get_data(as_text=True))
+    assert renders == ["invites/form.html"] and "session=" in fresh.headers.get("Set-Cookie", "")
+    assert other_tokens["csrf_token"] != tokens["csrf_token"]
+    assert other.post("/", data={**other_tokens, "email": "other@example.org", "role": "no_role"}).status_code == 303
+    assert client.post("/", data={**other_tokens, "email": "swap@example.org", "role": "no_role"}).status_code == 400
+
+
+def test_a_kept_blank_form_follows_the_person_the_team_list_the_org_and_the_mount_point(sandbox, tmp_path):
+    app = make_app(app_env(sandbox, f"sqlite:///{tmp_path / 'kept.db'}", AUTH_MODE="header",
+                           AUTH_TRUSTED_PROXIES="127.0.0.0/8", ADMIN_GROUPS="invite-admins"))
+    client = app.test_client()
+
+    def form(email="ada@example.com", **kwargs):
+        headers = {"X-Forwarded-Email": email, "X-Forwarded-Groups": "invite-admins"}
+        return client.get("/", headers=headers, **kwargs).get_data(as_text=True)
+
+    try:
+        form()
+        assert "Signed in as <strong>ada@example.com" in form()
+        assert "Signed in as <strong>grace@example.com" in form("grace@example.com")
+        assert "ada@example.com" not in form("grace@example.com")
+
+        sandbox.state.teams.append({**sandbox.state.teams[0], "id": "99999999-2222-4333-8444-555555555555",
+                                    "name": "Zoology Ward"})
+        assert "Zoology Ward" not in form()
+        app.extensions["upstream"].teams.refresh()
+        assert "Zoology Ward" in form()
+
+        sandbox.state.org["name"] = "Renamed Health"
+        app.extensions["upstream"].org.refresh()
+        assert "Invite someone to Renamed Health" in form()
+
+        mounted = form(base_url="http://localhost/invite")
+        assert 'action="/invite/"' in mounted and 'href="/invite/static/style.css' in mounted
+        assert 'action="/"' in form()
+
+        def unreachable():
+            raise UnreachableError("Could not connect to Junction: connection refused.")
+
+        teams = app.extensions["upstream"].teams
+        kept_list = teams.get().value
+        teams._loader = unreachable  # the same list, now served with the failed reload attached
+        teams.refresh()
+        assert teams.get().value is kept_list and "it may be out of date" in form()
+    finally:
+        app.extensions["upstream"].client.close()
+
+
+def test_a_page_that_read_the_session_varies_on_cookie_beside_its_own_vary(sandbox, tmp_path):
+    from flask import session
+
+    app = make_app(app_env(sandbox, f"sqlite:///{tmp_path / 'vary.db'}"))
+
+    @app.get("/reads-session/<own>")
+    def reads_session(own):
+        session.get("anything")
+        return "read", 200, ({"Vary": "Accept-Encoding"} if own == "yes" else {})
+
+    client = app.test_client()
+    try:
+        assert client.get("/reads-session/yes").headers.getlist("Vary") == ["Accept-Encoding, Cookie"]
+        assert client.get("/reads-session/no").headers.getlist("Vary") == ["Cookie"]
+    finally:
+        app.extensions["upstream"].client.close()

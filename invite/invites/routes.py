@@ -7,11 +7,12 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
-from flask_wtf.csrf import CSRFError
-from markupsafe import Markup
+from flask_wtf.csrf import CSRFError, generate_csrf
+from markupsafe import Markup, escape
 
 from invite import actions
-from invite.auth import can, require
+from invite.auth import can, current_identity, require
+from invite.cache import Kept
 from invite.invitations import resend_limit
 from invite.invites import outcomes
 from invite.invites.forms import ROLE_HELP, ROLE_LABELS, TOKEN_PATTERN, InviteForm, new_submission_token
@@ -102,14 +103,54 @@ def _render_form(form: InviteForm, *, status: int = 200, alert=None, field_error
     ), status
 
 
+# A blank form comes out the same for one person until the team list, the org's name or the mount point
+# changes, but for its two tokens: each process keeps the page cut at them and fills in this request's. It
+# is the page people open most, and building its form and rendering it was most of its cost (bench/README.md,
+# the cost section). Kept per app (tests build several), at most this many pages.
+_BLANK_PAGES_KEPT = 64
+
+
+def _kept_blank_pages() -> Kept:
+    kept = current_app.extensions.get("invite.blank_form_pages")
+    if kept is None:
+        kept = current_app.extensions.setdefault("invite.blank_form_pages", Kept())
+    return kept
+
+
+def _cut_at(page: str, *tokens: str) -> tuple[str, ...] | None:
+    """`page` split around each token in turn, or None unless each occurs exactly once, in that order."""
+    parts, rest = [], page
+    for token in tokens:
+        if page.count(token) != 1:
+            return None
+        before, found, rest = rest.partition(token)
+        if not found:
+            return None
+        parts.append(before)
+    return (*parts, rest)
+
+
 @bp.get("/")
 @require("view")
 def invite_form():
     if not can("send"):
         # Support staff start from the invitations list; the form would only refuse them.
         return redirect(url_for("support.invitations"))
+    teams, teams_notice = _load_teams()
+    identity = current_identity()
+    key = (identity.email, identity.role, request.script_root, get_upstream().org_name(), teams_notice)
+    csrf_token, submission_token = generate_csrf(), new_submission_token()
+    kept = _kept_blank_pages().get(key)
+    if kept is not None and kept[0] is teams:
+        head, middle, tail = kept[1]
+        return f"{head}{escape(csrf_token)}{middle}{escape(submission_token)}{tail}"
     form = InviteForm(formdata=None)
-    return _render_form(form, new_token=True)
+    form.submission_token.data = submission_token
+    page, status = _render_form(form, teams=teams, teams_notice=teams_notice)
+    parts = _cut_at(page, str(escape(csrf_token)), str(escape(submission_token)))
+    if parts is not None:
+        _kept_blank_pages().keep(key, (teams, parts), _BLANK_PAGES_KEPT)
+    return page, status
 
 
 @bp.post("/teams/refresh")
