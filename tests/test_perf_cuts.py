@@ -445,6 +445,7 @@ def test_a_kept_blank_form_follows_the_person_the_team_list_the_org_and_the_moun
         assert "Zoology Ward" not in form()
         app.extensions["upstream"].teams.refresh()
         assert "Zoology Ward" in form()
+        assert len(app.extensions["invite.blank_form_pages"]) == 1  # the old list's pages are dropped
 
         sandbox.state.org["name"] = "Renamed Health"
         app.extensions["upstream"].org.refresh()

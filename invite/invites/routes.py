@@ -106,8 +106,9 @@ def _render_form(form: InviteForm, *, status: int = 200, alert=None, field_error
 # A blank form comes out the same for one person until the team list, the org's name or the mount point
 # changes, but for its two tokens: each process keeps the page cut at them and fills in this request's. It
 # is the page people open most, and building its form and rendering it was most of its cost (bench/README.md,
-# the cost section). Kept per app (tests build several), at most this many pages.
-_BLANK_PAGES_KEPT = 64
+# the cost section). Kept per app (tests build several), for the current team list only, at most this many
+# pages: with 2,000 teams a page is about 300 kB.
+_BLANK_PAGES_KEPT = 32
 
 
 def _kept_blank_pages() -> Kept:
@@ -149,7 +150,10 @@ def invite_form():
     page, status = _render_form(form, teams=teams, teams_notice=teams_notice)
     parts = _cut_at(page, str(escape(csrf_token)), str(escape(submission_token)))
     if parts is not None:
-        _kept_blank_pages().keep(key, (teams, parts), _BLANK_PAGES_KEPT)
+        pages = _kept_blank_pages()
+        if any(other is not teams for other, _ in list(pages.values())):
+            pages.clear()  # the team list was reloaded: every page kept so far shows the old one
+        pages.keep(key, (teams, parts), _BLANK_PAGES_KEPT)
     return page, status
 
 
