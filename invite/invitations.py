@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from invite.activity import queries
 from invite.config import Settings
 from invite.junction import Invite, JunctionClient
-from invite.support.views import ago
+from invite.when import ago
 
 # How many pages of a search to look through for one invitation id before calling it gone.
 FIND_PAGES_WITH_EMAIL = 5

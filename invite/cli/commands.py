@@ -21,7 +21,7 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy.exc import SQLAlchemyError
 
-from invite import actions
+from invite import actions, when
 from invite.activity import queries
 from invite.activity.export import csv_lines, json_lines
 from invite.activity.forms import OUTCOME_GROUPS, OUTCOME_LABELS
@@ -298,7 +298,7 @@ def resend(target: str, force: bool, as_json: bool, actor: actions.Actor) -> Non
     if not force and last_sent_within(invite, cooldown):
         last = invite.resent_at or invite.invited_at
         finish(Report("within_cooldown", exits.NOT_DONE,
-                      f"Nothing was sent: {invite.email} was sent an invitation {views.ago(last)} "
+                      f"Nothing was sent: {invite.email} was sent an invitation {when.ago(last)} "
                       f"({last.astimezone(UTC):%Y-%m-%d %H:%M} UTC).",
                       f"Invitations sent in the last {cooldown:g} minutes are usually still on their way or in a "
                       "spam folder. Add --force to send it again anyway.",
@@ -343,11 +343,11 @@ def revoke(target: str, yes: bool, as_json: bool, actor: actions.Actor) -> None:
 
 
 def _time(moment: datetime | None) -> str:
-    return f"{views.utc(moment):%Y-%m-%d %H:%M}" if moment else ""
+    return f"{when.utc(moment):%Y-%m-%d %H:%M}" if moment else ""
 
 
 def _iso(moment: datetime | None) -> str | None:
-    return views.utc(moment).isoformat() if moment else None
+    return when.utc(moment).isoformat() if moment else None
 
 
 def _named_teams(team_ids: Iterable[str], names: dict[str, str]) -> list[dict[str, str | None]]:

@@ -16,7 +16,7 @@ from urllib.parse import quote, urlencode
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 
-from invite import actions
+from invite import actions, when
 from invite.activity import queries
 from invite.auth import require
 from invite.invitations import find_invite, last_sent_within, resend_limit, teams_of
@@ -170,7 +170,7 @@ FILTERED_PAGES = 5
 def _matches(invite: Invite, pager: Pager) -> bool:
     return ((not pager.role or invite.role == pager.role)
             and (not pager.older_than_days
-                 or views.older_than(invite.resent_at or invite.invited_at, pager.older_than_days)))
+                 or when.older_than(invite.resent_at or invite.invited_at, pager.older_than_days)))
 
 
 def _filtered_page(client: JunctionClient, pager: Pager) -> tuple[Page[Invite] | None, int, dict[str, Any] | None]:
@@ -227,7 +227,7 @@ def invitations():
         tokens={row.id: _row_token("resend", row.id) for row in rows},
         links=RowLinks(pager.q),
         cooldown_minutes=_cooldown_minutes(),
-        ago=views.ago,
+        ago=when.ago,
     )
 
 
@@ -269,7 +269,7 @@ def _render_resend(invite_id: str, form: RowAction, *, invite: Invite | None = N
         form=form,
         confirmation=confirmation_for(current_app.secret_key, form.token),
         row=views.invite_row(invite, get_upstream().team_names()) if invite else None,
-        ago=views.ago(invite.resent_at or invite.invited_at) if invite else None,
+        ago=when.ago(invite.resent_at or invite.invited_at) if invite else None,
         cooldown_minutes=_cooldown_minutes(),
         problem=problem,
     )

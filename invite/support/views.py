@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from invite.invites.forms import ROLE_LABELS
@@ -21,10 +21,7 @@ from invite.junction import (
     UnreachableError,
     ValidationError,
 )
-
-
-def utc(moment: datetime) -> datetime:
-    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+from invite.when import utc
 
 
 def role_label(role: str) -> str:
@@ -108,28 +105,6 @@ def member_row(member: Member, names: dict[str, str], q: str) -> MemberRow:
         member_since=utc(member.created_on),
         is_match=bool(q) and member.email.strip().casefold() == q.strip().casefold(),
     )
-
-
-def ago(moment: datetime, now: datetime | None = None) -> str:
-    seconds = max(0, int(((now or datetime.now(UTC)) - utc(moment)).total_seconds()))
-    if seconds < 60:
-        return "less than a minute ago"
-    minutes = seconds // 60
-    if minutes < 120:
-        return f"{minutes} minute{'s' if minutes != 1 else ''} ago"
-    hours = minutes // 60
-    if hours < 48:
-        return f"{hours} hours ago"
-    days = hours // 24
-    if days < 60:
-        return f"{days} days ago"
-    if days < 730:
-        return f"{days // 30} months ago"
-    return f"{days // 365} years ago"
-
-
-def older_than(moment: datetime, days: int, now: datetime | None = None) -> bool:
-    return (now or datetime.now(UTC)) - utc(moment) > timedelta(days=days)
 
 
 # ------------------------------------------------------------------------------------------ messages
