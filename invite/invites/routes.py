@@ -107,8 +107,8 @@ def _render_form(form: InviteForm, *, status: int = 200, alert=None, field_error
 # changes, but for its two tokens: each process keeps the page cut at them and fills in this request's. It
 # is the page people open most, and building its form and rendering it was most of its cost (bench/README.md,
 # the cost section). Kept per app (tests build several), for the current team list only, at most this many
-# pages: with 2,000 teams a page is about 300 kB.
-_BLANK_PAGES_KEPT = 32
+# pages: with 2,000 teams a page is about 600 kB.
+_BLANK_PAGES_KEPT = 16
 
 
 def _kept_blank_pages() -> Kept:
