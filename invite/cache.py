@@ -80,6 +80,15 @@ class Kept(dict):
         super().__init__()
         self._lock = threading.Lock()
 
+    @classmethod
+    def of(cls, extensions: dict, name: str) -> Kept:
+        """The one kept under `name` in an app's `extensions`, made on first use: each app keeps its own
+        (tests build several apps in one process, on different databases and team lists)."""
+        kept = extensions.get(name)
+        if kept is None:
+            kept = extensions.setdefault(name, cls())
+        return kept
+
     def keep(self, key: object, value: object, limit: int) -> None:
         with self._lock:
             self[key] = value

@@ -252,11 +252,7 @@ _DONE_KEPT = 256
 
 
 def _recently_done() -> Kept:
-    """The app's own (tests build several apps in one process, on different databases)."""
-    kept = current_app.extensions.get("invite.recently_done_actions")
-    if kept is None:
-        kept = current_app.extensions.setdefault("invite.recently_done_actions", Kept())
-    return kept
+    return Kept.of(current_app.extensions, "invite.recently_done_actions")
 
 
 def _remember_done(row: Action) -> None:

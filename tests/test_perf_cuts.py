@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from conftest import app_env, form_tokens, make_app
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -331,16 +332,27 @@ def test_fitting_skips_cleaning_only_text_with_nothing_to_clean(value, length):
     assert fit(value, length) == (cleaned if len(cleaned) <= length else cleaned[: length - 1] + "…")
 
 
-def test_a_post_carrying_its_sessions_kept_csrf_token_skips_only_the_signature_check(app, client, monkeypatch):
+@pytest.fixture
+def checked(monkeypatch) -> list[str]:
+    """Every token Flask-WTF's own signature check was asked about, the check itself left to run."""
+    import flask_wtf.csrf
+
+    seen: list[str] = []
+    real_validate = flask_wtf.csrf.validate_csrf
+
+    def validate_csrf(data, *args, **kwargs):
+        seen.append(data)
+        return real_validate(data, *args, **kwargs)
+
+    monkeypatch.setattr(flask_wtf.csrf, "validate_csrf", validate_csrf)
+    return seen
+
+
+def test_a_post_carrying_its_sessions_kept_csrf_token_skips_only_the_signature_check(app, client, monkeypatch,
+                                                                                     checked):
     """The usual POST sends back the token this process signed for its session moments ago: no serializer
     or HMAC for it (issue 12). Any other token still goes through Flask-WTF's own check."""
-    import flask_wtf.csrf
     import itsdangerous.timed
-
-    checked = []
-    real_validate = flask_wtf.csrf.validate_csrf
-    monkeypatch.setattr(flask_wtf.csrf, "validate_csrf", lambda data, *a, **kw: (checked.append(data),
-                                                                                real_validate(data, *a, **kw))[1])
 
     def send(tokens, email, **kwargs):
         return client.post("/", data={**tokens, "email": email, "role": "no_role"}, **kwargs).status_code
@@ -379,13 +391,7 @@ def test_over_https_the_kept_csrf_token_still_needs_a_referer_from_this_host(app
     assert send("ours@example.org", {"Referer": "https://localhost/"}).status_code == 303
 
 
-def test_a_csrf_time_limit_shorter_than_the_reuse_leaves_every_check_to_flask_wtf(app, client, monkeypatch):
-    import flask_wtf.csrf
-
-    checked = []
-    real_validate = flask_wtf.csrf.validate_csrf
-    monkeypatch.setattr(flask_wtf.csrf, "validate_csrf", lambda data, *a, **kw: (checked.append(data),
-                                                                                real_validate(data, *a, **kw))[1])
+def test_a_csrf_time_limit_shorter_than_the_reuse_leaves_every_check_to_flask_wtf(app, client, checked):
     app.config["WTF_CSRF_TIME_LIMIT"] = 1
     tokens = form_tokens(client.get("/").get_data(as_text=True))
     assert client.post("/", data={**tokens, "email": "short@example.org", "role": "no_role"}).status_code == 303

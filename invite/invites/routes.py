@@ -111,13 +111,6 @@ def _render_form(form: InviteForm, *, status: int = 200, alert=None, field_error
 _BLANK_PAGES_KEPT = 16
 
 
-def _kept_blank_pages() -> Kept:
-    kept = current_app.extensions.get("invite.blank_form_pages")
-    if kept is None:
-        kept = current_app.extensions.setdefault("invite.blank_form_pages", Kept())
-    return kept
-
-
 def _cut_at(page: str, *tokens: str) -> tuple[str, ...] | None:
     """`page` split around each token in turn, or None unless each occurs exactly once, in that order."""
     parts, rest = [], page
@@ -141,7 +134,8 @@ def invite_form():
     identity = current_identity()
     key = (identity.email, identity.role, request.script_root, get_upstream().org_name(), teams_notice)
     csrf_token, submission_token = generate_csrf(), new_submission_token()
-    kept = _kept_blank_pages().get(key)
+    pages = Kept.of(current_app.extensions, "invite.blank_form_pages")
+    kept = pages.get(key)
     if kept is not None and kept[0] is teams:
         head, middle, tail = kept[1]
         return f"{head}{escape(csrf_token)}{middle}{escape(submission_token)}{tail}"
@@ -150,7 +144,6 @@ def invite_form():
     page, status = _render_form(form, teams=teams, teams_notice=teams_notice)
     parts = _cut_at(page, str(escape(csrf_token)), str(escape(submission_token)))
     if parts is not None:
-        pages = _kept_blank_pages()
         if any(other is not teams for other, _ in list(pages.values())):
             pages.clear()  # the team list was reloaded: every page kept so far shows the old one
         pages.keep(key, (teams, parts), _BLANK_PAGES_KEPT)
