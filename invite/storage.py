@@ -11,7 +11,8 @@ form that asked for it. That gives two things at once:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -19,7 +20,7 @@ from typing import Any, TypeVar
 from flask import current_app
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import JSON, DateTime, Engine, Index, Integer, String, TypeDecorator, bindparam, event, func
+from sqlalchemy import JSON, Connection, DateTime, Engine, Index, Integer, String, TypeDecorator, bindparam, event, func
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Mapped, configure_mappers, mapped_column
 from sqlalchemy.orm.attributes import instance_dict, set_committed_value
@@ -174,6 +175,22 @@ def once_more_if_dropped(work: Callable[[], T]) -> T:
     return work()
 
 
+@contextmanager
+def one_statement() -> Iterator[Connection]:
+    """A pooled connection for one statement that is a transaction of its own, committed if it writes.
+
+    On PostgreSQL in autocommit: a transaction around one statement costs two more round trips (BEGIN, then
+    COMMIT or ROLLBACK), each a visit to the server. SQLite keeps its driver's own transaction: there the
+    switch saved nothing and cost a PRAGMA each time the connection went back to the pool (bench/README.md).
+    """
+    if db.engine.dialect.name == "sqlite":
+        with db.engine.begin() as connection:
+            yield connection
+    else:
+        with db.engine.connect() as connection:
+            yield connection.execution_options(isolation_level="AUTOCOMMIT")
+
+
 # The audit row is written with plain INSERT and UPDATE statements, each in a transaction of its own on a
 # connection of its own, rather than through the ORM session's unit of work: a send writes one row and
 # changes it once, and the session's machinery cost more than the statements (bench/README.md, the cost
@@ -209,7 +226,7 @@ def claim_action(token: str, **fields: Any) -> Claim:
     values["teams"] = _clean_json(values["teams"] or [])
 
     def insert() -> int:
-        with db.engine.begin() as connection:
+        with one_statement() as connection:
             return connection.execute(_INSERT_ACTION, values).inserted_primary_key[0]
 
     try:
@@ -231,7 +248,7 @@ def complete_action(row: Action, *, outcome: dict[str, Any], outcome_kind: str, 
                       "junction_request_id": junction_request_id, "state": DONE, "completed_at": utcnow()})
 
     def update() -> None:
-        with db.engine.begin() as connection:
+        with one_statement() as connection:
             connection.execute(_COMPLETE_ACTION, {**values, "action_id": row.id})
 
     if commit:

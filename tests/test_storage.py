@@ -168,3 +168,38 @@ def test_the_per_address_send_limit_reads_an_index_not_the_whole_trail(sandbox, 
         plan = db.session.connection().exec_driver_sql(
             f"EXPLAIN QUERY PLAN {compiled}", tuple(values[name] for name in compiled.positiontup)).all()
         assert any("ix_actions_target_email_lower" in str(step) for step in plan), plan
+
+
+def test_a_sends_three_statements_are_each_their_own_transaction_without_begin_on_postgresql(sandbox, database_url):
+    """The send limit's read, the write-ahead insert and the completion (issue 12): on PostgreSQL each runs in
+    autocommit, so no BEGIN and COMMIT round trips and no transaction left open after it; on SQLite the driver
+    opens one around each write, which leaving the block commits (the restart test above reads them back)."""
+    from datetime import timedelta
+
+    from psycopg.pq import TransactionStatus
+
+    from invite.activity.queries import recent_mailings
+    from invite.storage import utcnow
+
+    app = make_app(app_env(sandbox, database_url))
+    seen = []
+
+    def in_transaction_after(conn, cursor, statement, parameters, context, executemany) -> None:
+        dbapi = conn.connection.dbapi_connection
+        open_ = dbapi.in_transaction if conn.dialect.name == "sqlite" \
+            else dbapi.info.transaction_status != TransactionStatus.IDLE
+        seen.append((statement.split(None, 1)[0].upper(), open_))
+
+    with app.app_context():
+        sa.event.listen(db.engine, "after_cursor_execute", in_transaction_after)
+        try:
+            recent_mailings("a@example.org", utcnow() - timedelta(days=1))
+            row = claim_action("tok_autocommit_00000", **FIELDS).action
+            complete_action(row, outcome={"kind": "result"}, outcome_kind="invite_created")
+        finally:
+            sa.event.remove(db.engine, "after_cursor_execute", in_transaction_after)
+        sqlite = db.engine.dialect.name == "sqlite"
+    assert [kind for kind, _ in seen] == ["SELECT", "INSERT", "UPDATE"]
+    assert [open_ for _, open_ in seen] == ([False, True, True] if sqlite else [False, False, False])
+    with make_app(app_env(sandbox, database_url)).app_context():
+        assert get_action("tok_autocommit_00000").outcome_kind == "invite_created"

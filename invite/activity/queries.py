@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import Select, bindparam, func, or_, select
 
 from invite.activity.forms import OUTCOME_GROUPS, outcome_group
-from invite.storage import Action, db
+from invite.storage import Action, db, one_statement
 
 PAGE_SIZE = 50
 
@@ -97,7 +97,7 @@ def recent_mailings(email: str, since: datetime, *, except_token: str = "") -> l
     """When this dashboard sent or resent to `email` since `since` (case-insensitive), oldest first;
     `except_token`'s own row left out (a double click of one form is one send, not two)."""
     # On a connection of its own, not the session's: the send that asks goes on to write through one too.
-    with db.engine.connect() as connection:
+    with one_statement() as connection:
         return list(connection.execute(
             _RECENT_MAILINGS, {"email": email.strip().lower(), "since": since, "except_token": except_token}
         ).scalars())
