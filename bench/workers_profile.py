@@ -127,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency-ms", type=float, default=50)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--database-url", help="the dashboard's DATABASE_URL (default: SQLite in the run's folder)")
     args = parser.parse_args(argv)
     if not Path(sys.executable).with_name("py-spy").exists():
         print("py-spy is not installed: .venv/bin/pip install -r requirements-dev.txt", file=sys.stderr)
@@ -137,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     with contextlib.ExitStack() as stack:
         sandbox = Sandbox(stack, run_dir, latency_ms=args.latency_ms, page_size=100, extra_teams=0, label="workers")
         servers = {"dashboard": Dashboard(stack, run_dir, sandbox, workers=args.workers, threads=args.threads,
-                                          ttl_seconds=3600, label="workers"),
+                                          ttl_seconds=3600, label="workers", database_url=args.database_url),
                    "floor": Floor(stack, run_dir, sandbox, workers=args.workers, threads=args.threads)}
         for name, server in servers.items():
             print(f"[{time.strftime('%H:%M:%S')}] {name}: {args.seconds:g} s of invites at concurrency 8 under "
