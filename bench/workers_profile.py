@@ -154,20 +154,20 @@ def main(argv: list[str] | None = None) -> int:
     for name, (profile, invites) in profiles.items():
         out.append(f"   {name:<10} {invites} invites, {profile.samples * per[name]:.2f} ms per invite")
 
-    def rows(dash_counts: Counter[str], floor_counts: Counter[str], names: Iterable[str]) -> list:
-        return [(n, dash_counts[n] * per["dashboard"], floor_counts[n] * per["floor"],
-                 dash_counts[n] * per["dashboard"] - floor_counts[n] * per["floor"]) for n in names]
+    def side_by_side(counts: str, *, by_difference: bool) -> list[tuple]:
+        """(name, dashboard ms, floor ms, difference) per invite for one kind of count, the top rows first."""
+        mine = {n: c * per["dashboard"] for n, c in getattr(dash, counts).items()}
+        theirs = {n: c * per["floor"] for n, c in getattr(floor, counts).items()}
+        rows = [(n, mine.get(n, 0.0), theirs.get(n, 0.0), mine.get(n, 0.0) - theirs.get(n, 0.0))
+                for n in mine.keys() | theirs.keys()]
+        return sorted(rows, key=lambda row: -row[3 if by_difference else 1])[:args.top]
 
-    packages = sorted(dash.packages.keys() | floor.packages.keys(),
-                      key=lambda n: -(dash.packages[n] * per["dashboard"]))[:args.top]
-    out += table("Own time by package, ms per invite", rows(dash.packages, floor.packages, packages),
-                 ("dashboard", "floor", "diff"))
+    both = ("dashboard", "floor", "diff")
+    out += table("Own time by package, ms per invite", side_by_side("packages", by_difference=False), both)
     out += table("The dashboard's functions by inclusive time, ms per invite",
                  [(n, c * per["dashboard"]) for n, c in dash.inclusive.most_common(args.top)], ("dashboard",))
-    differing = sorted(dash.own.keys() | floor.own.keys(),
-                       key=lambda n: -(dash.own[n] * per["dashboard"] - floor.own[n] * per["floor"]))[:args.top]
     out += table("Functions whose own time differs most from the floor's, ms per invite",
-                 rows(dash.own, floor.own, differing), ("dashboard", "floor", "diff"))
+                 side_by_side("own", by_difference=True), both)
     out.append(f"\nRaw stacks (py-spy's collapsed format, one file per worker): {run_dir.relative_to(ROOT)}/")
     print("\n".join(out))
     return 0
