@@ -1,19 +1,25 @@
 """Every state-changing call to Junction goes through here: recorded first, performed, then completed.
 
-Views hand over what the person asked for and who they are; they get back the recorded Action, whose
-`outcome` says what to show. A token seen before returns the first Action untouched, so nothing is
-sent or revoked twice. Each start and completion is also one JSON log line on "invite.audit".
+Every channel (the pages, the command line, bulk jobs, and any added later) hands over what the person
+asked for, who they are and a token the server issued (invite.core.tokens); it gets back the recorded
+Action, whose `outcome` says what to show. A token seen before returns the first Action untouched, so
+nothing is sent or revoked twice, but only for the same person, action and address: anything else is a
+TokenClash, never another action's outcome. Sends and resends are judged against the send limits
+(invite.core.send_limits) in the same step as the write-ahead row; one held back is recorded as
+"held_back" and nothing is sent. Each start and completion is also one JSON log line on "invite.audit".
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from invite import metrics
+from invite.core import tokens
+from invite.core.actor import Actor
+from invite.core.send_limits import HeldBack, SendLimits, judge
 from invite.invitations import teams_of
 from invite.invites import outcomes
 from invite.invites.field_errors import map_issues_to_fields
@@ -25,24 +31,14 @@ from invite.junction import (
     ValidationError,
 )
 from invite.junction.client import outcome_of_error
-from invite.storage import Action, Claim, claim_action, complete_action
+from invite.storage import PENDING, Action, Claim, claim_action, complete_action
 
 audit_log = logging.getLogger("invite.audit")
 
 
-@dataclass(frozen=True)
-class Actor:
-    """The person behind an action: as the SSO proxy vouched for them (web), or as named with --as (cli)."""
-
-    email: str
-    role: str | None = None
-    client_addr: str | None = None
-    request_id: str | None = None
-    own_request_id: str | None = None
-    channel: str = "web"
-    # Command line only: the account and machine it ran on, since anyone there could have named anyone.
-    os_user: str | None = None
-    host: str | None = None
+class TokenClash(Exception):
+    """A token already recorded for another person, action or address: an expired or forged form, never a
+    reason to show that other action's outcome."""
 
 
 def _error_kind(error: JunctionError) -> str:
@@ -78,14 +74,40 @@ def _log(event: str, row: Action) -> None:
     )
 
 
-def _start(token: str, actor: Actor, **fields: Any) -> Claim:
+def _same(first: str | None, second: str | None) -> bool:
+    return (first or "").strip().lower() == (second or "").strip().lower()
+
+
+def _start(token: str, actor: Actor, limits: SendLimits | None = None, **fields: Any) -> Claim:
+    if tokens.channel_of(token) is None:
+        raise TokenClash("not a token this server issued")
+    hold_back = None
+    if limits is not None:
+        def hold_back(earlier: list[datetime], now: datetime) -> dict[str, Any] | None:
+            held = judge(limits, fields["target_email"], earlier, now)
+            return None if held is None else {"outcome": held_back_outcome(held), "outcome_kind": "held_back"}
     claim = claim_action(token, actor_email=actor.email, actor_role=actor.role, client_addr=actor.client_addr,
                          request_id=actor.request_id, own_request_id=actor.own_request_id, channel=actor.channel,
-                         os_user=actor.os_user, host=actor.host, **fields)
-    if claim.is_new:
-        _log("started", claim.action)
-        metrics.count_action_started(claim.action.action)
+                         os_user=actor.os_user, host=actor.host, hold_back=hold_back, **fields)
+    row = claim.action
+    if not claim.is_new:
+        if not (_same(row.actor_email, actor.email) and row.action == fields["action"]
+                and _same(row.target_email, fields["target_email"])):
+            raise TokenClash(f"token already used for another {row.action}")
+        return claim
+    _log("started", row)
+    metrics.count_action_started(row.action)
+    if row.state != PENDING:  # held back by the send limits: already complete, nothing to call
+        _log("completed", row)
+        metrics.count_action(row.action, row.outcome_kind)
     return claim
+
+
+def held_back_outcome(held: HeldBack) -> dict[str, Any]:
+    """What the pages, the job row and the command line say of a send the limits held back."""
+    outcome = outcomes.form_outcome(outcomes.alert(held.title, held.detail, outcomes.NOT_SENT))
+    outcome["retry_at"] = held.retry_at.isoformat()
+    return outcome
 
 
 def _finish(row: Action, outcome: dict[str, Any], kind: str, error: JunctionError | None = None, *,
@@ -104,15 +126,15 @@ def _look_up_pending(client: JunctionClient, email: str) -> tuple[Invite | None,
         return None, follow_up
 
 
-def send_invite(client: JunctionClient, token: str, actor: Actor, *, email: str, role: str,
+def send_invite(client: JunctionClient, token: str, actor: Actor, *, limits: SendLimits, email: str, role: str,
                 teams: list[dict[str, str]], action: str = "send", invite_id: str | None = None) -> Claim:
     """Create or resend an invitation (action "send" from the form, "resend" from the list)."""
-    claim, _ = send_and_report(client, token, actor, email=email, role=role, teams=teams, action=action,
-                               invite_id=invite_id)
+    claim, _ = send_and_report(client, token, actor, limits=limits, email=email, role=role, teams=teams,
+                               action=action, invite_id=invite_id)
     return claim
 
 
-def send_and_report(client: JunctionClient, token: str, actor: Actor, *, email: str, role: str,
+def send_and_report(client: JunctionClient, token: str, actor: Actor, *, limits: SendLimits, email: str, role: str,
                     teams: list[dict[str, str]], action: str = "send", invite_id: str | None = None,
                     bulk_job_id: int | None = None, commit: bool = True) -> tuple[Claim, JunctionError | None]:
     """send_invite, also handing back the error Junction's answer raised (a bulk job paces itself by it).
@@ -120,9 +142,9 @@ def send_and_report(client: JunctionClient, token: str, actor: Actor, *, email: 
     commit=False leaves the completed action uncommitted, for a caller that saves its own record of the
     outcome in the same transaction (the action itself was committed before Junction was called).
     """
-    claim = _start(token, actor, action=action, target_email=email, role=role, teams=teams, invite_id=invite_id,
-                   bulk_job_id=bulk_job_id)
-    if not claim.is_new:
+    claim = _start(token, actor, limits, action=action, target_email=email, role=role, teams=teams,
+                   invite_id=invite_id, bulk_job_id=bulk_job_id)
+    if not claim.is_new or claim.action.state != PENDING:
         return claim, None
     row = claim.action
     team_ids = [team["id"] for team in teams]
@@ -149,14 +171,19 @@ def settle_unanswered(client: JunctionClient, row: Action, error: JunctionError,
     """A send whose answer never came (or could not be read): record what List Invites shows for it now."""
     pending, check_error = _look_up_pending(client, row.target_email)
     outcome = outcomes.describe_unknown(error, row.target_email, started_at, pending, check_error)
-    kind = "confirmed_pending" if outcome.get("status") == "confirmed_pending" else "unknown"
+    if outcome.get("status") == "confirmed_pending":
+        kind = "confirmed_pending"
+    elif (outcome.get("alert") or {}).get("sent") == outcomes.NOT_SENT:
+        kind = "checked_not_sent"  # Junction failed, and its list, read after, shows nothing sent
+    else:
+        kind = "unknown"
     _finish(row, outcome, kind, error, commit=commit)
 
 
 def resend_invite(client: JunctionClient, token: str, actor: Actor, invite: Invite,
-                  team_names: Mapping[str, str]) -> Claim:
+                  team_names: Mapping[str, str], *, limits: SendLimits) -> Claim:
     """Re-post the invitation's own email, role and team bindings as Junction lists them, never anyone's input."""
-    return send_invite(client, token, actor, email=invite.email, role=invite.role,
+    return send_invite(client, token, actor, limits=limits, email=invite.email, role=invite.role,
                        teams=teams_of(invite, team_names), action="resend", invite_id=invite.id)
 
 

@@ -1,4 +1,7 @@
-"""Finding a pending invitation and judging a resend: shared by the support pages and the command line."""
+"""Finding a pending invitation and judging a resend's cooldown: shared by the support pages and the command line.
+
+The send limits themselves are the core's (invite.core.send_limits), applied by invite.actions on every channel.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +9,7 @@ import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
-from invite.activity import queries
-from invite.config import Settings
 from invite.junction import Invite, JunctionClient
-from invite.when import ago
 
 # How many pages of a search to look through for one invitation id before calling it gone.
 FIND_PAGES_WITH_EMAIL = 5
@@ -55,28 +55,3 @@ def last_sent_within(invite: Invite, cooldown_minutes: float, now: datetime | No
     now = now or datetime.now(UTC)
     # Junction's timestamps are parsed zone-aware (invite.junction.parsing), so they compare with now directly.
     return now - (invite.resent_at or invite.invited_at) < timedelta(minutes=cooldown_minutes)
-
-
-def resend_limit(email: str, settings: Settings, *, except_token: str | None = None,
-                 now: datetime | None = None) -> tuple[str, str] | None:
-    """Why a resend to `email` is refused now, as (what happened, what to do next), or None.
-
-    The server's own limits, counted from the audit trail whatever was confirmed, so that nobody signed
-    in (on a page or the command line) can mail-bomb an invitee.
-    """
-    now = now or datetime.now(UTC)
-    sent = queries.recent_mailings(email, now - timedelta(days=1), except_token=except_token)
-    interval = timedelta(seconds=settings.resend_min_interval_seconds)
-    if interval and sent and now - sent[-1] < interval:
-        wait = max(1, round((interval - (now - sent[-1])).total_seconds()))
-        every = int(interval.total_seconds())
-        return (f"Not sent: {email} was sent an invitation {ago(sent[-1], now)}.",
-                f"The dashboard sends to one address at most once every {every} seconds. "
-                f"Wait {wait} seconds, then try again.")
-    if settings.resends_per_day and len(sent) >= settings.resends_per_day:
-        again = sent[-settings.resends_per_day] + timedelta(days=1)
-        return (f"Not sent: {email} has been sent {len(sent)} invitations in the last 24 hours, the most the "
-                f"dashboard allows.",
-                f"Check with them that the emails arrive (spam folder, address) before sending more. The next "
-                f"one can go after {again.strftime('%Y-%m-%d %H:%M')} UTC.")
-    return None

@@ -14,13 +14,27 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from flask import current_app
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import JSON, Connection, DateTime, Engine, Index, Integer, String, TypeDecorator, bindparam, event, func
+from sqlalchemy import (
+    JSON,
+    Connection,
+    DateTime,
+    Engine,
+    Index,
+    Integer,
+    String,
+    TypeDecorator,
+    bindparam,
+    event,
+    func,
+    or_,
+    select,
+)
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Mapped, configure_mappers, mapped_column
 from sqlalchemy.orm.attributes import instance_dict, set_committed_value
@@ -103,7 +117,7 @@ class Action(db.Model):
 
 
 # Every send and resend asks how often this address was mailed lately (invite/activity/queries.py,
-# recent_mailings), comparing addresses lower-cased: without this index that is a scan of the whole trail.
+# claim_action), comparing addresses lower-cased: without this index that is a scan of the whole trail.
 Index("ix_actions_target_email_lower", func.lower(Action.target_email))
 
 
@@ -216,36 +230,94 @@ def _as_stored(new_id: int, values: dict[str, Any]) -> Action:
     return row
 
 
-def claim_action(token: str, **fields: Any) -> Claim:
-    """Record the token's action as under way, or return the row another request already made for it."""
+# Outcomes after which an email may have gone out; a row still under way is "unknown" too.
+MAILED = ("invite_created", "invite_resent", "confirmed_pending", UNKNOWN)
+_EARLIER_MAILINGS = (
+    _ACTIONS.select().with_only_columns(_ACTIONS.c.created_at)
+    .where(func.lower(_ACTIONS.c.target_email) == bindparam("email"),
+           or_(_ACTIONS.c.action == "send", _ACTIONS.c.action == "resend"),
+           or_(*(_ACTIONS.c.outcome_kind == kind for kind in MAILED)), _ACTIONS.c.created_at >= bindparam("since"),
+           _ACTIONS.c.id < bindparam("before_id"))
+    .order_by(_ACTIONS.c.created_at)
+)
+# Long enough for any send limit's window (a day).
+MAILINGS_LOOK_BACK = timedelta(days=1)
+HoldBack = Callable[[list[datetime], datetime], "dict[str, Any] | None"]
+
+
+@contextmanager
+def _claim_transaction(email: str | None) -> Iterator[Connection]:
+    """A transaction in which no other claim for `email` is made: the write-ahead insert and the send limit's
+    count of earlier mailings are one step. SQLite has one writer at a time, from the insert to the commit;
+    PostgreSQL takes an advisory lock on the address for the transaction."""
+    with db.engine.begin() as connection:
+        if email is not None and connection.dialect.name == "postgresql":
+            connection.execute(_ADDRESS_LOCK, {"key": email})
+        yield connection
+
+
+_ADDRESS_LOCK = select(func.pg_advisory_xact_lock(func.hashtextextended(bindparam("key"), 0)))
+
+
+def claim_action(token: str, *, hold_back: HoldBack | None = None, **fields: Any) -> Claim:
+    """Record the token's action as under way, or return the row another request already made for it.
+
+    With `hold_back`, the new row is first judged against the earlier mailings of its address (oldest first,
+    within a day, this row excluded): when hold_back returns completion values ("outcome", "outcome_kind"),
+    the row is recorded as completed with them instead, in the same transaction, and nothing may be sent.
+    """
     unknown = fields.keys() - _UNSET.keys()
     if unknown:
         raise TypeError(f"not a column of actions: {', '.join(sorted(unknown))}")
     values = _fitted({**_UNSET, "teams": [], **fields, "token": token, "state": PENDING, "outcome_kind": UNKNOWN,
                       "created_at": utcnow()})
     values["teams"] = _clean_json(values["teams"] or [])
+    email = values["target_email"].strip().lower() if hold_back is not None else None
 
-    def insert() -> int:
-        with one_statement() as connection:
-            return connection.execute(_INSERT_ACTION, values).inserted_primary_key[0]
+    def insert() -> tuple[int, dict[str, Any] | None]:
+        if email is None:
+            with one_statement() as connection:
+                return connection.execute(_INSERT_ACTION, values).inserted_primary_key[0], None
+        with _claim_transaction(email) as connection:
+            new_id = connection.execute(_INSERT_ACTION, values).inserted_primary_key[0]
+            now = values["created_at"]
+            earlier = list(connection.execute(_EARLIER_MAILINGS, {
+                "email": email, "since": now - MAILINGS_LOOK_BACK, "before_id": new_id}).scalars())
+            held = hold_back([_as_utc(moment) for moment in earlier], now)
+            if held is not None:
+                held = _completion(held["outcome"], held["outcome_kind"])
+                connection.execute(_COMPLETE_ACTION, {**held, "action_id": new_id})
+            return new_id, held
 
     try:
-        new_id = once_more_if_dropped(insert)
+        new_id, held = once_more_if_dropped(insert)
     except IntegrityError:
         db.session.rollback()
     else:
-        return Claim(_as_stored(new_id, values), is_new=True)
+        row = _as_stored(new_id, {**values, **(held or {})})
+        if held is not None:
+            _remember_done(row)
+        return Claim(row, is_new=True)
     existing = get_action(token)
     if existing is None:  # pragma: no cover - rows are never deleted
         raise RuntimeError("action vanished between insert and read")
     return Claim(existing, is_new=False)
 
 
+def _as_utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _completion(outcome: dict[str, Any], outcome_kind: str, http_status: int | None = None,
+                junction_request_id: str | None = None) -> dict[str, Any]:
+    return _fitted({"outcome": _clean_json(outcome), "outcome_kind": outcome_kind, "http_status": http_status,
+                    "junction_request_id": junction_request_id, "state": DONE, "completed_at": utcnow()})
+
+
 def complete_action(row: Action, *, outcome: dict[str, Any], outcome_kind: str, http_status: int | None = None,
                     junction_request_id: str | None = None, commit: bool = True) -> None:
     """Record how the action ended; commit=False leaves the commit to a caller saving more with it."""
-    values = _fitted({"outcome": _clean_json(outcome), "outcome_kind": outcome_kind, "http_status": http_status,
-                      "junction_request_id": junction_request_id, "state": DONE, "completed_at": utcnow()})
+    values = _completion(outcome, outcome_kind, http_status, junction_request_id)
 
     def update() -> None:
         with one_statement() as connection:

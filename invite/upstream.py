@@ -10,6 +10,7 @@ from flask import Flask, current_app, g, has_request_context
 from invite import metrics
 from invite.cache import CachedValue
 from invite.config import Settings
+from invite.core.send_limits import SendLimits
 from invite.junction import JunctionClient, JunctionError, Org, Team
 from invite.junction.client import CallRecord
 
@@ -22,6 +23,8 @@ class Upstream:
     teams: CachedValue[list[Team]]
     org: CachedValue[Org]
     ready: CachedValue[None]
+    # The send limits every channel's sends are judged by (invite.actions applies them).
+    limits: SendLimits = field(default_factory=SendLimits)
     sandbox_server: object | None = field(default=None, repr=False)
 
     def team_names(self) -> dict[str, str]:
@@ -87,6 +90,8 @@ def init_upstream(app: Flask, settings: Settings) -> Upstream:
         teams=CachedValue(load_teams, settings.teams_cache_ttl_seconds),
         org=CachedValue(client.get_org, settings.teams_cache_ttl_seconds),
         ready=CachedValue(check_ready, READY_CHECK_TTL_SECONDS),
+        limits=SendLimits(min_interval_seconds=settings.resend_min_interval_seconds,
+                          per_day=settings.resends_per_day),
         sandbox_server=sandbox_server,
     )
     app.extensions["upstream"] = upstream

@@ -20,8 +20,8 @@ from itsdangerous import BadSignature
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException, ServiceUnavailable
 
-from invite.actions import Actor
 from invite.cache import Kept
+from invite.core.actor import Actor
 
 if TYPE_CHECKING:
     from itsdangerous import URLSafeTimedSerializer

@@ -10,6 +10,7 @@ import threading
 from conftest import form_tokens
 
 from invite.sandbox import DEMO_KEY
+from invite.storage import Action, db
 
 CARDIOLOGY = "Cardiology"
 SLEEP = "Sleep Clinic"
@@ -183,16 +184,21 @@ def test_rate_limit_says_when_to_retry(client):
     assert "Not sent: Junction is limiting" in text and "Wait 30 seconds" in text
 
 
-def test_server_error_is_unknown_then_checked(client):
-    text = post_invite(client, email="status500@example.com", role="org_admin").get_data(as_text=True)
-    assert "Probably not sent" in text and "lists no pending invitation for status500@example.com" in text
-    assert "HTTP 500" in text
+def test_server_error_is_checked_and_then_called_not_sent(client, app):
+    """A 500 may have acted, so Junction's list is read at once; listing nothing, it is "not sent", in words
+    and in the trail alike (issues 21 and 22: the same event no longer reads "unknown" elsewhere)."""
+    text = html.unescape(post_invite(client, email="status500@example.com", role="org_admin").get_data(as_text=True))
+    assert "Not sent: Junction failed while handling it (HTTP 500)" in text
+    assert "checked right after, shows none for status500@example.com" in text and "safe to send again" in text
+    with app.app_context():
+        row = db.session.scalars(db.select(Action).where(Action.target_email == "status500@example.com")).one()
+    assert row.outcome_kind == "checked_not_sent"
 
 
 def test_an_answer_with_an_unknown_status_is_not_called_a_failure(client):
     text = html.unescape(post_invite(client, email="oddstatus@example.com", role="org_admin").get_data(as_text=True))
     assert "Junction's answer could not be understood (HTTP 200)" in text
-    assert "Probably not sent" not in text and "safe to send again" not in text
+    assert "Not sent" not in text and "safe to send again" not in text
 
 
 def test_bad_gateway_html_is_never_shown(client):

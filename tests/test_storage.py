@@ -127,33 +127,56 @@ def test_claiming_refuses_a_field_that_is_not_a_column(sandbox, database_url):
         claim_action("tok_not_a_column_00", **{**FIELDS, "actor_mail": "x"})
 
 
-def test_recent_mailings_and_get_action_from_statements_built_once(sandbox, database_url):
-    """Both statements are built once per process with bound parameters (issue 12): each call must still
-    read its own arguments, on both databases."""
-    from datetime import timedelta
-
-    from invite.activity.queries import recent_mailings
+def test_a_held_back_claim_sees_only_the_earlier_mailings_of_its_address(sandbox, database_url):
+    """claim_action's hold_back is judged on the address's earlier rows that may have mailed (issue 20):
+    case-insensitive, the row itself and later rows left out, refusals not counted; the statement is built
+    once per process with bound parameters, so each call must still read its own arguments."""
     from invite.storage import utcnow
 
     app = make_app(app_env(sandbox, database_url))
     with app.app_context():
         for n, (email, kind) in enumerate([("Ann@Example.org", "invite_created"), ("ann@example.org", "unknown"),
-                                           ("ann@example.org", "refused"), ("bob@example.org", "invite_resent")]):
+                                           ("ann@example.org", "refused"), ("bob@example.org", "invite_resent"),
+                                           ("ann@example.org", "held_back")]):
             row = claim_action(f"tok_mailings_{n:08d}", **{**FIELDS, "target_email": email}).action
             complete_action(row, outcome={"kind": "result"}, outcome_kind=kind)
-        hour_ago = utcnow() - timedelta(hours=1)
-        assert len(recent_mailings(" ANN@example.org ", hour_ago)) == 2  # case-insensitive; "refused" did not mail
-        assert len(recent_mailings("ann@example.org", hour_ago, except_token="tok_mailings_00000000")) == 1
-        assert len(recent_mailings("bob@example.org", hour_ago)) == 1
-        assert recent_mailings("ann@example.org", utcnow() + timedelta(minutes=1)) == []
+        seen = {}
+
+        def remember(email):
+            def hold_back(earlier, now):
+                seen[email] = (earlier, now)
+                return None
+            return hold_back
+
+        claim_action("tok_mailings_ann_new", hold_back=remember("ann"), **{**FIELDS, "target_email": "ANN@example.org"})
+        claim_action("tok_mailings_bob_new", hold_back=remember("bob"), **{**FIELDS, "target_email": "bob@example.org"})
+        claim_action("tok_mailings_cy_new0", hold_back=remember("cy"), **{**FIELDS, "target_email": "cy@example.org"})
+        assert len(seen["ann"][0]) == 2  # the created and the unknown one; not "refused", not "held_back"
+        assert len(seen["bob"][0]) == 1 and seen["cy"][0] == []
+        assert all(moment <= seen["ann"][1] and moment.tzinfo is not None for moment in seen["ann"][0])
+        # ann's new row is still under way ("unknown"): the next claim counts it, as it may mail
+        claim_action("tok_mailings_ann_nxt", hold_back=remember("ann"), **{**FIELDS, "target_email": "ann@example.org"})
+        assert len(seen["ann"][0]) == 3
         assert get_action("tok_mailings_00000003").target_email == "bob@example.org"
         assert get_action("tok_mailings_00000001").outcome_kind == "unknown"
         assert get_action("tok_mailings_99999999") is None
 
 
+def test_a_claim_held_back_is_recorded_complete_with_what_hold_back_said(sandbox, database_url):
+    app = make_app(app_env(sandbox, database_url))
+    with app.app_context():
+        claim = claim_action("tok_held_back_00000", hold_back=lambda earlier, now: {
+            "outcome": {"kind": "form", "alert": {"title": "held"}}, "outcome_kind": "held_back"}, **FIELDS)
+        assert claim.is_new and claim.action.state == DONE and claim.action.outcome_kind == "held_back"
+        db.session.remove()
+        stored = get_action("tok_held_back_00000")
+        assert stored.state == DONE and stored.outcome == {"kind": "form", "alert": {"title": "held"}}
+        assert stored.completed_at is not None
+
+
 def test_the_per_address_send_limit_reads_an_index_not_the_whole_trail(sandbox, database_url):
-    """recent_mailings runs on every send and resend; on a trail of years it must not scan every row."""
-    from invite.activity.queries import _RECENT_MAILINGS
+    """The send limit's count runs on every send and resend; on a trail of years it must not scan every row."""
+    from invite.storage import _EARLIER_MAILINGS
 
     app = make_app(app_env(sandbox, database_url))
     with app.app_context():
@@ -163,23 +186,18 @@ def test_the_per_address_send_limit_reads_an_index_not_the_whole_trail(sandbox, 
                                                "AND indexdef ILIKE '%lower(%target_email%'")).all()
             assert names == ["ix_actions_target_email_lower"]
             return
-        compiled = _RECENT_MAILINGS.compile(db.engine)
-        values = compiled.construct_params({"email": "ann@example.org", "since": "2026-01-01", "except_token": ""})
+        compiled = _EARLIER_MAILINGS.compile(db.engine)
+        values = compiled.construct_params({"email": "ann@example.org", "since": "2026-01-01", "before_id": 10})
         plan = db.session.connection().exec_driver_sql(
             f"EXPLAIN QUERY PLAN {compiled}", tuple(values[name] for name in compiled.positiontup)).all()
         assert any("ix_actions_target_email_lower" in str(step) for step in plan), plan
 
 
-def test_a_sends_three_statements_are_each_their_own_transaction_without_begin_on_postgresql(sandbox, database_url):
-    """The send limit's read, the write-ahead insert and the completion (issue 12): on PostgreSQL each runs in
-    autocommit, so no BEGIN and COMMIT round trips and no transaction left open after it; on SQLite the driver
-    opens one around each write, which leaving the block commits (the restart test above reads them back)."""
-    from datetime import timedelta
-
+def test_a_sends_claim_is_one_transaction_and_its_completion_autocommits_on_postgresql(sandbox, database_url):
+    """The write-ahead insert and the send limit's count are one transaction (PostgreSQL: under an advisory
+    lock on the address), so two channels cannot both slip under a limit; the completion runs on its own,
+    in autocommit on PostgreSQL (issue 12)."""
     from psycopg.pq import TransactionStatus
-
-    from invite.activity.queries import recent_mailings
-    from invite.storage import utcnow
 
     app = make_app(app_env(sandbox, database_url))
     seen = []
@@ -193,13 +211,41 @@ def test_a_sends_three_statements_are_each_their_own_transaction_without_begin_o
     with app.app_context():
         sa.event.listen(db.engine, "after_cursor_execute", in_transaction_after)
         try:
-            recent_mailings("a@example.org", utcnow() - timedelta(days=1))
-            row = claim_action("tok_autocommit_00000", **FIELDS).action
+            row = claim_action("tok_autocommit_00000", hold_back=lambda earlier, now: None, **FIELDS).action
             complete_action(row, outcome={"kind": "result"}, outcome_kind="invite_created")
         finally:
             sa.event.remove(db.engine, "after_cursor_execute", in_transaction_after)
         sqlite = db.engine.dialect.name == "sqlite"
-    assert [kind for kind, _ in seen] == ["SELECT", "INSERT", "UPDATE"]
-    assert [open_ for _, open_ in seen] == ([False, True, True] if sqlite else [False, False, False])
+    if sqlite:
+        assert seen == [("INSERT", True), ("SELECT", True), ("UPDATE", True)]
+    else:
+        assert seen == [("SELECT", True), ("INSERT", True), ("SELECT", True), ("UPDATE", False)]
     with make_app(app_env(sandbox, database_url)).app_context():
         assert get_action("tok_autocommit_00000").outcome_kind == "invite_created"
+
+
+def test_concurrent_sends_to_one_address_under_a_limit_let_exactly_one_through(sandbox, database_url):
+    """Seven claims for one address at once, each judged by a one-per-minute limit: one goes, six are held."""
+    from invite.core.send_limits import SendLimits, judge
+
+    app = make_app(app_env(sandbox, database_url))
+    limits = SendLimits(min_interval_seconds=60, per_day=5)
+    results = []
+    barrier = threading.Barrier(7)
+
+    def hold_back(earlier, now):
+        held = judge(limits, "a@example.org", earlier, now)
+        return None if held is None else {"outcome": {"kind": "form"}, "outcome_kind": "held_back"}
+
+    def claim(n: int) -> None:
+        with app.app_context():
+            barrier.wait()
+            results.append(claim_action(f"tok_race_limit_{n:05d}", hold_back=hold_back, **FIELDS).action.state)
+            db.session.remove()
+
+    threads = [threading.Thread(target=claim, args=(n,)) for n in range(7)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == [DONE] * 6 + [PENDING]

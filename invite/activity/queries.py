@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import Select, bindparam, func, or_, select
+from sqlalchemy import Select, func, select
 
 from invite.activity.forms import OUTCOME_GROUPS, outcome_group
-from invite.storage import Action, db, one_statement
+from invite.storage import Action, db
 
 PAGE_SIZE = 50
 
@@ -72,35 +72,6 @@ def per_day(query: Select, first: date, last: date) -> dict[date, Counter]:
         if day in counts:
             counts[day][outcome_group(kind)] += 1
     return counts
-
-
-# Outcomes after which an email may have gone out (unknown includes a row still under way).
-MAILED = ("invite_created", "invite_resent", "confirmed_pending", "unknown")
-
-
-# Built once per process with bound parameters: building the statement and its cache key for every send
-# cost more than running it (bench/README.md, the cost section). The fixed lists are written as ORs of
-# equalities, not IN: an IN list is re-expanded into the SQL text on every execution. On the table's own
-# columns, not the mapped class's: a plain select skips the ORM's per-statement compile step.
-_ROWS = Action.__table__.c
-_RECENT_MAILINGS = (
-    select(_ROWS.created_at)
-    .where(func.lower(_ROWS.target_email) == bindparam("email"),
-           or_(_ROWS.action == "send", _ROWS.action == "resend"),
-           or_(*(_ROWS.outcome_kind == kind for kind in MAILED)), _ROWS.created_at >= bindparam("since"),
-           _ROWS.token != bindparam("except_token"))
-    .order_by(_ROWS.created_at)
-)
-
-
-def recent_mailings(email: str, since: datetime, *, except_token: str = "") -> list[datetime]:
-    """When this dashboard sent or resent to `email` since `since` (case-insensitive), oldest first;
-    `except_token`'s own row left out (a double click of one form is one send, not two)."""
-    # On a connection of its own, not the session's: the send that asks goes on to write through one too.
-    with one_statement() as connection:
-        return list(connection.execute(
-            _RECENT_MAILINGS, {"email": email.strip().lower(), "since": since, "except_token": except_token}
-        ).scalars())
 
 
 # How far our record of a send may be from Junction's own timestamp and still be the same event.

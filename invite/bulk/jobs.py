@@ -50,6 +50,7 @@ from invite.bulk.models import (
     BulkJob,
     BulkRow,
 )
+from invite.core import tokens, vocabulary
 from invite.junction import AuthenticationError, OutcomeUnknownError, RateLimitError, UnreachableError
 from invite.storage import PENDING, Action, db, get_action, utcnow
 
@@ -65,21 +66,7 @@ TICK_SECONDS = 0.1
 # Row outcome kinds grouped the way the progress page counts them.
 SENT_KINDS = ("invite_created", "invite_resent", "confirmed_pending")
 NOT_SENT_KINDS = ("validation_error", "conflict", "rate_limited", "unreachable", "key_rejected", "not_found",
-                  "rejected")
-OUTCOME_WORDS = {
-    "invite_created": "Invitation sent",
-    "invite_resent": "Sent again",
-    "confirmed_pending": "Sent (confirmed after no answer)",
-    "already_in_org": "Already a member",
-    "validation_error": "Not sent: Junction rejected a value",
-    "conflict": "Not sent: conflict",
-    "rate_limited": "Not sent: rate limited",
-    "unreachable": "Not sent: Junction unreachable",
-    "key_rejected": "Not sent: the key was refused",
-    "not_found": "Not sent: org unknown",
-    "rejected": "Not sent: Junction answered with an error",
-    "unknown": "Unknown: may have been sent",
-}
+                  "rejected", "checked_not_sent")
 # A previewed row's verdict and a job's state as the pages and the command line word them.
 VERDICT_WORDS = {
     "invalid_email": "Invalid address", "duplicate": "Duplicate", "already_member": "Already a member",
@@ -87,13 +74,26 @@ VERDICT_WORDS = {
     "already_pending": "Already pending", "ready": "Ready", "resendable": "Already pending",
 }
 STATE_WORDS = {RUNNING: "Sending", PAUSED: "Paused", STOPPED: "Stopped", CANCELLED: "Cancelled", DONE: "Done"}
-COUNT_GROUPS = ("sent", "already_member", "not_sent", "unknown", "waiting", "cancelled", "skipped")
-COUNT_LABELS = {"sent": "Sent", "already_member": "Already members", "not_sent": "Not sent",
+COUNT_GROUPS = ("sent", "already_member", "not_sent", "held_back", "unknown", "waiting", "cancelled", "skipped")
+COUNT_LABELS = {"sent": "Sent", "already_member": "Already members", "not_sent": "Not sent", "held_back": "Held back",
                 "unknown": "Unknown", "waiting": "Waiting", "cancelled": "Cancelled", "skipped": "Skipped"}
 
 
 class JobError(Exception):
     """A request about a job that cannot be done in its current state; the message says why."""
+
+
+class StaleDraft(JobError):
+    """A preview too old to confirm as it stands: members and invitations may have changed since."""
+
+    def __init__(self, job: BulkJob, message: str):
+        super().__init__(message)
+        self.job = job
+
+
+# A preview older than this is checked against Junction again before its list is sent: a row that was
+# ready then may be pending or a member by now.
+PREVIEW_FRESH_FOR = timedelta(minutes=10)
 
 
 # ---------------------------------------------------------------------------------------------- creating
@@ -156,17 +156,32 @@ def draft_counts(job_id: int) -> tuple[int, int]:
 
 
 def confirm_job(token: str, who: actions.Actor, *, resend_pending: bool = False) -> tuple[BulkJob | None, bool]:
-    """Start the draft with this token, once. Returns (job, started now); a repeat gets (job, False)."""
+    """Start the draft with this token, once. Returns (job, started now); a repeat gets (job, False).
+
+    Only the person who previewed the list confirms it (the job then names one person for both), and only
+    while the preview is fresh: raises JobError, or StaleDraft for a preview to check again.
+    """
     now = utcnow()
-    flipped = db.session.execute(
-        update(BulkJob).where(BulkJob.token == token, BulkJob.state == DRAFT)
-        .values(state=RUNNING, confirmed_at=now, created_by=who.email, created_by_role=who.role,
-                client_addr=who.client_addr)
-    ).rowcount
     job = db.session.scalar(select(BulkJob).where(BulkJob.token == token))
+    if job is not None and job.state == DRAFT:
+        if job.created_by.strip().lower() != who.email.strip().lower():
+            db.session.rollback()
+            raise JobError(f"This preview was made by {job.created_by}, so only they can confirm it. To send the "
+                           "list yourself, preview it again: nothing was sent.")
+        if now - job.created_at > PREVIEW_FRESH_FOR:
+            db.session.rollback()
+            raise StaleDraft(job, "This preview is more than 10 minutes old, and members and invitations may have "
+                                  "changed since, so the list was checked against Junction again: nothing was "
+                                  "sent. Check the new preview and confirm it.")
+    flipped = db.session.execute(
+        update(BulkJob).where(BulkJob.token == token, BulkJob.state == DRAFT,
+                              func.lower(BulkJob.created_by) == who.email.strip().lower())
+        .values(state=RUNNING, confirmed_at=now, client_addr=who.client_addr)
+    ).rowcount
     if not flipped:
         db.session.rollback()
         return job, False
+    db.session.refresh(job)
     chosen = BulkRow.verdict != RESENDABLE if not resend_pending else BulkRow.state == ROW_DRAFT
     db.session.execute(update(BulkRow).where(BulkRow.job_id == job.id, BulkRow.state == ROW_DRAFT, chosen)
                        .values(state=QUEUED, confirmed_by=who.email, confirmed_by_role=who.role))
@@ -317,6 +332,8 @@ def count_group(state: str, outcome_kind: str | None) -> str:
         return "already_member"
     if outcome_kind in NOT_SENT_KINDS:
         return "not_sent"
+    if outcome_kind == "held_back":
+        return "held_back"
     return "unknown"
 
 
@@ -355,7 +372,7 @@ def row_words(row: BulkRow) -> str:
         return "Waiting to retry" if row.attempts else "Waiting"
     if row.state in (SENDING, ROW_DRAFT):
         return "Sending"
-    return OUTCOME_WORDS.get(row.outcome_kind or "", "Unknown: may have been sent")
+    return vocabulary.label(row.outcome_kind)
 
 
 # --------------------------------------------------------------------------------------------- running
@@ -437,7 +454,15 @@ def claim_rows(job_id: int, limit: int, me: str) -> list[int]:
     return claimed
 
 
-def _token(row: BulkRow) -> str:
+def _token(row: BulkRow, secret: str) -> str:
+    """The row's attempt's action token: issued by the server like every channel's, and the same each time
+    it is asked for, so a worker that takes the job over finds the attempt's audit row."""
+    place = (str(row.job_id), str(row.id), str(row.attempts))
+    return tokens.issue(secret, "bulk", *place, nonce="-".join(place))
+
+
+def _legacy_token(row: BulkRow) -> str:
+    """The token an attempt had before tokens were server-issued: a row left in flight across the upgrade."""
     return f"bulk-{row.job_id}-{row.id}-{row.attempts}"
 
 
@@ -485,8 +510,10 @@ def _send_row(app: Flask, job: BulkJob, row: BulkRow, control: _Control) -> None
     actor = actions.Actor(email=row.confirmed_by or job.created_by, role=row.confirmed_by_role,
                           client_addr=job.client_addr, request_id=f"bulk-{job.id}",
                           channel=job.channel, os_user=job.os_user, host=job.host)
-    claim, error = actions.send_and_report(app.extensions["upstream"].client, _token(row), actor, email=row.email,
+    upstream = app.extensions["upstream"]
+    claim, error = actions.send_and_report(upstream.client, _token(row, app.secret_key), actor, email=row.email,
                                            role=row.role or "no_role", teams=row.teams, bulk_job_id=job.id,
+                                           limits=upstream.limits,
                                            commit=False)  # the outcome is committed with the row's, below
     row.action_id = claim.action.id
     if isinstance(error, AuthenticationError):
@@ -536,7 +563,7 @@ def settle_in_doubt(job_id: int, client) -> int:
     """Rows a dead runner left in `sending`: settled from the audit trail and List Invites, never re-posted."""
     rows = list(db.session.scalars(select(BulkRow).where(BulkRow.job_id == job_id, BulkRow.state == SENDING)))
     for row in rows:
-        action = get_action(_token(row))
+        action = get_action(_token(row, current_app.secret_key)) or get_action(_legacy_token(row))
         if action is None:
             row.state = QUEUED  # claimed, but stopped before its audit row was written: nothing went out
         elif action.state == PENDING:

@@ -85,8 +85,14 @@ def preview():
         rows = parse_bulk(data)
     except BulkInputError as exc:
         return _render_list_page(form, error=exc.message, status=422)
+    return _preview_page(form, rows, form.default_role.data, source)
+
+
+def _preview_page(form: BulkListForm, rows: list[InputRow], default_role: str, source: str,
+                  notice: str | None = None):
+    """Check the rows against Junction, store them as a draft to confirm, and show the preview."""
     try:
-        result = jobs.preview_list(rows, form.default_role.data)
+        result = jobs.preview_list(rows, default_role)
     except JunctionError as exc:
         return _render_list_page(form, status=502, error=(
             f"The list could not be checked against Junction ({exc.message}) Nothing was sent or stored; "
@@ -97,8 +103,14 @@ def preview():
     return render_template(
         "bulk/preview.html", form=form, preview=result, draft=draft, ready=ready, resendable=resendable,
         confirm=ConfirmForm(formdata=None, token=draft.token), verdicts=VERDICTS, verdict_labels=VERDICT_LABELS,
-        role_labels=ROLE_LABELS, source=source,
+        role_labels=ROLE_LABELS, source=source, notice=notice,
     )
+
+
+def _draft_as_input(job_id: int) -> list[InputRow]:
+    """A stored draft's rows as a list to preview again (the roles and teams it resolved, by name)."""
+    return [InputRow(number=row.position, email=row.email, role_text=row.role or "", role=row.role,
+                     teams=tuple(row.team_names)) for row in jobs.job_rows(job_id)]
 
 
 @bp.post("/bulk/confirm")
@@ -108,7 +120,15 @@ def confirm():
     if not form.validate():
         flash("That confirmation had expired. Preview the list again.", "error")
         return redirect(url_for("bulk.index"), code=303)
-    job, started = jobs.confirm_job(form.token.data, _who(), resend_pending=request.form.get("resend") == "1")
+    try:
+        job, started = jobs.confirm_job(form.token.data, _who(), resend_pending=request.form.get("resend") == "1")
+    except jobs.StaleDraft as stale:
+        rows = _draft_as_input(stale.job.id)
+        return _preview_page(BulkListForm(formdata=None), rows, "no_role", stale.job.source or "pasted",
+                             notice=str(stale))
+    except jobs.JobError as refused:
+        flash(str(refused), "error")
+        return redirect(url_for("bulk.index"), code=303)
     if job is None:
         abort(404)
     if not started:

@@ -29,8 +29,9 @@ from invite.cli import exits
 from invite.cli.acting import acting_option
 from invite.cli.bulk import bulk_group
 from invite.cli.terminal import Column, asked, emit_json, json_option, say, stream
-from invite.invitations import canonical_uuid, find_invite, last_sent_within, resend_limit, teams_of
-from invite.invites.forms import ROLE_LABELS, new_submission_token
+from invite.core import tokens
+from invite.invitations import canonical_uuid, find_invite, last_sent_within, teams_of
+from invite.invites.forms import ROLE_LABELS
 from invite.junction import ROLES, Invite, JunctionError, Member, Team
 from invite.storage import ACTIONS, Action, Claim
 from invite.support import views
@@ -155,7 +156,7 @@ def _action_report(row: Action) -> Report:
     alert = outcome.get("alert") or {}
     return Report(row.outcome_kind, code, alert.get("title", "Unknown outcome."), _for_terminal(alert.get("text", "")),
                   field_errors=outcome.get("field_errors") or {}, form_errors=outcome.get("form_errors") or [],
-                  data={**data, "sent": alert.get("sent")})
+                  data={**data, "sent": alert.get("sent"), "retry_at": outcome.get("retry_at")})
 
 
 def _perform(act: Callable[[], Claim], email: str, doing: str, as_json: bool) -> NoReturn:
@@ -261,11 +262,16 @@ def send(email: str, role: str, team_values: tuple[str, ...], no_team_anyway: bo
         finish(Report("no_team", exits.NOT_DONE, "Not sent: a team admin with no team cannot see anything in Junction.",
                       "Pick the teams they should manage with --team, or add --no-team-anyway.",
                       field_errors={"teams": ["A team admin needs at least one team."]}), as_json)
-    client = get_upstream().client
-    token = new_submission_token()
+    upstream = get_upstream()
+    token = _new_token(actor)
     email = email.strip()
-    _perform(lambda: actions.send_invite(client, token, actor, email=email, role=role, teams=teams),
+    _perform(lambda: actions.send_invite(upstream.client, token, actor, limits=upstream.limits, email=email,
+                                         role=role, teams=teams),
              email, "sent", as_json)
+
+
+def _new_token(actor: actions.Actor) -> str:
+    return tokens.issue(current_app.secret_key, "cli", actor.email)
 
 
 def _pending_invite(target: str, nothing_done: str, as_json: bool) -> Invite:
@@ -304,12 +310,9 @@ def resend(target: str, force: bool, as_json: bool, actor: actions.Actor) -> Non
                       "spam folder. Add --force to send it again anyway.",
                       data={"email": invite.email, "invite_id": invite.id, "last_sent_at": last.isoformat()}),
                as_json)
-    token = new_submission_token()
-    refusal = resend_limit(invite.email, current_app.extensions["settings"], except_token=token)
-    if refusal is not None:  # the server's limits hold whatever --force says
-        finish(Report("resend_limited", exits.NOT_DONE, *refusal, data={"email": invite.email,
-                                                                       "invite_id": invite.id}), as_json)
-    _perform(lambda: actions.resend_invite(upstream.client, token, actor, invite, upstream.team_names()),
+    token = _new_token(actor)  # the server's send limits (invite.actions) hold whatever --force says
+    _perform(lambda: actions.resend_invite(upstream.client, token, actor, invite, upstream.team_names(),
+                                           limits=upstream.limits),
              invite.email, "resent", as_json)
 
 
@@ -333,7 +336,7 @@ def revoke(target: str, yes: bool, as_json: bool, actor: actions.Actor) -> None:
     if not yes and not asked(f"Revoke the invitation for {_describe(invite, names)}?"):
         finish(Report("declined", exits.NOT_DONE, "Nothing was revoked.",
                       "Add --yes to revoke without being asked.", data={"invite_id": invite.id}), as_json)
-    token = new_submission_token()
+    token = _new_token(actor)
     _perform(lambda: actions.revoke_invite(upstream.client, token, actor, invite_id=invite.id, email=invite.email,
                                            role=invite.role, teams=teams_of(invite, names)),
              invite.email, "revoked", as_json)

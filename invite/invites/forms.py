@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import secrets
 
 from flask_wtf import FlaskForm
 from markupsafe import Markup
@@ -12,6 +11,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Regexp, ValidationError
 from wtforms.widgets import HiddenInput
 
+from invite.core import tokens
 from invite.invite_rules import EMAIL_FILTERS, EMAIL_VALIDATORS, ROLE_LABELS
 from invite.junction import ROLES, Team
 
@@ -22,12 +22,10 @@ ROLE_HELP = {
 }
 assert set(ROLE_LABELS) == set(ROLES)
 
+# Any action token, as the result page's address carries it (today's server-issued ones, invite.core.tokens,
+# and the older ones still in the trail).
 TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 _HIDDEN_INPUT = Markup('<input id="%s" name="%s" type="hidden" value="%s">')  # % escapes each value
-
-
-def new_submission_token() -> str:
-    return secrets.token_urlsafe(18)
 
 
 # The choices of the last team list seen, and its ids: the same until the list is reloaded, and building them
@@ -63,7 +61,8 @@ class InviteForm(FlaskForm):
     teams = SelectMultipleField("Teams", choices=[], validate_choice=False,
                                 filters=[lambda ids: list(dict.fromkeys(ids)) if ids else ids])
     confirm_no_teams = BooleanField("Invite as a team admin of no team anyway")
-    submission_token = HiddenField(validators=[Regexp(TOKEN_PATTERN, message="This form has expired.")])
+    # Issued by the server for the signed-in person (invite.core.tokens); routes.py checks it is.
+    submission_token = HiddenField(validators=[Regexp(tokens.TOKEN_PATTERN, message="This form has expired.")])
 
     def set_teams(self, teams: list[Team], *, available: bool) -> None:
         self.teams.choices, self._team_ids = team_choices(teams)

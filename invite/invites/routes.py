@@ -13,9 +13,9 @@ from markupsafe import Markup, escape
 from invite import actions
 from invite.auth import can, current_identity, require
 from invite.cache import Kept
-from invite.invitations import resend_limit
+from invite.core import tokens
 from invite.invites import outcomes
-from invite.invites.forms import ROLE_HELP, ROLE_LABELS, TOKEN_PATTERN, InviteForm, new_submission_token
+from invite.invites.forms import ROLE_HELP, ROLE_LABELS, TOKEN_PATTERN, InviteForm
 from invite.invites.messages import PlainMessage, flagged_team_name, plain_message
 from invite.junction import InviteStatus, JunctionError, Team
 from invite.storage import PENDING, Action, get_action_to_show
@@ -23,6 +23,15 @@ from invite.upstream import get_upstream
 from invite.web import current_actor, current_request_id
 
 bp = Blueprint("invites", __name__)
+
+
+def new_submission_token() -> str:
+    """The form's one-time token, issued for the person signed in: nobody else's post can use it."""
+    return tokens.issue(current_app.secret_key, "form", current_identity().email)
+
+
+def _token_is_theirs(token: str | None) -> bool:
+    return tokens.verify(current_app.secret_key, "form", token or "", current_identity().email)
 
 
 @bp.app_template_filter("plain")
@@ -78,7 +87,7 @@ def _render_form(form: InviteForm, *, status: int = 200, alert=None, field_error
     if teams is None:
         # The template lists the teams itself; the form's choices only matter when validating a post.
         teams, teams_notice = _load_teams()
-    if new_token or not TOKEN_PATTERN.match(form.submission_token.data or ""):
+    if new_token or not _token_is_theirs(form.submission_token.data):
         form.submission_token.data = new_submission_token()
     errors: dict[str, list[str]] = {}
     for name in ("email", "role", "teams"):
@@ -164,7 +173,8 @@ def _show_stored_outcome(form: InviteForm, action: Action):
     outcome = action.outcome or {}
     if action.state == PENDING or outcome.get("kind") == "result":
         return redirect(url_for("invites.result", token=action.token), code=303)
-    return _render_form(form, status=422 if outcome.get("field_errors") else 200, alert=outcome.get("alert"),
+    status = 429 if action.outcome_kind == "held_back" else 422 if outcome.get("field_errors") else 200
+    return _render_form(form, status=status, alert=outcome.get("alert"),
                         field_errors=outcome.get("field_errors"), form_errors=outcome.get("form_errors"),
                         invalid_team_ids=outcome.get("invalid_team_ids"), new_token=True)
 
@@ -178,24 +188,32 @@ def send_invite():
     if not form.validate():
         return _render_form(form, status=422, teams=teams, teams_notice=teams_notice)
 
-    # The form resends too (Junction resends a pending invitation): the same per-address limits as the
-    # support desk's resend, so a stream of fresh forms cannot mail-bomb one person either.
-    refusal = resend_limit(form.email.data, current_app.extensions["settings"],
-                           except_token=form.submission_token.data)
-    if refusal is not None:
-        alert = outcomes.alert(*refusal, outcomes.NOT_SENT)
-        return _render_form(form, status=429, alert=alert, teams=teams, teams_notice=teams_notice, new_token=True)
+    if not _token_is_theirs(form.submission_token.data):
+        return _expired(form, teams, teams_notice)
 
     names = {team.id: team.name for team in teams}
-    claim = actions.send_invite(
-        get_upstream().client,
-        form.submission_token.data,
-        current_actor(),
-        email=form.email.data,
-        role=form.role.data,
-        teams=[{"id": tid, "name": names.get(tid, tid)} for tid in form.teams.data or []],
-    )
+    upstream = get_upstream()
+    try:
+        claim = actions.send_invite(
+            upstream.client,
+            form.submission_token.data,
+            current_actor(),
+            limits=upstream.limits,
+            email=form.email.data,
+            role=form.role.data,
+            teams=[{"id": tid, "name": names.get(tid, tid)} for tid in form.teams.data or []],
+        )
+    except actions.TokenClash:
+        return _expired(form, teams, teams_notice)
     return _show_stored_outcome(form, claim.action)
+
+
+def _expired(form: InviteForm, teams: list[Team], teams_notice: str | None):
+    """A token this server did not issue to this person, or already used for another address: send nothing,
+    keep what was typed, and give a fresh token."""
+    alert = outcomes.alert("Not sent: this form had expired.",
+                           "Your entries are kept below; check them and send again.", outcomes.NOT_SENT)
+    return _render_form(form, status=400, alert=alert, teams=teams, teams_notice=teams_notice, new_token=True)
 
 
 # A row still pending this long after it was written belongs to a request that died mid-call.

@@ -4,9 +4,9 @@ CSRF is checked globally (CSRFProtect); templates put {{ csrf_token() }} in each
 only says which invitation to act on and how to get back to the list: the email is a search hint for
 finding the invitation again, never what is sent (that is re-read from Junction).
 
-The one-time token is issued by the server: a random part and an HMAC (with SECRET_KEY) over it, the
-action and the invitation id. A token the browser made up, or one issued for another invitation or
-action, is refused as an expired form. "Resend anyway" after the cooldown warning likewise carries an
+The one-time token is issued by the server (invite.core.tokens, channel "row"), bound to the action and
+the invitation id. A token the browser made up, or one issued for another invitation, action or channel,
+is refused as an expired form. "Resend anyway" after the cooldown warning likewise carries an
 HMAC of the token, not a bare flag, so nobody can skip the warning with confirm=1.
 """
 
@@ -15,20 +15,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import secrets
 from dataclasses import dataclass
 
 from werkzeug.datastructures import MultiDict
 
+from invite.core import tokens
 from invite.invitations import canonical_uuid
-from invite.invites.forms import TOKEN_PATTERN
 from invite.support.paging import MAX_QUERY_CHARS
 
 __all__ = ["RowAction", "canonical_uuid", "confirmation_for", "issue_row_token", "read_row_action"]
-
-_NONCE_CHARS = 16  # secrets.token_urlsafe(12)
-_MAC_CHARS = 22  # 128 bits, base64url without padding
-
 
 def _mac(secret: str, *parts: str) -> str:
     digest = hmac.new(secret.encode(), "|".join(parts).encode(), hashlib.sha256).digest()[:16]
@@ -36,16 +31,8 @@ def _mac(secret: str, *parts: str) -> str:
 
 
 def issue_row_token(secret: str, action: str, invite_id: str) -> str:
-    """A one-time token for `action` ("resend" or "revoke") on this invitation; matches TOKEN_PATTERN."""
-    nonce = secrets.token_urlsafe(12)
-    return nonce + _mac(secret, "row-token", action, invite_id, nonce)
-
-
-def _token_is_ours(secret: str, action: str, invite_id: str, token: str) -> bool:
-    if len(token) != _NONCE_CHARS + _MAC_CHARS:
-        return False
-    nonce, mac = token[:_NONCE_CHARS], token[_NONCE_CHARS:]
-    return hmac.compare_digest(mac, _mac(secret, "row-token", action, invite_id, nonce))
+    """A one-time token for `action` ("resend" or "revoke") on this invitation."""
+    return tokens.issue(secret, "row", action, invite_id)
 
 
 def confirmation_for(secret: str, token: str) -> str:
@@ -65,7 +52,7 @@ def read_row_action(form: MultiDict[str, str], *, secret: str, action: str, invi
     """The posted fields, or None when the one-time token is missing, malformed or not one this server
     issued for `action` on `invite_id` (an expired or forged form)."""
     token = (form.get("submission_token") or "").strip()
-    if not TOKEN_PATTERN.match(token) or not _token_is_ours(secret, action, invite_id, token):
+    if not tokens.verify(secret, "row", token, action, invite_id):
         return None
     return RowAction(
         token=token,

@@ -9,7 +9,6 @@ go through invite.actions with the form's one-time token, so a double click acts
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any, TypeVar
 from urllib.parse import quote, urlencode
 
@@ -19,7 +18,7 @@ from flask_wtf.csrf import CSRFError
 from invite import actions, when
 from invite.activity import queries
 from invite.auth import require
-from invite.invitations import find_invite, last_sent_within, resend_limit, teams_of
+from invite.invitations import find_invite, last_sent_within, teams_of
 from invite.junction import Invite, JunctionClient, JunctionError, Page
 from invite.storage import PENDING, Action, get_action
 from invite.support import views
@@ -46,12 +45,6 @@ def _cooldown_minutes() -> float:
 
 def _row_token(action: str, invite_id: str) -> str:
     return issue_row_token(current_app.secret_key, action, invite_id)
-
-
-def resend_refusal(email: str, token: str, now: datetime | None = None) -> dict | None:
-    """The page's message when the server's resend limits refuse this resend, or None."""
-    refusal = resend_limit(email, current_app.extensions["settings"], except_token=token, now=now)
-    return views.message("warning", *refusal) if refusal else None
 
 
 def dashboard_senders(invites: tuple[Invite, ...]) -> dict[str, str]:
@@ -294,10 +287,16 @@ def resend(invite_id: str):
         if invite is None:
             return redirect(_list_url(form.q, notice="gone"), code=303)
         return _render_resend(invite_id, form, invite=invite)
-    if (refusal := resend_refusal(invite.email, form.token)) is not None:
-        return _render_resend(invite_id, form, problem=refusal), 429
-
-    claim = actions.resend_invite(_client(), form.token, current_actor(), invite, get_upstream().team_names())
+    upstream = get_upstream()
+    try:
+        claim = actions.resend_invite(_client(), form.token, current_actor(), invite, upstream.team_names(),
+                                      limits=upstream.limits)
+    except actions.TokenClash:
+        return redirect(_list_url(form.q, notice="expired"), code=303)
+    if claim.action.outcome_kind == "held_back":
+        alert = (claim.action.outcome or {}).get("alert") or {}
+        problem = views.message("warning", alert.get("title", ""), alert.get("text", ""))
+        return _render_resend(invite_id, form, problem=problem), 429
     return _after_existing(claim.action, form.q)
 
 
@@ -355,6 +354,10 @@ def revoke(invite_id: str):
             return _after_existing(existing, form.q)
         return redirect(_list_url(form.q, notice="gone"), code=303)
 
-    claim = actions.revoke_invite(_client(), form.token, current_actor(), invite_id=invite.id, email=invite.email,
-                                  role=invite.role, teams=teams_of(invite, get_upstream().team_names()))
+    try:
+        claim = actions.revoke_invite(_client(), form.token, current_actor(), invite_id=invite.id,
+                                      email=invite.email, role=invite.role,
+                                      teams=teams_of(invite, get_upstream().team_names()))
+    except actions.TokenClash:
+        return redirect(_list_url(form.q, notice="expired"), code=303)
     return _after_existing(claim.action, form.q)
