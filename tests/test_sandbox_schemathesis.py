@@ -6,8 +6,8 @@ answer. The number of examples per operation is bounded and the generation is de
 the same requests every time, in a few seconds.
 
 Where the sandbox knowingly answers differently from what the document says, the difference is listed in
-INTENDED_DIFFERENCES with the reason (README, "The built-in sandbox"). Anything else schemathesis reports
-fails the test, with every finding listed.
+INTENDED_DIFFERENCES with the reason (docs/sandbox.md, "Where the sandbox knowingly differs"). Anything else
+schemathesis reports fails the test, with every finding listed.
 """
 
 from __future__ import annotations
