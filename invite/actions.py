@@ -171,12 +171,7 @@ def settle_unanswered(client: JunctionClient, row: Action, error: JunctionError,
     """A send whose answer never came (or could not be read): record what List Invites shows for it now."""
     pending, check_error = _look_up_pending(client, row.target_email)
     outcome = outcomes.describe_unknown(error, row.target_email, started_at, pending, check_error)
-    if outcome.get("status") == "confirmed_pending":
-        kind = "confirmed_pending"
-    elif (outcome.get("alert") or {}).get("sent") == outcomes.NOT_SENT:
-        kind = "checked_not_sent"  # Junction failed, and its list, read after, shows nothing sent
-    else:
-        kind = "unknown"
+    kind = "confirmed_pending" if outcome.get("status") == "confirmed_pending" else "unknown"
     _finish(row, outcome, kind, error, commit=commit)
 
 

@@ -39,7 +39,7 @@ def seeded(app):
     record(app, "tok_b_000000000000000", actor="bob@corp.example", action="resend", target="second@example.org",
            kind="invite_resent")
     record(app, "tok_c_000000000000000", actor="bob@corp.example", action="revoke", target="third@example.org",
-           kind="already_gone", when=NOW - timedelta(days=3))
+           kind="conflict", when=NOW - timedelta(days=3))
     record(app, "tok_d_000000000000000", actor="cy@corp.example", target="fourth@example.org", kind="unknown",
            when=NOW - timedelta(days=40))
     return app

@@ -60,8 +60,8 @@ def test_every_outcome_in_plain_words_and_in_the_audit_trail(bulk, sandbox):
     assert rows["slow@example.com"]["outcome"] == "Sent (confirmed after no answer)"
     assert rows[member.casefold()]["outcome"] == "Skipped"
     assert rows[pending.casefold()]["outcome"] == "Skipped"
-    assert status["counts"] == {"sent": 3, "already_member": 0, "not_sent": 1, "unknown": 3, "waiting": 0,
-                                "cancelled": 0, "skipped": 2}
+    assert status["counts"] == {"sent": 3, "already_member": 0, "not_sent": 1, "held_back": 0, "unknown": 3,
+                                "waiting": 0, "cancelled": 0, "skipped": 2}
     # Never re-posted by itself: one POST per address sent, none for the skipped ones.
     assert set(posted_addresses(sandbox).values()) == {1}
     assert member.casefold() not in posted_addresses(sandbox)
@@ -168,6 +168,17 @@ def test_unconfirmed_previews_are_deleted_after_a_day(bulk):
         assert tokens == {fresh.token}
 
 
+def _age_the_trail(app, minutes: int) -> None:
+    from datetime import timedelta
+
+    from invite.storage import Action, db
+
+    with app.app_context():
+        for row in db.session.scalars(db.select(Action)):
+            row.created_at = row.created_at - timedelta(minutes=minutes)
+        db.session.commit()
+
+
 def test_retry_the_unknown_rows_is_an_explicit_confirmed_action(bulk, sandbox):
     app, client, worker = bulk
     job_id = preview_and_confirm(client, "status500@example.com\nfine@example.com\n")
@@ -175,6 +186,7 @@ def test_retry_the_unknown_rows_is_an_explicit_confirmed_action(bulk, sandbox):
     assert posted_addresses(sandbox) == {"status500@example.com": 1, "fine@example.com": 1}
     page = client.get(f"/bulk/{job_id}").get_data(as_text=True)
     assert "Retry the 1 unknown row" in page
+    _age_the_trail(app, minutes=2)  # a retry within the send limit's minute would be held back, as any send
     confirm = client.get(f"/bulk/{job_id}/retry-unknown").get_data(as_text=True)
     assert "may resend an invitation that did arrive" in confirm
     answer = client.post(f"/bulk/{job_id}/retry-unknown", data={"csrf_token": _CSRF.search(confirm).group(1)})

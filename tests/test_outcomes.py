@@ -202,12 +202,13 @@ def test_no_answer_and_nothing_listed_yet_says_it_may_still_be_on_its_way(error)
     assert (notice["sent"], notice["error_kind"]) == (MAYBE_SENT, type(error).__name__)
 
 
-def test_a_server_error_and_nothing_listed_says_not_sent_and_safe_to_send_again():
+def test_a_server_error_and_nothing_listed_stays_unknown_and_says_probably_not_sent():
     notice = describe_unknown(ServerError("500", http_status=500), EMAIL, STARTED, None, None)["alert"]
-    assert notice["title"].startswith("Not sent: Junction failed while handling it (HTTP 500)")
+    assert notice["title"].startswith("Unknown: Junction failed while handling it (HTTP 500)")
     assert f"checked right after, shows none for {EMAIL}" in notice["title"]
-    assert "It is safe to send again" in notice["text"] and "already a member" in notice["text"]
-    assert notice["sent"] == NOT_SENT and notice["http_status"] == 500
+    assert "probably not sent" in notice["text"] and "already a member" in notice["text"]
+    assert "before sending again" in notice["text"]
+    assert notice["sent"] == MAYBE_SENT and notice["http_status"] == 500
 
 
 # --- revoking ----------------------------------------------------------------------------------------

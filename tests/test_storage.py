@@ -131,7 +131,6 @@ def test_a_held_back_claim_sees_only_the_earlier_mailings_of_its_address(sandbox
     """claim_action's hold_back is judged on the address's earlier rows that may have mailed (issue 20):
     case-insensitive, the row itself and later rows left out, refusals not counted; the statement is built
     once per process with bound parameters, so each call must still read its own arguments."""
-    from invite.storage import utcnow
 
     app = make_app(app_env(sandbox, database_url))
     with app.app_context():

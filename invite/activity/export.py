@@ -7,11 +7,12 @@ import io
 import json
 from collections.abc import Iterable, Iterator
 
+from invite.core import vocabulary
 from invite.storage import Action
 
 COLUMNS = ("when_utc", "who", "who_role", "action", "target_email", "role", "team_ids", "team_names", "outcome",
            "junction_http_status", "request_id", "junction_request_id", "client_address", "invite_id", "channel",
-           "os_user", "host", "own_request_id")
+           "os_user", "host", "own_request_id", "outcome_words")
 
 # A spreadsheet runs a cell that starts with one of these as a formula (OWASP: CSV injection).
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -29,6 +30,7 @@ def _values(action: Action) -> tuple[object, ...]:
         action.role, " ".join(action.team_ids), "; ".join(action.team_names), action.outcome_kind,
         action.http_status, action.request_id, action.junction_request_id, action.client_addr, action.invite_id,
         action.channel, action.os_user, action.host, action.own_request_id,
+        vocabulary.label(action.outcome_kind, action.action),
     )
 
 

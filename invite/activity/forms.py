@@ -8,40 +8,16 @@ from wtforms import DateField, Form, IntegerField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, NumberRange, Optional, ValidationError
 
+from invite.core import vocabulary
 from invite.storage import ACTIONS
 
-OUTCOME_GROUPS = {
-    "succeeded": ("invite_created", "invite_resent", "already_in_org", "confirmed_pending", "revoked"),
-    "failed": ("validation_error", "conflict", "rate_limited", "unreachable", "key_rejected", "not_found",
-               "rejected", "already_gone", "invalid_id"),
-    "unknown": ("unknown",),
-}
+# The vocabulary's groups and words (invite.core.vocabulary), as the filters offer them.
+OUTCOME_GROUPS = vocabulary.KINDS_BY_GROUP
 # The words every other page uses, not the stored codes.
 ACTION_LABELS = {"send": "Invited", "resend": "Resent", "revoke": "Revoked"}
-OUTCOME_LABELS = {
-    "invite_created": "Invitation sent",
-    "invite_resent": "Sent again",
-    "already_in_org": "Already a member",
-    "confirmed_pending": "Sent (confirmed after a timeout)",
-    "revoked": "Revoked",
-    "validation_error": "Rejected by validation",
-    "conflict": "Conflict",
-    "rate_limited": "Rate limited",
-    "unreachable": "Junction unreachable",
-    "key_rejected": "Key rejected",
-    "not_found": "Org not found",
-    "rejected": "Rejected",
-    "already_gone": "Already gone",
-    "invalid_id": "Invalid id",
-    "unknown": "Unknown",
-}
-
-
-def outcome_group(kind: str) -> str:
-    for group, kinds in OUTCOME_GROUPS.items():
-        if kind in kinds:
-            return group
-    return "unknown"
+OUTCOME_LABELS = {kind: vocabulary.label(kind) for kind in vocabulary.OUTCOMES}
+outcome_group = vocabulary.group
+outcome_label = vocabulary.label
 
 
 # Far beyond any real trail, and far enough from date.min/max that a day's arithmetic never overflows.
@@ -72,8 +48,9 @@ class ActivityFilterForm(Form):
     action = SelectField("Action", default="", choices=[SelectChoice("", "Any")]
                          + [SelectChoice(a, ACTION_LABELS.get(a, a.capitalize())) for a in ACTIONS])
     outcome = SelectField("Outcome", default="", choices=[SelectChoice("", "Any")]
-                          + [SelectChoice(g, g.capitalize()) for g in OUTCOME_GROUPS]
-                          + [SelectChoice(k, label) for k, label in OUTCOME_LABELS.items()])
+                          + [SelectChoice(g, vocabulary.GROUP_LABELS[g]) for g in OUTCOME_GROUPS]
+                          # a group of one kind (held back) is offered once, as its group
+                          + [SelectChoice(k, label) for k, label in OUTCOME_LABELS.items() if k not in OUTCOME_GROUPS])
     date_from = DateField("From (UTC)", validators=[Optional(), _in_range])
     date_to = DateField("To (UTC)", validators=[Optional(), _in_range])
     # Not drawn with the filters (the pager links carry it); its error is listed in the page's alert.

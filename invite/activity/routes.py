@@ -9,7 +9,7 @@ from flask import Blueprint, Response, render_template, request, stream_with_con
 from invite.activity import queries
 from invite.activity.chart import SERIES, chart_svg
 from invite.activity.export import csv_lines
-from invite.activity.forms import ACTION_LABELS, OUTCOME_LABELS, ActivityFilterForm, outcome_group
+from invite.activity.forms import ACTION_LABELS, ActivityFilterForm, outcome_group, outcome_label
 from invite.auth import require
 from invite.invites.forms import ROLE_LABELS
 
@@ -65,7 +65,7 @@ def _render(form: ActivityFilterForm, filters: dict, valid: bool, *, status: int
         chart_title=title,
         chart_counts=counts,
         series=SERIES,
-        outcome_labels=OUTCOME_LABELS,
+        outcome_label=outcome_label,
         outcome_group=outcome_group,
         action_labels=ACTION_LABELS,
         role_labels=ROLE_LABELS,

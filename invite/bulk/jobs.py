@@ -66,7 +66,7 @@ TICK_SECONDS = 0.1
 # Row outcome kinds grouped the way the progress page counts them.
 SENT_KINDS = ("invite_created", "invite_resent", "confirmed_pending")
 NOT_SENT_KINDS = ("validation_error", "conflict", "rate_limited", "unreachable", "key_rejected", "not_found",
-                  "rejected", "checked_not_sent")
+                  "rejected")
 # A previewed row's verdict and a job's state as the pages and the command line word them.
 VERDICT_WORDS = {
     "invalid_email": "Invalid address", "duplicate": "Duplicate", "already_member": "Already a member",

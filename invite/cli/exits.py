@@ -42,7 +42,6 @@ _BY_KIND = {
     "not_found": CONFIGURATION,  # a send's 404 means Junction does not know the org
     "rate_limited": UNAVAILABLE,
     "unreachable": UNAVAILABLE,
-    "checked_not_sent": UNAVAILABLE,  # Junction failed and did nothing: try again later
     "held_back": UNAVAILABLE,  # the dashboard's send limits: the message says when it can go
 }
 

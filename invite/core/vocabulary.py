@@ -18,7 +18,9 @@ UNKNOWN = "unknown"
 @dataclass(frozen=True)
 class Outcome:
     kind: str
-    label: str  # what every page, row, file and command line shows for this kind
+    # What every page, row, file and command line shows for this kind: a failure's reason, prefixed by
+    # label() with what was not done ("Not sent: conflict"); "{done}" is the action's past participle.
+    label: str
     group: str  # succeeded, failed, held_back or unknown: the filters and the pills
     meaning: str  # one sentence for a reader who was not there (the docs, `invite --help`, tooltips)
 
@@ -34,27 +36,24 @@ OUTCOMES: dict[str, Outcome] = {o.kind: o for o in (
     Outcome("revoked", "Revoked", SUCCEEDED, "The invitation was revoked; its link no longer works."),
     Outcome("already_gone", "Already gone", SUCCEEDED,
             "There was no pending invitation left to revoke (revoked or accepted meanwhile)."),
-    Outcome("validation_error", "Not done: Junction rejected a value", FAILED,
+    Outcome("validation_error", "Junction rejected a value", FAILED,
             "Junction refused a value (its 422); nothing was done. The messages say which."),
-    Outcome("conflict", "Not done: conflict", FAILED, "Junction refused it as a conflict; nothing was done."),
-    Outcome("rate_limited", "Not done: Junction's rate limit", FAILED,
+    Outcome("conflict", "conflict", FAILED, "Junction refused it as a conflict; nothing was done."),
+    Outcome("rate_limited", "rate limited", FAILED,
             "Junction asked us to slow down; nothing was done. Try again after the wait it gave."),
-    Outcome("unreachable", "Not done: Junction unreachable", FAILED,
+    Outcome("unreachable", "Junction unreachable", FAILED,
             "The dashboard could not connect to Junction; nothing was sent."),
-    Outcome("key_rejected", "Not done: the key was refused", FAILED,
+    Outcome("key_rejected", "the key was refused", FAILED,
             "Junction refused the dashboard's Management Key; nothing was done. Check JUNCTION_MANAGEMENT_KEY."),
-    Outcome("not_found", "Not done: org unknown", FAILED,
+    Outcome("not_found", "org unknown", FAILED,
             "Junction does not know the org; nothing was done. Check JUNCTION_ORG_ID."),
-    Outcome("rejected", "Not done: Junction answered with an error", FAILED,
+    Outcome("rejected", "Junction answered with an error", FAILED,
             "Junction answered with an error that means it did nothing."),
-    Outcome("checked_not_sent", "Not done: Junction failed (checked)", FAILED,
-            "Junction failed while handling it; its invitations list, checked right after, showed nothing "
-            "sent. Safe to try again."),
-    Outcome("invalid_id", "Not done: invalid id", FAILED, "Junction did not accept the invitation id."),
+    Outcome("invalid_id", "invalid id", FAILED, "Junction did not accept the invitation id."),
     Outcome("held_back", "Held back: sent too recently", HELD_BACK,
             "The dashboard's own send limits (INVITE_RESEND_MIN_INTERVAL_SECONDS, INVITE_RESENDS_PER_DAY) held "
             "it back; nothing was sent. It can be sent once the time given has passed."),
-    Outcome("unknown", "Unknown: Junction may have acted", UNKNOWN,
+    Outcome("unknown", "may have been {done}", UNKNOWN,
             "Junction's answer never came or could not be read, and checking did not settle it: look before "
             "trying again."),
 )}
@@ -65,10 +64,21 @@ GROUP_LABELS = {SUCCEEDED: "Succeeded", FAILED: "Failed", HELD_BACK: "Held back"
 KINDS_BY_GROUP = {g: tuple(o.kind for o in OUTCOMES.values() if o.group == g) for g in GROUPS}
 
 
-def label(kind: str | None) -> str:
-    """The words for `kind`; a kind this version does not know (a newer writer's row) reads as unknown."""
-    outcome = OUTCOMES.get(kind or "")
-    return outcome.label if outcome else OUTCOMES["unknown"].label
+# What each action does, as "Not sent" and "may have been sent" say it.
+_DONE = {"send": "sent", "resend": "sent", "revoke": "revoked"}
+
+
+def label(kind: str | None, action: str | None = "send") -> str:
+    """The words for `kind` after `action`; a kind this version does not know (a newer writer's row) reads
+    as unknown."""
+    outcome = OUTCOMES.get(kind or "") or OUTCOMES[UNKNOWN]
+    done = _DONE.get(action or "", "done")
+    words = outcome.label.replace("{done}", done)
+    if outcome.group == FAILED:
+        return f"Not {done}: {words}"
+    if outcome.group == UNKNOWN:
+        return f"Unknown: {words}"
+    return words
 
 
 def group(kind: str | None) -> str:

@@ -139,9 +139,10 @@ def describe_unknown(error: JunctionError, email: str, started_at: datetime,
             "It may still be on its way. Look the address up on the Invitations page in a minute "
             "before sending again.", MAYBE_SENT, error))
     return form_outcome(alert(
-        f"Not sent: {what}, and its invitations list, checked right after, shows none for {email}.",
-        "It is safe to send again. (If they are already a member, Junction will say so.)",
-        NOT_SENT, error))
+        f"Unknown: {what}, and its invitations list, checked right after, shows none for {email}.",
+        "It was probably not sent. Look the address up on the Invitations page in a minute before sending "
+        "again. (If they are already a member, Junction will say so.)",
+        MAYBE_SENT, error))
 
 
 def revoke_outcome(level: str, title: str, text: str = "") -> dict[str, Any]:

@@ -1,0 +1,86 @@
+"""One vocabulary (issue 21): every outcome kind has one name, and every channel's renderer shows that name
+for it: /activity, the activity CSV and JSON Lines (the page's export and `invite activity`), a bulk job's
+row on its page, in its JSON poll and in its results CSV. A renderer that words an outcome its own way fails
+here for that kind."""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import json
+import re
+
+import pytest
+from conftest import app_env, make_app
+
+from invite.activity.export import csv_lines, json_lines
+from invite.bulk import jobs
+from invite.bulk.models import ROW_DONE, BulkRow
+from invite.core import vocabulary
+from invite.core.actor import Actor
+from invite.storage import Action, claim_action, complete_action, db
+
+KINDS = list(vocabulary.OUTCOMES)
+
+
+@pytest.fixture
+def app(sandbox, tmp_path):
+    app = make_app(app_env(sandbox, f"sqlite:///{tmp_path / 'words.db'}", AUTH_MODE="dev"))
+    yield app
+    app.extensions["upstream"].client.close()
+
+
+def _record_every_kind(app) -> dict[str, int]:
+    """One send row per outcome kind, on one bulk job's rows too; returns kind -> the job's row id."""
+    maker = Actor(email="ops.person@acme.test", role="admin")
+    with app.app_context():
+        draft = jobs.create_draft([jobs.DraftRow(position=n + 2, email=f"{kind}@example.org", role="no_role",
+                                                 teams=[], verdict="ready", message=None, sendable=True)
+                                   for n, kind in enumerate(KINDS)], maker)
+        job, _ = jobs.confirm_job(draft.token, maker)
+        db.session.commit()
+        recorded = {}
+        for n, kind in enumerate(KINDS):
+            action = claim_action(f"tok_words_{n:010d}", actor_email=maker.email, action="send",
+                                  target_email=f"{kind}@example.org", role="no_role", bulk_job_id=job.id).action
+            complete_action(action, outcome={"kind": "form", "alert": {"title": "t", "text": ""}}, outcome_kind=kind)
+            recorded[kind] = action.id
+        rows = {}
+        for kind, action_id in recorded.items():
+            row = db.session.scalars(db.select(BulkRow).where(BulkRow.job_id == job.id,
+                                                              BulkRow.email == f"{kind}@example.org")).one()
+            row.state, row.outcome_kind, row.action_id = ROW_DONE, kind, action_id
+            rows[kind] = row.id
+        db.session.commit()
+        return {"job": job.id, **rows}
+
+
+def test_every_kind_has_a_group_and_distinct_words():
+    assert {o.group for o in vocabulary.OUTCOMES.values()} == set(vocabulary.GROUPS)
+    for action in ("send", "revoke"):
+        words = [vocabulary.label(kind, action) for kind in KINDS]
+        assert len(set(words)) == len(words), words
+    assert vocabulary.label("a-kind-from-a-newer-version") == vocabulary.label("unknown")
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_renderer_shows_the_vocabularys_words_for_each_kind(app, kind):
+    ids = _record_every_kind(app)
+    words = vocabulary.label(kind, "send")
+    client = app.test_client()
+
+    page = html.unescape(client.get(f"/activity?target={kind}@example.org").get_data(as_text=True))
+    assert re.search(rf'class="pill outcome-{vocabulary.group(kind)}">\s*{re.escape(words)}\s*<', page), kind
+
+    with app.app_context():
+        rows = [a for a in db.session.scalars(db.select(Action)) if a.outcome_kind == kind]
+        exported = list(csv.DictReader(io.StringIO("".join(csv_lines(rows)))))
+        assert [r["outcome_words"] for r in exported] == [words]
+        assert [json.loads(line)["outcome_words"] for line in "".join(json_lines(rows)).splitlines()] == [words]
+        assert jobs.row_words(db.session.get(BulkRow, ids[kind])) == words
+
+    poll = client.get(f"/bulk/{ids['job']}.json").get_json()
+    assert [r["outcome"] for r in poll["rows"] if r["id"] == ids[kind]] == [words]
+    results = list(csv.DictReader(io.StringIO(client.get(f"/bulk/{ids['job']}.csv").get_data(as_text=True))))
+    assert [r["outcome"] for r in results if r["email"] == f"{kind}@example.org"] == [words]
