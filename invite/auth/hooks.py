@@ -10,7 +10,7 @@ from flask import Flask, Response, g, request
 from invite.auth.identity import AuthError, resolve_identity
 from invite.auth.jwks import JwksCache
 from invite.auth.pages import forbidden, unauthorized
-from invite.auth.permissions import can
+from invite.auth.permissions import PermissionRefused, can
 from invite.auth.settings import AuthSettings
 
 # Health checks and metrics scrapes come from the platform, which has no SSO identity (/metrics checks
@@ -57,6 +57,10 @@ def init_auth(app: Flask, settings: AuthSettings, *, jwks: JwksCache | None = No
             log.warning("no role", extra={"fields": {"auth_email": identity.email, "path": request.path}})
             return forbidden()
         return None
+
+    @app.errorhandler(PermissionRefused)
+    def refused(error: PermissionRefused) -> Response:
+        return forbidden(missing=error.missing)
 
     @app.context_processor
     def auth_context() -> dict[str, object]:

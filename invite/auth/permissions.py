@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from flask import g, request
+from werkzeug.exceptions import Forbidden
 
 from invite.auth.settings import normalise_email
 
@@ -73,6 +74,14 @@ def can(permission: str) -> bool:
     return permission in PERMISSIONS.get(identity.role, frozenset())
 
 
+class PermissionRefused(Forbidden):
+    """The signed-in person's role lacks `missing`; invite.auth.hooks answers it with the 403 page."""
+
+    def __init__(self, missing: str):
+        super().__init__()
+        self.missing = missing
+
+
 def require(permission: str) -> Callable[[F], F]:
     """View decorator: the view body runs only if the signed-in person's role grants `permission`."""
     # Checked when the view is defined, so a typo fails at import rather than refusing everyone.
@@ -82,13 +91,11 @@ def require(permission: str) -> Callable[[F], F]:
         @functools.wraps(view)
         def wrapped(*args: Any, **kwargs: Any) -> Any:
             if not can(permission):
-                from invite.auth.pages import forbidden
-
                 identity = g.get("identity")
                 log.warning("permission refused", extra={"fields": {
                     "auth_email": getattr(identity, "email", None), "auth_role": getattr(identity, "role", None),
                     "permission": permission, "path": request.path}})
-                return forbidden(missing=permission)
+                raise PermissionRefused(permission)
             return view(*args, **kwargs)
 
         return wrapped  # type: ignore[return-value]

@@ -24,7 +24,7 @@ import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 from urllib.parse import quote, urlsplit
 
 import requests
@@ -342,10 +342,18 @@ class JunctionClient:
 
     # ------------------------------------------------------------------ HTTP
 
+    @overload
+    def _call(self, operation: str, method: str, path: str, *, params: dict[str, Any] | None = None,
+              json_body: Any = None, parse: tuple[Callable[[Any], T], str]) -> T: ...
+
+    @overload
+    def _call(self, operation: str, method: str, path: str, *, params: dict[str, Any] | None = None,
+              json_body: Any = None, parse: None = None) -> None: ...
+
     def _call(
         self, operation: str, method: str, path: str, *, params: dict[str, Any] | None = None,
         json_body: Any = None, parse: tuple[Callable[[Any], T], str] | None = None,
-    ) -> Any:
+    ) -> T | None:
         """One operation: a request, retried as the module docstring says, within one deadline; then the
         parsed answer (None without `parse`) or a typed error."""
         headers = {}
@@ -368,7 +376,7 @@ class JunctionClient:
             time.sleep(pause)
             retried += 1
 
-        result: Any = None
+        result: T | None = None
         if failure is None and answer is not None and not 200 <= answer.status < 300:
             failure = _status_error(answer)
         elif failure is None and answer is not None and parse is not None:
