@@ -14,10 +14,10 @@ from invite.bulk.parser import MAX_BYTES as BULK_MAX_BYTES
 from invite.config import Settings, load_settings
 from invite.csrf import init_csrf
 from invite.layout import init_layout
+from invite.paths import ROOT
 from invite.template_urls import init_template_urls
 from invite.version import __version__
 
-ROOT = Path(__file__).resolve().parent.parent
 # Any request body above this is refused with a 413 page before it is parsed; a bulk list (1 MB pasted or
 # uploaded, invite/bulk/parser.py) fits well inside it.
 MAX_REQUEST_BYTES = 4 * 1024 * 1024

@@ -10,7 +10,7 @@ from __future__ import annotations
 from wtforms import Form, StringField
 from wtforms.validators import DataRequired, Email, Length
 
-from invite.junction import ROLES
+from invite.junction.models import ROLES
 
 ROLE_LABELS = {
     "org_admin": "Org admin",

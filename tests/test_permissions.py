@@ -12,7 +12,7 @@ import pytest
 from flask import Blueprint, Flask, jsonify, render_template_string
 
 from invite.auth import PERMISSIONS, current_identity, init_auth, load_auth_settings, require
-from invite.auth.permissions import role_for
+from invite.auth.roles import role_for
 
 ROOT = Path(__file__).resolve().parent.parent
 PROXY = "10.0.0.5"

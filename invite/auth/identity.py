@@ -16,8 +16,8 @@ import jwt
 from flask import Request
 
 from invite.auth.jwks import JwksCache, JwksError, JwksUnavailable
-from invite.auth.permissions import role_for
 from invite.auth.repeated_headers import REPEATED_HEADERS, repeated_names
+from invite.auth.roles import role_for
 from invite.auth.settings import AuthSettings, looks_like_email, normalise_email
 
 # Page text per reason. Generic on purpose: no header names, claim names or token contents, which

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from flask import Response, current_app, g, make_response, render_template
 
 from invite.auth.identity import AuthError
-from invite.auth.permissions import PERMISSION_LABELS, PERMISSIONS
+from invite.auth.roles import PERMISSION_LABELS, PERMISSIONS
 from invite.web import current_request_id
 
 

@@ -8,49 +8,20 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from flask import g, request
 from werkzeug.exceptions import Forbidden
 
-from invite.auth.settings import normalise_email
+from invite.auth.roles import ALL_PERMISSIONS, PERMISSION_LABELS, PERMISSIONS, role_for  # noqa: F401 - re-exported
 
 if TYPE_CHECKING:
     from invite.auth.identity import Identity
-    from invite.auth.settings import AuthSettings
-
-PERMISSIONS: dict[str, frozenset[str]] = {
-    "admin": frozenset({"send", "resend", "revoke", "view"}),
-    "support": frozenset({"resend", "view"}),
-}
-ALL_PERMISSIONS = frozenset().union(*PERMISSIONS.values())
-
-# For the 403 page: "Your role cannot <label>."
-PERMISSION_LABELS = {
-    "send": "send new invitations",
-    "resend": "resend invitations",
-    "revoke": "revoke invitations",
-    "view": "look up invitations and members",
-}
 
 log = logging.getLogger("invite.auth")
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def role_for(email: str, groups: Iterable[str], settings: AuthSettings) -> str | None:
-    """Admin wins when both roles match; None means signed in but without access.
-
-    Emails are compared in normalise_email()'s form; an address without one matches no allow-list.
-    """
-    email = normalise_email(email) or ""
-    groups = set(groups)
-    if email in settings.admin_emails or groups.intersection(settings.admin_groups):
-        return "admin"
-    if email in settings.support_emails or groups.intersection(settings.support_groups):
-        return "support"
-    return None
 
 
 def current_identity() -> Identity:

@@ -10,11 +10,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from invite.junction import (
+from invite.junction.errors import (
     AuthenticationError,
     ConflictError,
-    Invite,
-    InviteStatus,
     JunctionError,
     NotFoundError,
     OutcomeUnknownError,
@@ -23,6 +21,7 @@ from invite.junction import (
     UnreachableError,
     UnsendableRequestError,
 )
+from invite.junction.models import Invite, InviteStatus
 
 NOT_SENT = "not_sent"
 MAYBE_SENT = "maybe_sent"

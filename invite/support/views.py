@@ -6,13 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from invite.invites.forms import ROLE_LABELS
-from invite.junction import (
+from invite.invite_rules import ROLE_LABELS
+from invite.junction.errors import (
     AuthenticationError,
-    Creator,
-    Invite,
     JunctionError,
-    Member,
     NotFoundError,
     OutcomeUnknownError,
     RateLimitError,
@@ -21,6 +18,7 @@ from invite.junction import (
     UnreachableError,
     ValidationError,
 )
+from invite.junction.models import Creator, Invite, Member
 from invite.when import utc
 
 
