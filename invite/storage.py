@@ -20,7 +20,20 @@ from typing import Any, TypeVar
 from flask import current_app
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import JSON, Connection, DateTime, Engine, Index, Integer, String, TypeDecorator, bindparam, event, func
+from sqlalchemy import (
+    JSON,
+    Connection,
+    DateTime,
+    Engine,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    bindparam,
+    event,
+    func,
+)
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Mapped, configure_mappers, mapped_column
 from sqlalchemy.orm.attributes import instance_dict, set_committed_value
@@ -53,6 +66,40 @@ class UTCDateTime(TypeDecorator):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# The largest id an Integer key holds on PostgreSQL (int4; SQLite's reach further): a larger number asked for
+# in a URL or a filter names nothing, and must be answered as such before the database refuses it.
+LARGEST_ID = 2**31 - 1
+
+
+class FittedString(TypeDecorator):
+    """A text column whose every written value is cleaned of control characters and cut to its length
+    (invite/safe_text.py's fit), however it is written: PostgreSQL refuses NUL and a value longer than its
+    column, SQLite stores both, and either way a page would show what a client slipped in."""
+
+    impl = String
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect) -> str | None:
+        return fit(value, self.impl.length or _LONGEST_TEXT) if isinstance(value, str) else value
+
+
+class FittedText(FittedString):
+    """FittedString for a Text column (no length of its own)."""
+
+    impl = Text
+    cache_ok = True  # SQLAlchemy reads it from each class's own body
+
+
+class CleanJSON(TypeDecorator):
+    """A JSON column whose strings, at any depth, are cleaned and cut as an audit row's are."""
+
+    impl = JSON
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect) -> Any:
+        return _clean_json(value)
 
 
 class Action(db.Model):
@@ -139,9 +186,12 @@ def _fitted(values: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
+_LONGEST_TEXT = 10_000
+
+
 def _clean_json(value: Any) -> Any:
     if isinstance(value, str):
-        return fit(value, 10_000)
+        return fit(value, _LONGEST_TEXT)
     if isinstance(value, list):
         return [_clean_json(item) for item in value]
     if isinstance(value, dict):

@@ -8,7 +8,7 @@ from wtforms import DateField, Form, IntegerField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, NumberRange, Optional, ValidationError
 
-from invite.storage import ACTIONS
+from invite.storage import ACTIONS, LARGEST_ID
 
 OUTCOME_GROUPS = {
     "succeeded": ("invite_created", "invite_resent", "already_in_org", "confirmed_pending", "revoked"),
@@ -80,13 +80,13 @@ class ActivityFilterForm(Form):
     page = IntegerField("Page", default=1, validators=[
         Optional(), NumberRange(1, MAX_PAGE, message=f"Page must be a whole number from 1 to {MAX_PAGE:,}.")])
 
-    job = IntegerField("Bulk job", validators=[Optional()])
+    job = IntegerField("Bulk job", validators=[Optional()])  # range checked below, before any query
 
     FILTERS = ("who", "target", "action", "outcome", "date_from", "date_to", "job")
 
     def validate_job(self, field: IntegerField) -> None:
-        if field.data is not None and field.data < 1:
-            raise ValidationError("A bulk job number is 1 or more.")
+        if field.data is not None and not 1 <= field.data <= LARGEST_ID:
+            raise ValidationError(f"A bulk job number is from 1 to {LARGEST_ID:,}.")
 
     def validate_date_to(self, field: DateField) -> None:
         if field.data and self.date_from.data and field.data < self.date_from.data:
