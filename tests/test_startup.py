@@ -48,6 +48,26 @@ def assert_refused_cleanly(proc: subprocess.CompletedProcess, expected: list[str
         assert noise not in output, output
 
 
+JUNCTION_URLS = {
+    # Each passed the start-up check before, then failed on the first call to Junction (or sent the key in
+    # clear text).
+    "credentials": ("https://ops:pa55word-in-url@api.management.junction.com",
+                    "configuration error: JUNCTION_API_BASE_URL must not hold a user name or password"),
+    "plain http": ("http://api.management.junction.com",
+                   "configuration error: JUNCTION_API_BASE_URL uses plain http:// to api.management.junction.com"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(JUNCTION_URLS))
+def test_gunicorn_refuses_a_junction_url_that_would_expose_the_key(case):
+    url, expected = JUNCTION_URLS[case]
+    env = {**BAD_SETTINGS["no secret key"][0], "SECRET_KEY": "s" * 32, "JUNCTION_API_BASE_URL": url}
+    for command in (GUNICORN, RELEASE):
+        proc = run(command, env)
+        assert_refused_cleanly(proc, [expected])
+        assert "pa55word" not in proc.stdout + proc.stderr
+
+
 @pytest.mark.parametrize("concurrency", ["2", "4"])
 @pytest.mark.parametrize("case", sorted(BAD_SETTINGS))
 def test_gunicorn_refuses_a_bad_setting_the_same_way_every_time(case, concurrency):
