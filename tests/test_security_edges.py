@@ -157,3 +157,45 @@ def test_formulas_in_stored_text_are_neutralised_in_both_csv_exports(edges_app):
     row = _first_data_row(results.get_data(as_text=True))
     for column in ("teams", "message", "invite_id"):
         assert row[column].startswith("'"), (column, row[column])
+
+
+# ------------------------------------------------------------------ who may reach each route (issue 20, what held)
+
+PROXY = "10.0.0.5"
+OPEN_ENDPOINTS = {"ops.healthz", "ops.readyz", "metrics.metrics", "static"}  # health, metrics, static files
+_SAMPLE_ARGUMENT = {"job_id": "1", "token": "A" * 24, "invite_id": "inv_0123456789"}
+
+
+def every_route(app) -> list[tuple[str, str, str]]:
+    """(endpoint, method, path) for every route in the app but the open ones, from its URL map: a route
+    added later is covered without being listed here."""
+    found = []
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in OPEN_ENDPOINTS:
+            continue
+        path = rule.rule
+        for name in rule.arguments:
+            path = re.sub(rf"<(?:[^:>]+:)?{name}>", _SAMPLE_ARGUMENT[name], path)
+        found += [(rule.endpoint, method, path) for method in sorted(rule.methods - {"HEAD", "OPTIONS"})]
+    return found
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_every_route_but_health_metrics_and_static_needs_an_identity_and_a_role(sandbox, database_url):
+    app = make_app(app_env(sandbox, database_url, AUTH_MODE="header", AUTH_TRUSTED_PROXIES="10.0.0.0/24",
+                           ADMIN_GROUPS="junction-admins", SUPPORT_GROUPS="helpdesk"))
+    try:
+        routes = every_route(app)
+        endpoints = {endpoint for endpoint, _, _ in routes}
+        assert len(routes) >= 20 and {"bulk.pause", "support.revoke", "activity.export_csv"} <= endpoints
+        before = len(sandbox.state.requests_log())
+        for headers, expected in (({}, 401), ({"X-Forwarded-Email": "eve@corp.example",
+                                               "X-Forwarded-Groups": "staff"}, 403)):
+            client = app.test_client()
+            client.environ_base.update({"REMOTE_ADDR": PROXY})
+            for endpoint, method, path in routes:
+                answer = client.open(path, method=method, headers=headers)
+                assert answer.status_code == expected, (endpoint, method, path, answer.status_code)
+        assert len(sandbox.state.requests_log()) == before  # Junction never asked on their behalf
+    finally:
+        app.extensions["upstream"].client.close()
