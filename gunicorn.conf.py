@@ -6,7 +6,16 @@ import os
 import shutil
 import tempfile
 
-from invite.auth.repeated_headers import mark_repeated
+# /metrics adds up every worker's samples from files in this directory (prometheus-client's multiprocess
+# mode). Set here, in the master, so every forked worker inherits it; a directory of our own unless the
+# platform names one. It must come before anything imports `invite` (and with it prometheus_client), which
+# picks how it keeps samples once, at import: set later, every worker kept its samples to itself and
+# /metrics answered nothing (tests/test_metrics.py starts the Procfile's line without the variable).
+_own_metrics_dir = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+if _own_metrics_dir:
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="invite-metrics-")
+
+from invite.auth.repeated_headers import mark_repeated  # noqa: E402 - after the directory is set, above
 
 
 def _number(name: str, default: float) -> float:
@@ -33,13 +42,6 @@ errorlog = "-"
 # would fight over it, and nothing here uses it.
 control_socket_disable = True
 
-
-# /metrics adds up every worker's samples from files in this directory (prometheus-client's multiprocess
-# mode). Set here, in the master, so every forked worker inherits it; a directory of our own unless the
-# platform names one.
-_own_metrics_dir = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
-if _own_metrics_dir:
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="invite-metrics-")
 
 
 def on_starting(server):

@@ -88,11 +88,14 @@ def create_app(env: Mapping[str, str] | None = None, *, settings: Settings | Non
         web.configure_logging(app)
     storage.db.init_app(app)
     storage.migrate.init_app(app, storage.db, directory=str(ROOT / "invite" / "migrations"))
+    if settings.database_url is None:
+        ops.upgrade_embedded_database(app)  # a DATABASE_URL is migrated by the release command instead
     web.init_web(app)
     metrics.init_metrics(app)
     # Before CSRF, so an anonymous POST gets the sign-in page rather than a CSRF error.
     init_auth(app, settings.auth)
     init_csrf(app)
+    ops.init_schema_check(app)
     init_template_urls(app)
     init_layout(app)
     upstream.init_upstream(app, settings)

@@ -133,6 +133,36 @@ def _metrics_access(env: Mapping[str, str], problems: list[str]):
     return tuple(networks), token
 
 
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _base_url_problem(base_url: str, *, allow_plain_http: bool) -> str | None:
+    """Why JUNCTION_API_BASE_URL cannot be used, or None. The Management Key travels with every call to it."""
+    try:
+        parts = urlsplit(base_url)
+        parts.port  # noqa: B018 - reading it checks it: "host:abc" would fail only at the first call
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in {"http", "https"} or not parts.hostname:
+        shown = base_url if "@" not in base_url else "(not shown: it holds a user name or password)"
+        return f"JUNCTION_API_BASE_URL must be an http(s) URL (got {shown!r})."
+    if "@" in parts.netloc:
+        # Never echoed: the part before "@" is a password. The key goes in its own header, nothing else.
+        return ("JUNCTION_API_BASE_URL must not hold a user name or password (the 'user:password@' part); "
+                "the Management Key is sent on its own: remove them.")
+    if parts.scheme == "http" and not _is_loopback(parts.hostname) and not allow_plain_http:
+        return (f"JUNCTION_API_BASE_URL uses plain http:// to {parts.hostname}, so the Management Key would "
+                "travel unencrypted: use https://, or set JUNCTION_ALLOW_PLAIN_HTTP=1 if the link is protected "
+                "some other way.")
+    return None
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     problems: list[str] = []
@@ -168,9 +198,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             problems.append(f"JUNCTION_ORG_ID must be a UUID (got {org_id!r}).")
 
     base_url = base_url or DEFAULT_API_BASE_URL
-    parts = urlsplit(base_url)
-    if parts.scheme not in {"http", "https"} or not parts.hostname:
-        problems.append(f"JUNCTION_API_BASE_URL must be an http(s) URL (got {base_url!r}).")
+    if problem := _base_url_problem(base_url, allow_plain_http=_flag(env.get("JUNCTION_ALLOW_PLAIN_HTTP"))):
+        problems.append(problem)
 
     if secret_key and len(secret_key) < 16:
         problems.append("SECRET_KEY is too short: use at least 16 random characters.")

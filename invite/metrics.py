@@ -108,6 +108,19 @@ def count_bulk_rows(state: str, rows: int = 1) -> None:
 
 # ------------------------------------------------------------------------------- wiring and /metrics
 
+# A label value is a series, in every worker's file and every scrape: a client must not be able to make new
+# ones. The method is any token a client likes, so anything outside this set is counted as "other".
+COUNTED_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def _method_label(method: str) -> str:
+    return method if method in COUNTED_METHODS else "other"
+
+
+def _status_label(status: int) -> str:
+    # The app chooses its statuses, but a view may pass an upstream's through: keep them to real ones.
+    return str(status) if 100 <= status <= 599 else "other"
+
 bp = Blueprint("metrics", __name__)
 
 
@@ -123,7 +136,9 @@ def init_metrics(app: Flask) -> None:
         started = g.pop("metrics_started", None)
         if started is not None:
             route = request.url_rule.rule if request.url_rule is not None else "unmatched"
-            http_request_seconds.labels(route, request.method, str(response.status_code)).observe(
+            # The route is the URL rule (a fixed set) or "unmatched", never the path a client sent.
+            http_request_seconds.labels(route, _method_label(request.method),
+                                        _status_label(response.status_code)).observe(
                 time.perf_counter() - started)
         return response
 
@@ -157,4 +172,5 @@ def metrics():
         multiprocess.MultiProcessCollector(registry)
     else:
         registry = REGISTRY
-    return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
+    # content_type, not mimetype: Flask would add a second charset to the one the constant carries.
+    return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)

@@ -1,21 +1,26 @@
-"""Liveness and readiness for the platform's health checks."""
+"""Liveness and readiness for the platform's health checks, and the database schema they and every page need."""
 
 from __future__ import annotations
 
+import fcntl
 import functools
+import logging
 
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
-from flask import Blueprint
+from flask import Blueprint, Flask, render_template, request
+from flask_migrate import upgrade
 from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.exceptions import ServiceUnavailable
 
 from invite.junction import JunctionError
 from invite.storage import db
 from invite.upstream import get_upstream
 
 bp = Blueprint("ops", __name__)
+log = logging.getLogger(__name__)
 
 RELEASE_COMMAND = "flask --app app db upgrade"
 
@@ -50,6 +55,46 @@ def schema_problem() -> str | None:
             continue  # newer than this version (a deploy in progress): its migrations stay compatible
         return f"The database schema is older than this version: run the release command ({RELEASE_COMMAND})."
     return None
+
+
+def upgrade_embedded_database(app: Flask) -> None:
+    """Bring the embedded SQLite file (no DATABASE_URL) up to date: it has no release command, and a fresh
+    one answered every page with a 500. gunicorn's workers (and `flask run`, bin/dev, the bulk worker) start
+    at once, so one migrates under a file lock while the others wait, then find nothing left to do."""
+    from invite import ROOT
+
+    with open(f"{app.instance_path}/invite.db.migrate-lock", "a") as lock, app.app_context():
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if schema_problem() is not None:
+                upgrade(directory=str(ROOT / "invite" / "migrations"))
+        except Exception:  # noqa: BLE001 - the pages and /readyz then say what is wrong, with a 503
+            log.exception("the embedded database could not be brought up to date")
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+_ANSWERED_WITHOUT_SCHEMA = frozenset({"ops.healthz", "ops.readyz", "metrics.metrics", "static"})
+
+
+def init_schema_check(app: Flask) -> None:
+    """Until the database is migrated, every page says so and how to do it (503), instead of failing on its
+    first query with a 500. Once it is, a process never asks again: migrations keep older versions working."""
+    ready = False
+
+    @app.before_request
+    def require_migrated_schema():
+        nonlocal ready
+        if ready or request.endpoint in _ANSWERED_WITHOUT_SCHEMA:
+            return None
+        problem = schema_problem()
+        if problem is None:
+            ready = True
+            return None
+        if request.path.endswith(".json"):
+            return {"status": "unavailable", "reason": problem, "error_kind": "database"}, 503
+        return render_template("errors/not_migrated.html", error=ServiceUnavailable(), problem=problem,
+                               release_command=RELEASE_COMMAND), 503
 
 
 @bp.get("/healthz")

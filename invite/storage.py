@@ -28,6 +28,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Text,
     TypeDecorator,
     bindparam,
     event,
@@ -67,6 +68,40 @@ class UTCDateTime(TypeDecorator):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# The largest id an Integer key holds on PostgreSQL (int4; SQLite's reach further): a larger number asked for
+# in a URL or a filter names nothing, and must be answered as such before the database refuses it.
+LARGEST_ID = 2**31 - 1
+
+
+class FittedString(TypeDecorator):
+    """A text column whose every written value is cleaned of control characters and cut to its length
+    (invite/safe_text.py's fit), however it is written: PostgreSQL refuses NUL and a value longer than its
+    column, SQLite stores both, and either way a page would show what a client slipped in."""
+
+    impl = String
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect) -> str | None:
+        return fit(value, self.impl.length or _LONGEST_TEXT) if isinstance(value, str) else value
+
+
+class FittedText(FittedString):
+    """FittedString for a Text column (no length of its own)."""
+
+    impl = Text
+    cache_ok = True  # SQLAlchemy reads it from each class's own body
+
+
+class CleanJSON(TypeDecorator):
+    """A JSON column whose strings, at any depth, are cleaned and cut as an audit row's are."""
+
+    impl = JSON
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect) -> Any:
+        return _clean_json(value)
 
 
 class Action(db.Model):
@@ -153,9 +188,12 @@ def _fitted(values: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
+_LONGEST_TEXT = 10_000
+
+
 def _clean_json(value: Any) -> Any:
     if isinstance(value, str):
-        return fit(value, 10_000)
+        return fit(value, _LONGEST_TEXT)
     if isinstance(value, list):
         return [_clean_json(item) for item in value]
     if isinstance(value, dict):

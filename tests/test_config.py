@@ -111,3 +111,25 @@ def test_start_up_prints_one_line_per_problem_and_exits_non_zero():
     assert len(lines) == 4, proc.stderr
     assert all(line.startswith("configuration error: ") for line in lines)
     assert "Traceback" not in proc.stderr
+
+
+def test_a_base_url_with_a_user_or_password_is_refused_without_echoing_it():
+    for url in ("https://user:s3cret-pw@api.example.com", "https://user@api.example.com",
+                "https://:s3cret-pw@api.example.com/v1"):
+        [line] = problems(good_env(JUNCTION_API_BASE_URL=url))
+        assert "JUNCTION_API_BASE_URL" in line and "user name or password" in line
+        assert "s3cret-pw" not in line
+
+
+def test_plain_http_to_another_host_needs_an_explicit_allowance():
+    [line] = problems(good_env(JUNCTION_API_BASE_URL="http://api.example.com"))
+    assert "JUNCTION_API_BASE_URL" in line and "JUNCTION_ALLOW_PLAIN_HTTP=1" in line and "https://" in line
+    allowed = load_settings(good_env(JUNCTION_API_BASE_URL="http://api.example.com", JUNCTION_ALLOW_PLAIN_HTTP="1"))
+    assert allowed.api_base_url == "http://api.example.com"
+    for loopback in ("http://127.0.0.1:8001", "http://localhost:8001", "http://[::1]:8001", "http://127.3.4.5"):
+        assert load_settings(good_env(JUNCTION_API_BASE_URL=loopback)).api_base_url == loopback
+
+
+def test_a_base_url_with_a_bad_port_is_refused_at_start_up():
+    [line] = problems(good_env(JUNCTION_API_BASE_URL="https://api.example.com:https"))
+    assert "JUNCTION_API_BASE_URL must be an http(s) URL" in line

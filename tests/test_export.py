@@ -81,9 +81,15 @@ def test_a_cell_a_spreadsheet_would_run_as_a_formula_is_shown_as_text(start):
     assert row["team_names"] == f"'{start}SUM(A1)"
 
 
+@pytest.mark.parametrize("text", [" =1", "  +SUM(A1)", " \t-2", "\u00a0@x", "\n=1"])
+def test_a_formula_behind_leading_whitespace_is_shown_as_text(text):
+    # Stored text has its tabs and line breaks as spaces (invite/safe_text.py); a spreadsheet skips them.
+    assert safe_cell(text) == "'" + text
+
+
 def test_text_that_merely_contains_formula_characters_is_left_alone():
     assert safe_cell("a=b+c-d@e") == "a=b+c-d@e"
-    assert safe_cell(" =1") == " =1"
+    assert safe_cell("  plain words") == "  plain words"
     assert safe_cell(0) == "0"
 
 

@@ -52,8 +52,10 @@ def test_two_instances_share_one_postgresql(database_url, slow_sandbox, tmp_path
     first = GunicornInstance(env, tmp_path / "a.log")
     second = GunicornInstance(env, tmp_path / "b.log")
     with first:
-        # An instance never migrates by itself: up, serving, and the schema still empty; not ready.
-        assert requests.get(first.url("/"), timeout=10).status_code == 200
+        # An instance never migrates by itself: up, every page saying how to migrate, the schema still
+        # empty; not ready.
+        page = requests.get(first.url("/"), timeout=10)
+        assert page.status_code == 503 and "flask --app app db upgrade" in page.text
         ready = requests.get(first.url("/readyz"), timeout=10)
         assert ready.status_code == 503 and "release command" in ready.json()["reason"]
         assert tables(url) == []

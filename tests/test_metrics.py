@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
+import http.client
 import os
 import re
+import shlex
 import signal
+import subprocess
+import sys
 import threading
 import time
+import urllib.parse
 from pathlib import Path
 
 import pytest
 import requests
 from conftest import SECRET, app_env, form_tokens, make_app
-from gunicorn_instance import GunicornInstance, release
+from gunicorn_instance import ROOT, GunicornInstance, release
 from prometheus_client.parser import text_string_to_metric_families
+from test_ops import free_port
 
 from invite.config import ConfigError, load_settings
 from invite.metrics import exported_series
+from invite.sandbox import DEMO_KEY, DEMO_ORG_ID
 
 TOKEN = "scrape-token-0123456789"
 
@@ -44,6 +51,7 @@ def scrape(client, **kwargs) -> str:
     response = client.get("/metrics", **kwargs)
     assert response.status_code == 200, response.get_data(as_text=True)
     assert response.mimetype == "text/plain"
+    assert response.content_type.lower().count("charset") == 1, response.content_type
     return response.get_data(as_text=True)
 
 
@@ -70,6 +78,25 @@ def test_a_send_is_counted_by_route_operation_outcome_and_action(metrics_app):
     assert value(after, "invite_team_cache_loaded_timestamp_seconds", cache="teams") > 1.7e9
     assert "Counted.Person" not in after and "counted.person" not in after and "@" not in after
     assert not re.search(r"/sent/[A-Za-z0-9_-]{20,}", after)
+
+
+def test_a_client_cannot_make_new_series_with_methods_or_paths(metrics_app):
+    client = metrics_app.test_client()
+    for method in ("FOOA", "FOOB", "PROPFIND"):
+        for path in ("/", "/no/such/page/1", "/activity"):
+            client.open(path, method=method)
+    client.get("/no/such/page/2")
+    text = scrape(client)
+    assert "FOOA" not in text and "FOOB" not in text and "PROPFIND" not in text
+    rules = {rule.rule for rule in metrics_app.url_map.iter_rules()} | {"unmatched"}
+    seen = [dict(labels) for (name, labels) in samples(text) if name == "invite_http_request_duration_seconds_count"]
+    assert {labels["method"] for labels in seen} <= {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS",
+                                                     "other"}
+    assert {labels["route"] for labels in seen} <= rules
+    # Nine odd requests, one series per status they got, all under "other".
+    other = [labels for labels in seen if labels["method"] == "other"]
+    assert other and len(other) <= 3, other
+    assert sum(value(text, "invite_http_request_duration_seconds_count", **labels) for labels in other) == 9
 
 
 def test_failures_are_counted_by_outcome(metrics_app):
@@ -176,3 +203,110 @@ def test_metrics_add_up_across_two_gunicorn_workers(sandbox, tmp_path):
         after = requests.get(web.url("/metrics"), timeout=10).text
         assert value(after, "invite_http_request_duration_seconds_count", route="/healthz", method="GET",
                      status="200") == counted
+
+
+# ------------------------------------------------------------------ /metrics as the Procfile runs it
+
+def procfile_web_command() -> list[str]:
+    line = next(line for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith("web:"))
+    return shlex.split(line.removeprefix("web:"))
+
+
+def _server_side_inode(server_port: int, client_port: int) -> str | None:
+    """The inode of the server's end of one loopback TCP connection (/proc/net/tcp, ports in hex)."""
+    want = (f"0100007F:{server_port:04X}", f"0100007F:{client_port:04X}")
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if (fields[1], fields[2]) == want:
+            return fields[9]
+    return None
+
+
+def _children(pid: int) -> set[int]:
+    found = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found |= {int(child) for child in (task / "children").read_text().split()}
+    return found
+
+
+def _serving_worker(master_pid: int, server_port: int, conn: http.client.HTTPConnection) -> int:
+    """Which gunicorn worker holds the server's end of `conn` (it answers every request sent over it)."""
+    inode = _server_side_inode(server_port, conn.sock.getsockname()[1])
+    assert inode is not None
+    for worker in _children(master_pid):
+        for fd in Path(f"/proc/{worker}/fd").iterdir():
+            try:
+                if os.readlink(fd) == f"socket:[{inode}]":
+                    return worker
+            except FileNotFoundError:
+                continue  # closed while we looked
+    raise AssertionError("no worker holds this connection")
+
+
+def _invite_over(conn: http.client.HTTPConnection, email: str) -> None:
+    """The form fetched and posted over one kept-alive connection, so one worker serves both."""
+    conn.request("GET", "/")
+    page = conn.getresponse()
+    body = page.read().decode()
+    assert page.status == 200, body
+    cookie = page.getheader("Set-Cookie").split(";", 1)[0]
+    form = urllib.parse.urlencode({**form_tokens(body), "email": email, "role": "no_role"})
+    conn.request("POST", "/", body=form, headers={"Cookie": cookie,
+                                                  "Content-Type": "application/x-www-form-urlencoded"})
+    sent = conn.getresponse()
+    sent.read()
+    assert sent.status == 303, sent.status
+
+
+def test_metrics_add_up_both_workers_started_as_the_procfile_says(sandbox, tmp_path):
+    """The Procfile's web: line as written, with only the README's settings: no PROMETHEUS_MULTIPROC_DIR
+    (gunicorn.conf.py makes its own), WEB_CONCURRENCY left at its default of two workers."""
+    port = free_port()
+    env = {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", "HOST": "127.0.0.1",
+           "PORT": str(port), "INVITE_SANDBOX": "1", "JUNCTION_API_BASE_URL": sandbox.base_url,
+           "JUNCTION_MANAGEMENT_KEY": DEMO_KEY, "JUNCTION_ORG_ID": DEMO_ORG_ID, "SECRET_KEY": SECRET,
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'procfile.db'}", "AUTH_MODE": "dev"}
+    release(env)
+    log = (tmp_path / "gunicorn.log").open("w")
+    proc = subprocess.Popen(procfile_web_command(), cwd=ROOT, env=env, stdout=log,  # noqa: S603
+                            stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while len(_children(proc.pid)) < 2 or not _answers(base + "/healthz"):
+            assert proc.poll() is None and time.monotonic() < deadline, (tmp_path / "gunicorn.log").read_text()
+            time.sleep(0.2)
+        # One kept-alive connection held by each worker: new connections until both workers hold one.
+        by_worker: dict[int, http.client.HTTPConnection] = {}
+        opened = []
+        while len(by_worker) < 2:
+            assert time.monotonic() < deadline, "the second worker never took a connection"
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            opened.append(conn)
+            conn.request("GET", "/healthz")
+            conn.getresponse().read()
+            by_worker.setdefault(_serving_worker(proc.pid, port, conn), conn)
+        for number, conn in enumerate(by_worker.values()):
+            _invite_over(conn, f"procfile.{number}@example.org")
+        for conn in opened:
+            conn.close()
+
+        scraped = requests.get(base + "/metrics", timeout=10)
+        assert scraped.status_code == 200
+        text = scraped.text
+        # Both workers' invites in one scrape, whichever worker answered it.
+        assert value(text, "invite_audit_actions_total", action="send", outcome="invite_created") == 2, text
+        assert value(text, "invite_junction_calls_total", operation="create_or_resend_invite",
+                     outcome="created") == 2, text
+        assert scraped.headers["Content-Type"].lower().count("charset") == 1, scraped.headers["Content-Type"]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+        log.close()
+
+
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=5).status_code == 200
+    except requests.RequestException:
+        return False

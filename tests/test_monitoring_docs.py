@@ -8,6 +8,8 @@ import re
 from pathlib import Path
 
 import yaml
+from conftest import app_env, make_app
+from prometheus_client.parser import text_string_to_metric_families
 
 from invite.metrics import exported_series
 
@@ -63,3 +65,26 @@ def test_the_checker_catches_a_metric_the_app_does_not_export():
         "invite_junction_calls_total"}
     assert not metric_names("rate(invite_junction_requests_total[5m])") <= exported_series()
     assert not metric_names("sum(rate(http_requests_total[5m]))") <= exported_series()
+
+
+def test_an_alert_fires_when_the_dashboards_own_series_are_missing(sandbox, tmp_path):
+    """A silent /metrics (or none scraped) must not pass for a quiet one: some alert is absent(...) of a
+    series the app always exports once it is scraped."""
+    absent = [rule for rule in alert_rules() if re.fullmatch(r"\s*absent\(.*\)\s*", rule["expr"])]
+    assert absent, "no alert on the dashboard's series being absent"
+    app = make_app(app_env(sandbox, f"sqlite:///{tmp_path / 'a.db'}"))
+    try:
+        client = app.test_client()
+        client.get("/metrics")  # a fresh app, and the scraper's first visit
+        text = client.get("/metrics").get_data(as_text=True)
+    finally:
+        app.extensions["upstream"].client.close()
+    scraped = {(sample.name, frozenset(sample.labels.items())) for family in text_string_to_metric_families(text)
+               for sample in family.samples}
+    for rule in absent:
+        selector = re.fullmatch(r"\s*absent\((\w+)(?:\{(.*)\})?\)\s*", rule["expr"])
+        assert selector, rule["expr"]
+        name, matchers = selector[1], dict(re.findall(r'(\w+)="([^"]*)"', selector[2] or ""))
+        assert name in exported_series()
+        # Present in a healthy app's second scrape, so the alert stays quiet until samples go missing.
+        assert any(found == name and set(matchers.items()) <= labels for found, labels in scraped), rule["expr"]

@@ -14,13 +14,20 @@ COLUMNS = ("when_utc", "who", "who_role", "action", "target_email", "role", "tea
            "junction_http_status", "request_id", "junction_request_id", "client_address", "invite_id", "channel",
            "os_user", "host", "own_request_id", "outcome_words")
 
-# A spreadsheet runs a cell that starts with one of these as a formula (OWASP: CSV injection).
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# A spreadsheet runs a cell that starts with one of these as a formula (OWASP: CSV injection), and skips
+# leading whitespace first: stored text has had its tabs and line breaks turned into spaces
+# (invite/safe_text.py), so " =HYPERLINK(…)" must be caught as surely as "=HYPERLINK(…)".
+_FORMULA_STARTS = ("=", "+", "-", "@")
+_OPENING_SPACE = ("\t", "\r", "\n")
 
 
 def safe_cell(value: object) -> str:
+    """`value` as a CSV cell a spreadsheet shows as text: a formula, even behind whitespace, or a cell opening
+    with a tab or line break gets OWASP's leading "'"."""
     text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+    if text.startswith(_OPENING_SPACE) or text.lstrip().startswith(_FORMULA_STARTS):
+        return "'" + text
+    return text
 
 
 def _values(action: Action) -> tuple[object, ...]:

@@ -9,7 +9,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, NumberRange, Optional, ValidationError
 
 from invite.core import vocabulary
-from invite.storage import ACTIONS
+from invite.storage import ACTIONS, LARGEST_ID
 
 # The vocabulary's groups and words (invite.core.vocabulary), as the filters offer them.
 OUTCOME_GROUPS = vocabulary.KINDS_BY_GROUP
@@ -57,13 +57,13 @@ class ActivityFilterForm(Form):
     page = IntegerField("Page", default=1, validators=[
         Optional(), NumberRange(1, MAX_PAGE, message=f"Page must be a whole number from 1 to {MAX_PAGE:,}.")])
 
-    job = IntegerField("Bulk job", validators=[Optional()])
+    job = IntegerField("Bulk job", validators=[Optional()])  # range checked below, before any query
 
     FILTERS = ("who", "target", "action", "outcome", "date_from", "date_to", "job")
 
     def validate_job(self, field: IntegerField) -> None:
-        if field.data is not None and field.data < 1:
-            raise ValidationError("A bulk job number is 1 or more.")
+        if field.data is not None and not 1 <= field.data <= LARGEST_ID:
+            raise ValidationError(f"A bulk job number is from 1 to {LARGEST_ID:,}.")
 
     def validate_date_to(self, field: DateField) -> None:
         if field.data and self.date_from.data and field.data < self.date_from.data:

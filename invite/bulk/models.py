@@ -3,6 +3,10 @@
 The database is the truth about every row; the task queue only wakes a worker. A row moves
 draft -> queued -> sending -> done (or skipped, cancelled). A row in `sending` whose runner died is in
 doubt: it is checked against List Invites before anything else of its job is sent, never re-posted.
+
+Every text value is cleaned and cut to its column as it is written (FittedString, FittedText, CleanJSON),
+as an audit row's are: a file's name, a forwarded address or Junction's message may hold NUL, terminal
+escapes or bidi controls, or be longer than the column, which PostgreSQL refuses and a page would show.
 """
 
 from __future__ import annotations
@@ -10,10 +14,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text
+from sqlalchemy import ForeignKey, Integer
 from sqlalchemy.orm import Mapped, mapped_column
 
-from invite.storage import UTCDateTime, db, utcnow
+from invite.storage import CleanJSON, FittedString, FittedText, UTCDateTime, db, utcnow
 
 # Job states.
 DRAFT = "draft"  # previewed, not confirmed: the confirm token is still unused
@@ -38,25 +42,25 @@ class BulkJob(db.Model):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     # The one-time confirm token: confirming flips draft -> running once, whatever repeats the post.
-    token: Mapped[str] = mapped_column(String(64), unique=True)
+    token: Mapped[str] = mapped_column(FittedString(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
-    created_by: Mapped[str] = mapped_column(String(320))
-    created_by_role: Mapped[str | None] = mapped_column(String(32))
-    client_addr: Mapped[str | None] = mapped_column(String(64))
-    source: Mapped[str | None] = mapped_column(String(255))  # "pasted" or the uploaded file's name
+    created_by: Mapped[str] = mapped_column(FittedString(320))
+    created_by_role: Mapped[str | None] = mapped_column(FittedString(32))
+    client_addr: Mapped[str | None] = mapped_column(FittedString(64))
+    source: Mapped[str | None] = mapped_column(FittedString(255))  # "pasted" or the uploaded file's name
     # Where it was started, as actions record it: "web" or "cli" (with the OS user and host); every send of
     # the job carries these into the audit trail.
-    channel: Mapped[str] = mapped_column(String(8), default="web", server_default="web")
-    os_user: Mapped[str | None] = mapped_column(String(64))
-    host: Mapped[str | None] = mapped_column(String(255))
-    state: Mapped[str] = mapped_column(String(16), default=DRAFT, index=True)
+    channel: Mapped[str] = mapped_column(FittedString(8), default="web", server_default="web")
+    os_user: Mapped[str | None] = mapped_column(FittedString(64))
+    host: Mapped[str | None] = mapped_column(FittedString(255))
+    state: Mapped[str] = mapped_column(FittedString(16), default=DRAFT, index=True)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Junction's Retry-After: nothing new is sent before this moment.
     paused_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    message: Mapped[str | None] = mapped_column(Text)  # why it stopped, who paused or cancelled it
+    message: Mapped[str | None] = mapped_column(FittedText)  # why it stopped, who paused or cancelled it
     # Which worker runs it, until when (renewed while it runs): one runner per job at a time.
-    runner: Mapped[str | None] = mapped_column(String(200))
+    runner: Mapped[str | None] = mapped_column(FittedString(200))
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
@@ -66,22 +70,22 @@ class BulkRow(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     job_id: Mapped[int] = mapped_column(ForeignKey("bulk_jobs.id"), index=True)
     position: Mapped[int] = mapped_column(Integer)  # the input's row number, as the preview showed it
-    email: Mapped[str] = mapped_column(String(320))
-    role: Mapped[str | None] = mapped_column(String(32))
-    teams: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)  # [{"id", "name"}]
-    verdict: Mapped[str] = mapped_column(String(32))  # the preview's
-    preview_message: Mapped[str | None] = mapped_column(Text)
-    state: Mapped[str] = mapped_column(String(16), default=ROW_DRAFT)
+    email: Mapped[str] = mapped_column(FittedString(320))
+    role: Mapped[str | None] = mapped_column(FittedString(32))
+    teams: Mapped[list[dict[str, str]]] = mapped_column(CleanJSON, default=list)  # [{"id", "name"}]
+    verdict: Mapped[str] = mapped_column(FittedString(32))  # the preview's
+    preview_message: Mapped[str | None] = mapped_column(FittedText)
+    state: Mapped[str] = mapped_column(FittedString(16), default=ROW_DRAFT)
     not_before: Mapped[datetime | None] = mapped_column(UTCDateTime())  # backoff after a refused connection
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    confirmed_by: Mapped[str | None] = mapped_column(String(320))
-    confirmed_by_role: Mapped[str | None] = mapped_column(String(32))
+    confirmed_by: Mapped[str | None] = mapped_column(FittedString(320))
+    confirmed_by_role: Mapped[str | None] = mapped_column(FittedString(32))
     action_id: Mapped[int | None] = mapped_column(Integer)  # the last attempt's audit row
-    outcome_kind: Mapped[str | None] = mapped_column(String(32), index=True)
-    message: Mapped[str | None] = mapped_column(Text)
+    outcome_kind: Mapped[str | None] = mapped_column(FittedString(32), index=True)
+    message: Mapped[str | None] = mapped_column(FittedText)
     # A 422 mapped to this row's columns: {"email": [...], "role": [...], "teams": [...], "row": [...]}
-    field_errors: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    invite_id: Mapped[str | None] = mapped_column(String(64))
+    field_errors: Mapped[dict[str, Any] | None] = mapped_column(CleanJSON)
+    invite_id: Mapped[str | None] = mapped_column(FittedString(64))
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     @property

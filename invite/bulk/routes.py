@@ -22,9 +22,20 @@ from invite.bulk.parser import MAX_BYTES, TEMPLATE_CSV, BulkInputError, InputRow
 from invite.bulk.preview import VERDICTS
 from invite.invite_rules import ROLE_LABELS
 from invite.junction import JunctionError
+from invite.safe_text import fit
+from invite.storage import LARGEST_ID
 from invite.web import current_actor
 
 bp = Blueprint("bulk", __name__)
+
+
+@bp.url_value_preprocessor
+def _job_id_in_range(_endpoint: str | None, values: dict | None) -> None:
+    # An id past what the database holds names no job: a 404 page, before a query the database would
+    # refuse (PostgreSQL's integer, SQLite's 64 bits) became a 500. A max= on the route's converter would
+    # make the GET and POST rules of one path answer 405 instead.
+    if values and values.get("job_id", 0) > LARGEST_ID:
+        abort(404)
 
 VERDICT_LABELS = jobs.VERDICT_WORDS
 STATE_WORDS = jobs.STATE_WORDS
@@ -80,7 +91,14 @@ def preview():
     source = "pasted"
     if upload is not None and upload.filename:
         data = upload.read(MAX_BYTES + 1)
-        source = upload.filename
+        if len(data) > MAX_BYTES:  # only the first MAX_BYTES + 1 were read: say the file's own size
+            upload.stream.seek(0, io.SEEK_END)
+            return _render_list_page(form, status=422, error=(
+                f"The file is {upload.stream.tell():,} bytes and at most {MAX_BYTES:,} bytes (1 MB) can be read "
+                "at once: split it into smaller lists."))
+        # Shown on this page and the job's, and stored: as any other outside text, without control or
+        # bidi characters (a U+202E turns the name around on screen) and cut to its column.
+        source = fit(upload.filename, 255)
     try:
         rows = parse_bulk(data)
     except BulkInputError as exc:
