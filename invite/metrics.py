@@ -28,7 +28,7 @@ from prometheus_client import (
     multiprocess,
 )
 
-from invite.auth.identity import peer_address
+from invite.auth.peers import peer_address
 from invite.junction.client import CallRecord
 
 PAGE_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)

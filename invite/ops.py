@@ -27,7 +27,7 @@ RELEASE_COMMAND = "flask --app app db upgrade"
 
 @functools.cache
 def _migrations() -> ScriptDirectory:
-    from invite import ROOT
+    from invite.paths import ROOT
 
     config = Config()
     config.set_main_option("script_location", str(ROOT / "invite" / "migrations"))
@@ -61,7 +61,7 @@ def upgrade_embedded_database(app: Flask) -> None:
     """Bring the embedded SQLite file (no DATABASE_URL) up to date: it has no release command, and a fresh
     one answered every page with a 500. gunicorn's workers (and `flask run`, bin/dev, the bulk worker) start
     at once, so one migrates under a file lock while the others wait, then find nothing left to do."""
-    from invite import ROOT
+    from invite.paths import ROOT
 
     with open(f"{app.instance_path}/invite.db.migrate-lock", "a") as lock, app.app_context():
         fcntl.flock(lock, fcntl.LOCK_EX)

@@ -7,7 +7,8 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import Select, func, select
 
-from invite.activity.forms import OUTCOME_GROUPS, outcome_group
+from invite.core.vocabulary import KINDS_BY_GROUP as OUTCOME_GROUPS
+from invite.core.vocabulary import group as outcome_group
 from invite.storage import Action, db
 
 PAGE_SIZE = 50

@@ -8,7 +8,6 @@ header value that came from outside the trusted proxy.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +15,7 @@ import jwt
 from flask import Request
 
 from invite.auth.jwks import JwksCache, JwksError, JwksUnavailable
+from invite.auth.peers import peer_address
 from invite.auth.repeated_headers import REPEATED_HEADERS, repeated_names
 from invite.auth.roles import role_for
 from invite.auth.settings import AuthSettings, looks_like_email, normalise_email
@@ -60,16 +60,6 @@ class AuthError(Exception):
     @property
     def status(self) -> int:
         return STATUS[self.reason]
-
-
-def peer_address(environ: Mapping[str, Any]) -> str:
-    """The address of whoever opened the connection to us, before any ProxyFix rewrite."""
-    # ProxyFix replaces REMOTE_ADDR with a value from X-Forwarded-For, which the client can write;
-    # only the original is the proxy's own address.
-    original = environ.get("werkzeug.proxy_fix.orig")
-    if isinstance(original, Mapping) and original.get("REMOTE_ADDR"):
-        return str(original["REMOTE_ADDR"])
-    return str(environ.get("REMOTE_ADDR") or "")
 
 
 def is_trusted_peer(address: str, settings: AuthSettings) -> bool:
