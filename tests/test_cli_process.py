@@ -78,9 +78,13 @@ SEND_OUTCOMES = [
     ("bad-address", exits.NOT_DONE, "validation_error", "  EMAIL: value is not a valid email address"),
     ("status409@example.com", exits.NOT_DONE, "conflict", "refused this invitation as a conflict"),
     ("status429@example.com", exits.UNAVAILABLE, "rate_limited", "Wait 30 seconds, then send again."),
-    ("status500@example.com", exits.UNKNOWN, "unknown", "(HTTP 500)"),
-    ("status502@example.com", exits.UNKNOWN, "unknown", "(HTTP 502)"),
-    ("oddstatus@example.com", exits.UNKNOWN, "unknown", "could not be understood"),
+    # A 5xx, and Junction's list checked after it shows nothing: "probably not sent, safe to send again" is
+    # a "try again later", whatever the trail's word for an answer that never counted.
+    ("status500@example.com", exits.UNAVAILABLE, "unknown", "Probably not sent: Junction failed while handling it "
+                                                            "(HTTP 500)"),
+    ("status502@example.com", exits.UNAVAILABLE, "unknown", "(HTTP 502)"),
+    # An answer that cannot be read: Junction may still be acting, so the list proves nothing yet.
+    ("oddstatus@example.com", exits.UNKNOWN, "unknown", "`invite invitations --search oddstatus@example.com`"),
 ]
 
 
