@@ -98,7 +98,7 @@ def dev(tmp_path) -> Iterator[Dev]:
     env = {**BARE, "PORT": str(port), "SANDBOX_PORT": str(sandbox_port), "WEB_CONCURRENCY": "1",
            "BIN_DEV_NO_INSTALL": "1", "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(  # noqa: S603 - the script under test
-        ["bash", str(checkout / "bin" / "dev")], cwd=tmp_path, env=env, stdin=subprocess.DEVNULL,
+        [str(checkout / "bin" / "dev")], cwd=tmp_path, env=env, stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
         # As from a terminal: SIGINT handled by default, even when this suite runs as a background job
         # (a non-interactive shell cannot trap a signal ignored when it started).
