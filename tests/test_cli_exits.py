@@ -76,11 +76,8 @@ BARE = {name: os.environ[name] for name in ("PATH", "HOME", "LANG") if name in o
 def test_help_version_and_usage_errors_need_no_configuration(command, tmp_path):
     def bare(*args: str) -> subprocess.CompletedProcess:
         # From an empty directory: no .env or .flaskenv to fill the configuration in.
-        return subprocess.run([*command, *args], cwd=tmp_path, capture_output=True, text=True,  # noqa: S603
-                              env={**BARE, "PYTHONPATH": str(ROOT), "FLASK_APP": str(ROOT / "app.py")},
-                              stdin=subprocess.DEVNULL, timeout=120)
+        return elsewhere(BARE, tmp_path, *args, command=command)
 
-    command = [c for c in command if c not in ("--app", "app")]  # FLASK_APP names it from elsewhere
     helped = bare("--help")
     assert helped.returncode == exits.DONE, helped.stderr
     assert "Exit codes:" in helped.stdout and helped.stderr == ""
@@ -137,16 +134,24 @@ def test_auth_mode_dev_says_nothing_on_the_command_line_without_v(sandbox, tmp_p
 # ------------------------------------------------------------------------------------------ which Junction
 
 
-def test_a_throwaway_sandbox_beside_a_lasting_trail_is_refused(env):
+def elsewhere(env: dict[str, str], cwd, *args: str, command: list[str]) -> subprocess.CompletedProcess:
+    """The command run from `cwd`, away from any .flaskenv a bin/dev running in this checkout left."""
+    command = [c for c in command if c not in ("--app", "app")]
+    return subprocess.run([*command, *args], cwd=cwd, capture_output=True, text=True,  # noqa: S603
+                          env={**env, "PYTHONPATH": str(ROOT), "FLASK_APP": str(ROOT / "app.py")},
+                          stdin=subprocess.DEVNULL, timeout=120)
+
+
+def test_a_throwaway_sandbox_beside_a_lasting_trail_is_refused(env, tmp_path):
     throwaway = {k: v for k, v in env.items() if k != "JUNCTION_API_BASE_URL"}
     for command in (FLASK, SCRIPT):
-        sent = run(throwaway, "send", "new@example.com", "--role", "org_admin", command=command)
+        sent = elsewhere(throwaway, tmp_path, "send", "new@example.com", "--role", "org_admin", command=command)
         assert sent.returncode == exits.CONFIGURATION
         assert sent.stdout == ""
         [line] = sent.stderr.splitlines()
         assert "throwaway sandbox" in line and "bin/dev" in line and "JUNCTION_API_BASE_URL" in line
     assert audit_rows(env["DATABASE_URL"]) == []
-    trail = run(throwaway, "activity", "--json")  # the trail alone needs no Junction
+    trail = elsewhere(throwaway, tmp_path, "activity", "--json", command=SCRIPT)  # the trail alone needs no Junction
     assert (trail.returncode, trail.stdout) == (exits.DONE, "")
 
 
