@@ -43,6 +43,8 @@ from invite.web import JsonLogFormatter
 
 # A form field of the invite page (invite.invites.field_errors) as this command line spells it.
 FIELD_LABELS = {"email": "EMAIL", "role": "--role", "teams": "--team"}
+# The outcome_kind of a send the dashboard's own send limits refused (outcome keys title, detail, retry_at).
+HELD_BACK = "held_back"
 
 
 class InviteGroup(ConfiguredGroup):
@@ -200,9 +202,6 @@ def _action_report(row: Action) -> Report:
                   _after_unknown(text, code, row.target_email),
                   field_errors=outcome.get("field_errors") or {}, form_errors=outcome.get("form_errors") or [],
                   data={**data, "sent": alert.get("sent")})
-
-
-HELD_BACK = "held_back"
 
 
 def _after_unknown(text: str, code: int, email: str) -> str:
