@@ -178,7 +178,7 @@ def test_the_servers_resend_limits_hold_on_the_command_line_whatever_force_says(
     assert refused.exit_code == exits.UNAVAILABLE, refused.output  # waiting, as the exit table says
     answer = json.loads(refused.stdout)
     assert answer["outcome"] == "held_back" and answer["retry_at"]
-    assert "at most once every 60 seconds" in answer["text"] and "Wait" in answer["text"]
+    assert "at most once every 60 seconds" in answer["text"] and "Can be sent again after" in answer["text"]
     assert len(posts(sandbox)) == 1
 
 
@@ -312,3 +312,58 @@ def test_outcome_kinds_map_to_the_documented_exit_codes():
         "key_rejected", "rate_limited", "unreachable")} == {
         "invite_created": 0, "already_in_org": 0, "confirmed_pending": 0, "validation_error": 1, "conflict": 1,
         "unknown": 3, "key_rejected": 4, "rate_limited": 5, "unreachable": 5}
+
+
+# ------------------------------------------------------------------------------------------ codes agree with words
+
+
+def test_revoking_an_invitation_that_is_gone_already_is_done(cli_app, sandbox):
+    invite_id = sandbox.state.find_invite_by_email(KOFI)["id"]
+    assert run(cli_app, "revoke", KOFI, "--yes").exit_code == exits.DONE
+    for target in (KOFI, invite_id):
+        again = run(cli_app, "revoke", target, "--yes", "--json")
+        assert again.exit_code == exits.DONE, again.output
+        answer = json.loads(again.stdout)
+        assert (answer["outcome"], answer["exit_code"]) == ("already_gone", exits.DONE)
+        assert answer["title"] == f"Nothing to revoke: Junction lists no pending invitation for {target}."
+    assert len(posts(sandbox)) == 1
+    nothing = run(cli_app, "resend", KOFI)  # resending what is gone did not happen: not done
+    assert nothing.exit_code == exits.NOT_DONE
+
+
+def test_a_send_the_dashboards_limits_held_back_exits_5_saying_when(cli_app):
+    from invite.cli.commands import _action_report
+
+    row = Action(action="send", target_email="new@example.com", role="org_admin", teams=[], outcome_kind="held_back",
+                 outcome={"kind": "form", "alert": {
+                     "title": "Not sent: new@example.com was sent an invitation 12 seconds ago.",
+                     "text": "The dashboard sends to one address at most once every 60 seconds.", "sent": "not_sent"},
+                     "retry_at": "2026-12-07T04:31:48+00:00"})
+    report = _action_report(row)
+    assert (report.outcome, report.code) == ("held_back", exits.UNAVAILABLE)
+    assert report.title == "Not sent: new@example.com was sent an invitation 12 seconds ago."
+    assert report.text == ("The dashboard sends to one address at most once every 60 seconds. "
+                           "Can be sent again after 2026-12-07 04:31:48 UTC.")
+    assert report.data["retry_at"] == "2026-12-07T04:31:48+00:00"
+
+
+def test_activity_json_is_the_jsonl_format(cli_app):
+    run(cli_app, "send", "new@example.com", "--role", "org_admin")
+    as_json = run(cli_app, "activity", "--json")
+    assert as_json.exit_code == exits.DONE
+    assert as_json.stdout == run(cli_app, "activity", "--format", "jsonl").stdout
+    assert json.loads(as_json.stdout)["target_email"] == "new@example.com"
+    both = run(cli_app, "activity", "--json", "--format", "csv")
+    assert both.exit_code == exits.USAGE and "leave out --format csv" in both.stderr
+
+
+def test_what_a_person_typed_is_printed_without_escapes_and_json_keeps_it_escaped(cli_app, sandbox):
+    team = "\x1b[2JAstro\u202elogy\x9b"
+    refused = run(cli_app, "send", "new@example.com", "--role", "team_admin", "--team", team)
+    assert refused.exit_code == exits.NOT_DONE
+    assert "“[2JAstrology”" in refused.stderr and not {"\x1b", "\u202e", "\x9b"} & set(refused.stderr)
+    as_json = run(cli_app, "send", "new@example.com", "--role", "team_admin", "--team", team, "--json").stdout
+    assert "\\u001b" in as_json and "\\u202e" in as_json and "\\u009b" in as_json
+    assert not {"\x1b", "\u202e", "\x9b"} & set(as_json)
+    assert team in json.loads(as_json)["field_errors"]["teams"][0]
+    assert posts(sandbox) == []

@@ -8,6 +8,7 @@ import getpass
 import json
 import socket
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -198,13 +199,17 @@ def test_status_and_wait_to_the_end_then_retry_the_unknown_row(working, sandbox,
     shown = run(app, "status", str(job_id))
     assert shown.exit_code == exits.DONE
     assert f"Job {job_id}: Done (100 %), started by {ACTOR}" in shown.stdout
-    assert "Sent: 1  Already members: 0  Not sent: 0  Unknown: 1  Waiting: 0" in shown.stdout
+    assert "Sent: 1  Already members: 0  Not sent: 0  Held back: 0  Unknown: 1  Waiting: 0" in shown.stdout
     assert "rows/min" in shown.stdout
 
     refused = run(app, "retry-unknown", str(job_id), "--yes")
     assert refused.exit_code == exits.USAGE
     declined = run(app, "retry-unknown", str(job_id), input="", INVITE_ACTOR=ACTOR)
     assert declined.exit_code == exits.NOT_DONE and "Retry the 1 unknown row of job" in declined.stderr
+    with app.app_context():  # a retry within the send limit's minute would be held back, as any send
+        for action in db.session.scalars(db.select(Action)):
+            action.created_at = action.created_at - timedelta(minutes=2)
+        db.session.commit()
     retried = run(app, "retry-unknown", str(job_id), "--yes", INVITE_ACTOR=ACTOR)
     assert retried.exit_code == exits.DONE, retried.output
     assert f"Sending the 1 unknown row of job {job_id} again." in retried.stdout
@@ -319,3 +324,50 @@ def test_wait_exits_5_when_rows_were_not_sent_because_junction_was_unreachable(s
         assert waited.exit_code == exits.UNAVAILABLE, (waited.output, workers[0].log()[-3000:])
         assert f"Job {job_id} done: 1/1 rows done (1 not sent)" in waited.stderr
     assert posted_addresses(sandbox) == {}
+
+
+# ------------------------------------------------------------------------------------------ ids and names
+
+
+@pytest.fixture
+def quiet_on_each_database(sandbox, tmp_path, database_url):
+    with running_bulk(sandbox, tmp_path, database_url=database_url, workers=0, ADMIN_EMAILS=ACTOR) as (app, _, _w):
+        yield app
+
+
+@pytest.mark.parametrize("job_id", ["0", "2147483648", "99999999999999999999"])
+def test_a_job_id_out_of_range_is_no_such_job_on_either_database(quiet_on_each_database, job_id):
+    for args in (["status", job_id], ["status", job_id, "--json"], ["wait", job_id, "--timeout", "0"],
+                 ["retry-unknown", job_id, "--yes"]):
+        result = run(quiet_on_each_database, *args, INVITE_ACTOR=ACTOR)
+        assert result.exit_code == exits.NOT_DONE, (args, result.output, result.exception)
+        assert f"There is no bulk job {job_id}." in result.output, args
+        assert result.exception is None or isinstance(result.exception, SystemExit), args
+
+
+def test_a_file_name_with_terminal_escapes_and_bidi_controls_is_printed_clean(quiet, tmp_path):
+    name = "evil\x1b[2J\x1b]0;owned\x07\u202etxt.csv"
+    started = run(quiet, write(tmp_path, "someone@example.com\n", name=name), "--yes", "--json", INVITE_ACTOR=ACTOR)
+    assert started.exit_code == exits.DONE, started.output
+    job_id = json.loads(started.stdout.splitlines()[-1])["job_id"]
+
+    shown = run(quiet, "status", str(job_id))
+    assert shown.exit_code == exits.DONE, shown.output
+    assert "evil[2J]0;ownedtxt.csv" in shown.stdout
+    assert not {"\x1b", "\x07", "\u202e"} & set(shown.output)
+
+    as_json = run(quiet, "status", str(job_id), "--json")
+    assert not {"\x1b", "\x07", "\u202e"} & set(as_json.stdout)
+    # stored cleaned (issue 20: cleaned like all other text), so programs get the same clean name
+    assert "evil[2J]0;ownedtxt.csv" in json.loads(as_json.stdout)["source"]
+
+
+def test_wait_with_json_prints_progress_objects_and_a_summary(quiet, tmp_path):
+    started = run(quiet, write(tmp_path, "someone@example.com\n"), "--yes", "--json", INVITE_ACTOR=ACTOR)
+    job_id = json.loads(started.stdout.splitlines()[-1])["job_id"]
+    waited = run(quiet, "wait", str(job_id), "--timeout", "0", "--json")
+    assert waited.exit_code == exits.NOT_DONE  # no worker here: still waiting when the timeout passes
+    *progress, summary = [json.loads(line) for line in waited.stdout.splitlines()]
+    assert [p["type"] for p in progress] == ["progress"] and progress[0]["id"] == job_id
+    assert (summary["type"], summary["outcome"], summary["exit_code"], summary["job_id"]) == (
+        "summary", "timeout", exits.NOT_DONE, job_id)

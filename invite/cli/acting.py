@@ -26,18 +26,48 @@ ACTOR_ENV = "INVITE_ACTOR"
 CHANNEL = "cli"
 
 
+def _named(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """--as checked as the command line is parsed (before any configuration is read): one address, normalised."""
+    if not (value or "").strip():
+        return None
+    email = normalised_email(value)
+    if email is None:
+        click.echo(f"invite: --as / {ACTOR_ENV} must be one email address (got {value.strip()[:80]!r}).", err=True)
+        ctx.exit(exits.USAGE)
+    return email
+
+
+def _required(ctx: click.Context, param: click.Parameter, value: str | None) -> str:
+    email = _named(ctx, param, value)
+    if email is None:
+        _refuse_nameless(ctx)
+    return email
+
+
+def _refuse_nameless(ctx: click.Context) -> None:
+    click.echo(f"invite: refusing to act without a name for the audit trail: pass --as EMAIL or set {ACTOR_ENV}.",
+               err=True)
+    ctx.exit(exits.USAGE)
+
+
+_AS_HELP = "Who is acting, for the audit trail (required for anything that changes something)."
+
 # The option alone, for a command that needs a name only sometimes (`invite bulk FILE`, not with --dry-run):
 # the command gets `acting_as` and calls cli_actor when it does.
 as_option = click.option("--as", "acting_as", metavar="EMAIL", envvar=ACTOR_ENV, show_envvar=True,
-                         help="Who is acting, for the audit trail (required for anything that changes something).")
+                         callback=_named, help=_AS_HELP)
 
 
 def acting_option(command: Callable[..., Any]) -> Callable[..., Any]:
-    """`--as EMAIL` (or INVITE_ACTOR) for a command that changes something; the command gets `actor`."""
+    """`--as EMAIL` (or INVITE_ACTOR) for a command that changes something; the command gets `actor`.
 
-    @as_option
+    A missing or malformed name ends the command (exit 2) while the command line is parsed, before the
+    configuration is read or anything is asked."""
+
+    @click.option("--as", "acting_as", metavar="EMAIL", envvar=ACTOR_ENV, show_envvar=True, callback=_required,
+                  help=_AS_HELP)
     @functools.wraps(command)
-    def wrapped(*args: Any, acting_as: str | None, **kwargs: Any) -> Any:
+    def wrapped(*args: Any, acting_as: str, **kwargs: Any) -> Any:
         return command(*args, actor=cli_actor(acting_as), **kwargs)
 
     return wrapped
@@ -60,15 +90,9 @@ def _os_user() -> str:
 def cli_actor(acting_as: str | None) -> Actor:
     """The Actor for the trail, or one line on stderr and exit 2 when nobody was named."""
     ctx = click.get_current_context()
-    if not (acting_as or "").strip():
-        click.echo(f"invite: refusing to act without a name for the audit trail: pass --as EMAIL or set "
-                   f"{ACTOR_ENV}.", err=True)
-        ctx.exit(exits.USAGE)
-    email = normalised_email(acting_as)
+    email = _named(ctx, None, acting_as)
     if email is None:
-        click.echo(f"invite: --as / {ACTOR_ENV} must be one email address (got {acting_as.strip()[:80]!r}).",
-                   err=True)
-        ctx.exit(exits.USAGE)
+        _refuse_nameless(ctx)
     auth = current_app.extensions["settings"].auth
     return Actor(
         email=email,

@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from typing import IO, Any, NoReturn
 
 import click
-from flask.cli import AppGroup
 
 from invite.actions import Actor
 from invite.bulk import jobs
@@ -23,6 +22,7 @@ from invite.bulk.models import CANCELLED, DONE, SKIPPED, STOPPED
 from invite.bulk.parser import MAX_BYTES, BulkInputError, parse_bulk
 from invite.cli import exits
 from invite.cli.acting import acting_option, as_option, cli_actor
+from invite.cli.configuration import ConfiguredGroup, refuse_a_throwaway_junction
 from invite.cli.terminal import Column, asked, emit_json, interactive, json_option, say, table
 from invite.invite_rules import ROLE_LABELS
 from invite.junction import ROLES, JunctionError
@@ -32,9 +32,12 @@ ENDED = (DONE, CANCELLED, STOPPED)
 POLL_SECONDS = 0.5
 PLAIN_LINE_EVERY_SECONDS = 5.0  # when not on a terminal: a line per change, at most this often (and at the end)
 SEND_NOW = "send"
+# A job's id is a 32-bit INTEGER column (invite/bulk/models.py): a larger number names no job, and asking the
+# database for it would fail (SQLite's driver cannot bind it; PostgreSQL refuses it as out of range).
+JOB_ID_MAX = 2**31 - 1
 
 
-class BulkGroup(AppGroup):
+class BulkGroup(ConfiguredGroup):
     """`invite bulk FILE …` is `invite bulk send FILE …`: a first word that names no subcommand is a file."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
@@ -50,8 +53,8 @@ def bulk_group() -> None:
     \b
     invite bulk FILE [--role ROLE] [--dry-run] [--yes] [--resend-pending] [--json]
     invite bulk status JOB [--json]
-    invite bulk wait JOB [--timeout SECONDS]
-    invite bulk retry-unknown JOB [--yes]
+    invite bulk wait JOB [--timeout SECONDS] [--json]
+    invite bulk retry-unknown JOB [--yes] [--json]
     """
 
 
@@ -146,6 +149,7 @@ def send(source: IO[bytes], role: str, dry_run: bool, yes: bool, resend_pending:
     except BulkInputError as exc:
         _end(exits.NOT_DONE, f"{name}: {exc.message}", "Nothing was stored or sent.", as_json=as_json,
              outcome="bad_list")
+    refuse_a_throwaway_junction()
     try:
         preview = jobs.preview_list(parsed, role)
     except JunctionError as exc:
@@ -184,7 +188,7 @@ def _start(rows: Sequence[jobs.DraftRow], actor: Actor, name: str, resend_pendin
 
 
 def _status_or_end(job_id: int, as_json: bool = False) -> jobs.JobStatus:
-    status = jobs.job_status(job_id)
+    status = jobs.job_status(job_id) if 1 <= job_id <= JOB_ID_MAX else None
     if status is None or status.job.state == "draft":
         _end(exits.NOT_DONE, f"There is no bulk job {job_id}.", "`invite bulk status` takes the number "
              "`invite bulk FILE` printed.", as_json=as_json, outcome="no_such_job")
@@ -268,66 +272,80 @@ def _watch_with_bar(job_id: int, first: jobs.JobStatus, deadline: float | None) 
             found = _status_or_end(job_id)
 
 
-def _watch_with_lines(job_id: int, first: jobs.JobStatus, deadline: float | None) -> jobs.JobStatus:
+def _watch_with_lines(job_id: int, first: jobs.JobStatus, deadline: float | None,
+                      as_json: bool = False) -> jobs.JobStatus:
     found, last_line, last_said = first, "", 0.0
     while True:
         line = f"Job {job_id}: {_state_words(found)}: {progress_text(found)}"
         ended = _ended(found) or (deadline is not None and time.monotonic() >= deadline)
         if line != last_line and (ended or time.monotonic() - last_said >= PLAIN_LINE_EVERY_SECONDS):
-            click.echo(line, color=False)
+            if as_json:
+                emit_json({"type": "progress", **found.as_json(), "state_words": _state_words(found)})
+            else:
+                click.echo(line, color=False)
             last_line, last_said = line, time.monotonic()
         if ended:
             return found
         time.sleep(POLL_SECONDS)
-        found = _status_or_end(job_id)
+        found = _status_or_end(job_id, as_json)
 
 
 @bulk_group.command("wait")
 @click.argument("job_id", metavar="JOB", type=int)
 @click.option("--timeout", type=click.FloatRange(min=0), metavar="SECONDS",
               help="Stop waiting after this long (exit 1; the job goes on).")
-def wait(job_id: int, timeout: float | None) -> None:
+@json_option
+def wait(job_id: int, timeout: float | None, as_json: bool) -> None:
     """Wait for bulk job JOB to end, with a progress bar on a terminal (plain lines otherwise).
 
     Exits 0 when every row was sent or was a member already, 1 when a row was not sent (or the job was
     cancelled, or --timeout passed), 3 when a row's outcome is unknown, 4 when the job stopped because
     Junction refused the key, 5 when rows were not sent because Junction was unavailable or rate limiting.
+    With --json: a progress object per change (as the plain lines), then the summary.
     """
     deadline = None if timeout is None else time.monotonic() + timeout
-    first = _status_or_end(job_id)
-    watch = _watch_with_bar if interactive(sys.stdout) else _watch_with_lines
-    found = watch(job_id, first, deadline)
+    first = _status_or_end(job_id, as_json)
+    if interactive(sys.stdout) and not as_json:
+        found = _watch_with_bar(job_id, first, deadline)
+    else:
+        found = _watch_with_lines(job_id, first, deadline, as_json)
     job = found.job
     if not _ended(found):
         _end(exits.NOT_DONE, f"Job {job_id} is still {_state_words(found).lower()} after {timeout:g} s.",
-             f"It goes on: `invite bulk wait {job_id}` again, or /bulk/{job_id}.")
+             f"It goes on: `invite bulk wait {job_id}` again, or /bulk/{job_id}.", as_json=as_json,
+             outcome="timeout", job_id=job_id)
     code = end_code(job_id)
     unknown = found.counts.get("unknown", 0)
     text = job.message or ""
     if unknown:
         text = (f"{_plural(unknown, 'row')}: Junction may or may not have sent the invitation; "
                 f"`invite bulk retry-unknown {job_id}` sends {'it' if unknown == 1 else 'them'} again. {text}").strip()
-    _end(code, f"Job {job_id} {_state_words(found).lower()}: {progress_text(found)}.", text)
+    _end(code, f"Job {job_id} {_state_words(found).lower()}: {progress_text(found)}.", text, as_json=as_json,
+         outcome="ended", job_id=job_id, state=job.state, counts=found.counts)
 
 
 @bulk_group.command("retry-unknown")
 @click.argument("job_id", metavar="JOB", type=int)
 @click.option("--yes", is_flag=True, help="Do not ask first.")
+@json_option
 @acting_option
-def retry_unknown(job_id: int, yes: bool, actor: Actor) -> None:
+def retry_unknown(job_id: int, yes: bool, as_json: bool, actor: Actor) -> None:
     """Send the rows of JOB whose outcome stayed unknown once more (the job page's "Retry the N unknown rows")."""
-    _status_or_end(job_id)
+    _status_or_end(job_id, as_json)
     unknown = jobs.unknown_count(job_id)
     if not unknown:
-        _end(exits.NOT_DONE, f"Nothing was sent: no row of job {job_id} is unknown.")
+        _end(exits.NOT_DONE, f"Nothing was sent: no row of job {job_id} is unknown.", as_json=as_json,
+             outcome="nothing_unknown", job_id=job_id)
     if not yes and not asked(
             f"Retry the {unknown} unknown {'row' if unknown == 1 else 'rows'} of job {job_id}? Junction did not "
             "say whether these invitations went out, and its invitations list did not show them. Sending again "
             "may resend an invitation that did arrive."):
-        _end(exits.NOT_DONE, "Nothing was sent.", "Add --yes to retry without being asked.")
+        _end(exits.NOT_DONE, "Nothing was sent.", "Add --yes to retry without being asked.", as_json=as_json,
+             outcome="declined", job_id=job_id)
     try:
         count = jobs.retry_unknown(job_id, actor)
     except jobs.JobError as exc:
-        _end(exits.NOT_DONE, f"Nothing was sent: {exc}")
+        _end(exits.NOT_DONE, f"Nothing was sent: {exc}", as_json=as_json, outcome="refused", job_id=job_id)
     _end(exits.DONE, f"Sending the {_plural(count, 'unknown row')} of job {job_id} again.",
-         f"Watch it with `invite bulk wait {job_id}`.")
+         f"Watch it with `invite bulk wait {job_id}`.", as_json=as_json, outcome="retrying", job_id=job_id,
+         rows=count)

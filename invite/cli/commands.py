@@ -10,7 +10,9 @@ exit codes (invite.cli.exits).
 from __future__ import annotations
 
 import logging
+import os
 import re
+import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -18,7 +20,6 @@ from typing import Any, NoReturn
 
 import click
 from flask import current_app
-from flask.cli import AppGroup
 from sqlalchemy.exc import SQLAlchemyError
 
 from invite import actions, when
@@ -28,26 +29,34 @@ from invite.activity.forms import OUTCOME_GROUPS, OUTCOME_LABELS
 from invite.cli import exits
 from invite.cli.acting import acting_option
 from invite.cli.bulk import bulk_group
+from invite.cli.configuration import ConfiguredGroup, refuse_a_throwaway_junction, unreachable_hint
 from invite.cli.terminal import Column, asked, emit_json, json_option, say, stream
 from invite.core import tokens
 from invite.invitations import canonical_uuid, find_invite, last_sent_within, teams_of
 from invite.invites.forms import ROLE_LABELS
-from invite.junction import ROLES, Invite, JunctionError, Member, Team
+from invite.junction import ROLES, Invite, JunctionError, Member, Team, UnreachableError
 from invite.storage import ACTIONS, Action, Claim
 from invite.support import views
-from invite.upstream import get_upstream
+from invite.upstream import Upstream, get_upstream
+from invite.version import __version__
 from invite.web import JsonLogFormatter
 
 # A form field of the invite page (invite.invites.field_errors) as this command line spells it.
 FIELD_LABELS = {"email": "EMAIL", "role": "--role", "teams": "--team"}
+# The outcome_kind of a send the dashboard's own send limits refused (outcome keys title, detail, retry_at).
+HELD_BACK = "held_back"
 
 
-class InviteGroup(AppGroup):
-    """The command group; a database it cannot use ends any command with one line and exit code 4."""
+class InviteGroup(ConfiguredGroup):
+    """The command group; a database it cannot use ends any command with one line and exit code 4, and a
+    reader that stops reading (`| head`) ends it quietly with 0, as git and gh do."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except BrokenPipeError:
+            _stop_writing_to_a_closed_pipe()
+            ctx.exit(exits.DONE)
         except SQLAlchemyError as exc:
             reason = type(getattr(exc, "orig", None) or exc).__name__
             click.echo(f"invite: the audit trail's database could not be used ({reason}). Check DATABASE_URL and "
@@ -56,7 +65,18 @@ class InviteGroup(AppGroup):
             ctx.exit(exits.CONFIGURATION)
 
 
+def _stop_writing_to_a_closed_pipe() -> None:
+    # What is still buffered for stdout would fail again when Python flushes it on the way out (the
+    # Python documentation's recipe for SIGPIPE): point stdout at /dev/null instead.
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no file descriptor behind stdout (a test's runner)
+        pass
+
+
 @click.group("invite", cls=InviteGroup, epilog=exits.EXPLAINED)
+@click.version_option(__version__, "--version", prog_name="invite", message="%(prog)s %(version)s")
 @click.option("-v", "--verbose", is_flag=True, help="Also print the app's JSON log lines (audit lines too) on stderr.")
 def invite_group(verbose: bool) -> None:
     """Invite people into the Junction org, look up invitations, members and teams, export the audit trail.
@@ -117,9 +137,21 @@ def _for_terminal(text: str) -> str:
     return text.replace(" Your entries are kept below.", "").replace("Your entries are kept below; ", "")
 
 
+def _junction() -> Upstream:
+    """The process's Junction, once it is known to be the one the trail's pages show."""
+    refuse_a_throwaway_junction()
+    return get_upstream()
+
+
+def _with_hint(text: str, unreachable: bool) -> str:
+    hint = unreachable_hint() if unreachable else ""
+    return f"{text} {hint}".strip()
+
+
 def _lookup_failed(error: JunctionError, doing: str, outcome: str = "lookup_failed") -> Report:
     message = views.failure(error, doing)
-    return Report(outcome, exits.for_lookup(error), message["title"], message["text"],
+    return Report(outcome, exits.for_lookup(error), message["title"],
+                  _with_hint(message["text"], isinstance(error, UnreachableError)),
                   data={"http_status": error.http_status, "junction_request_id": error.request_id})
 
 
@@ -149,14 +181,44 @@ def _action_report(row: Action) -> Report:
             "teams": row.teams, "invite_id": row.invite_id or (outcome.get("checked_invite") or {}).get("id"),
             "http_status": row.http_status, "junction_request_id": row.junction_request_id}
     code = exits.for_outcome(row.outcome_kind)
+    if row.outcome_kind == HELD_BACK:
+        held = outcome.get("alert") or {}
+        return _held_back(held.get("title", "Not sent."), held.get("text", ""), outcome.get("retry_at"), data)
     if outcome.get("kind") == "result":
         return Report(row.outcome_kind, code, _result_title(row, outcome), data=data)
     if outcome.get("kind") == "revoke":
-        return Report(row.outcome_kind, code, outcome.get("title", ""), outcome.get("text", ""), data=data)
+        if code == exits.UNKNOWN and outcome.get("level") == "error":
+            # Junction did not confirm, and still lists the invitation: known not revoked, Junction failing.
+            code = exits.UNAVAILABLE
+        return Report(row.outcome_kind, code, outcome.get("title", ""), _after_unknown(outcome.get("text", ""),
+                      code, row.target_email), data=data)
     alert = outcome.get("alert") or {}
-    return Report(row.outcome_kind, code, alert.get("title", "Unknown outcome."), _for_terminal(alert.get("text", "")),
+    text = _with_hint(_for_terminal(alert.get("text", "")), row.outcome_kind == "unreachable")
+    return Report(row.outcome_kind, code, alert.get("title", "Unknown outcome."),
+                  _after_unknown(text, code, row.target_email),
                   field_errors=outcome.get("field_errors") or {}, form_errors=outcome.get("form_errors") or [],
                   data={**data, "sent": alert.get("sent"), "retry_at": outcome.get("retry_at")})
+
+
+def _after_unknown(text: str, code: int, email: str) -> str:
+    if code != exits.UNKNOWN:
+        return text
+    look_up = f"with `invite invitations --search {email}` (or on the Invitations page)"
+    if "on the Invitations page" in text:
+        return text.replace("on the Invitations page", look_up, 1)
+    return f"{text} Look it up {look_up} before trying again.".strip()
+
+
+def _held_back(title: str, detail: str, retry_at: str | None, data: dict[str, Any]) -> Report:
+    """The dashboard's own send limits said not now: exit 5, with when it can go."""
+    text = detail
+    if retry_at:
+        try:
+            shown_at = f"{when.utc(datetime.fromisoformat(retry_at)):%Y-%m-%d %H:%M:%S} UTC"
+        except (TypeError, ValueError):
+            shown_at = str(retry_at)
+        text = f"{detail} Can be sent again after {shown_at}.".strip()
+    return Report(HELD_BACK, exits.UNAVAILABLE, title, text, data={**data, "retry_at": retry_at})
 
 
 def _perform(act: Callable[[], Claim], email: str, doing: str, as_json: bool) -> NoReturn:
@@ -216,7 +278,7 @@ def _resolve_teams(values: tuple[str, ...], as_json: bool) -> list[dict[str, str
     if not values:
         return []
     try:
-        teams = get_upstream().teams.get().value
+        teams = _junction().teams.get().value
     except JunctionError as exc:
         finish(_lookup_failed(exc, "Nothing was sent: the org's team list could not be loaded"), as_json)
     by_id = {team.id.lower(): team for team in teams}
@@ -262,7 +324,7 @@ def send(email: str, role: str, team_values: tuple[str, ...], no_team_anyway: bo
         finish(Report("no_team", exits.NOT_DONE, "Not sent: a team admin with no team cannot see anything in Junction.",
                       "Pick the teams they should manage with --team, or add --no-team-anyway.",
                       field_errors={"teams": ["A team admin needs at least one team."]}), as_json)
-    upstream = get_upstream()
+    upstream = _junction()
     token = _new_token(actor)
     email = email.strip()
     _perform(lambda: actions.send_invite(upstream.client, token, actor, limits=upstream.limits, email=email,
@@ -274,15 +336,20 @@ def _new_token(actor: actions.Actor) -> str:
     return tokens.issue(current_app.secret_key, "cli", actor.email)
 
 
-def _pending_invite(target: str, nothing_done: str, as_json: bool) -> Invite:
+def _pending_invite(target: str, nothing_done: str, as_json: bool, *, none_is_done: bool = False) -> Invite:
     """The pending invitation an address or an invitation id names, as Junction lists it now; otherwise the
-    command ends saying why nothing was done."""
-    client = get_upstream().client
+    command ends saying why nothing was done (exit 1, or 0 with none_is_done: a revoke of nothing)."""
+    client = _junction().client
     invite_id = canonical_uuid(target)
     try:
         invite = find_invite(client, invite_id, "") if invite_id else client.find_pending_invite(target)
     except JunctionError as exc:
         finish(_lookup_failed(exc, f"{nothing_done}: the invitation could not be looked up"), as_json)
+    if invite is None and none_is_done:
+        finish(Report("already_gone", exits.DONE,
+                      f"{nothing_done}: Junction lists no pending invitation for {target}.",
+                      "It has been revoked or accepted already (or was never sent). `invite members --search …` "
+                      "finds members."), as_json)
     if invite is None:
         finish(Report("no_pending_invitation", exits.NOT_DONE,
                       f"{nothing_done}: Junction lists no pending invitation for {target}.",
@@ -298,7 +365,7 @@ def _pending_invite(target: str, nothing_done: str, as_json: bool) -> Invite:
 @acting_option
 def resend(target: str, force: bool, as_json: bool, actor: actions.Actor) -> None:
     """Send the pending invitation for EMAIL (or INVITE_ID) again, with the role and teams Junction holds for it."""
-    upstream = get_upstream()
+    upstream = _junction()
     invite = _pending_invite(target.strip(), "Nothing was sent", as_json)
     cooldown = current_app.extensions["settings"].resend_cooldown_minutes
     if not force and last_sent_within(invite, cooldown):
@@ -329,9 +396,11 @@ def _describe(invite: Invite, names: dict[str, str]) -> str:
 @json_option
 @acting_option
 def revoke(target: str, yes: bool, as_json: bool, actor: actions.Actor) -> None:
-    """Revoke the pending invitation for EMAIL, or the one with INVITE_ID (asks first unless --yes)."""
-    upstream = get_upstream()
-    invite = _pending_invite(target.strip(), "Nothing was revoked", as_json)
+    """Revoke the pending invitation for EMAIL, or the one with INVITE_ID (asks first unless --yes).
+
+    None pending (revoked or accepted already) is what was asked for: it exits 0."""
+    upstream = _junction()
+    invite = _pending_invite(target.strip(), "Nothing to revoke", as_json, none_is_done=True)
     names = upstream.team_names()
     if not yes and not asked(f"Revoke the invitation for {_describe(invite, names)}?"):
         finish(Report("declined", exits.NOT_DONE, "Nothing was revoked.",
@@ -364,7 +433,7 @@ def _listing(rows: Iterable[Any], doing: str, **how: Any) -> None:
     except JunctionError as exc:
         message = views.failure(exc, doing, paged=False)
         say(message["title"], "error", err=True)
-        say(f"  {message['text']}", err=True)
+        say(f"  {_with_hint(message['text'], isinstance(exc, UnreachableError))}", err=True)
         click.get_current_context().exit(exits.for_lookup(exc))
 
 
@@ -375,7 +444,7 @@ def _listing(rows: Iterable[Any], doing: str, **how: Any) -> None:
 @json_option
 def invitations(search: str, older_than: timedelta | None, as_json: bool) -> None:
     """Pending invitations: every page, printed as it arrives."""
-    upstream = get_upstream()
+    upstream = _junction()
     names = upstream.team_names()
     found: Iterable[Invite] = upstream.client.iter_invites(search_query=search.strip() or None)
     if older_than is not None:
@@ -405,7 +474,7 @@ def invitations(search: str, older_than: timedelta | None, as_json: bool) -> Non
 @json_option
 def members(search: str, as_json: bool) -> None:
     """Members of the org: every page, printed as it arrives."""
-    upstream = get_upstream()
+    upstream = _junction()
     names = upstream.team_names()
 
     def to_json(member: Member) -> dict[str, Any]:
@@ -432,7 +501,7 @@ def teams(search: str, as_json: bool) -> None:
     def to_json(team: Team) -> dict[str, Any]:
         return {"id": team.id, "name": team.name, "region": team.region, "created_on": _iso(team.created_on)}
 
-    _listing(get_upstream().client.iter_teams(search_query=search.strip() or None), "Could not load the teams",
+    _listing(_junction().client.iter_teams(search_query=search.strip() or None), "Could not load the teams",
              as_json=as_json, to_json=to_json, to_cells=lambda t: [t.name, t.region, t.id], noun="teams",
              columns=[Column("NAME", 32), Column("REGION", 6), Column("ID", None)])
 
@@ -448,19 +517,25 @@ def teams(search: str, as_json: bool) -> None:
               help="Only this outcome, or group of outcomes.")
 @click.option("--since", type=Day(), help="From this UTC day on (YYYY-MM-DD, or 7d for a week ago).")
 @click.option("--until", type=Day(), help="Up to and including this UTC day.")
-@click.option("--format", "output_format", type=click.Choice(["csv", "jsonl"]), default="csv", show_default=True,
-              help="csv: the activity page's export (safe to open in a spreadsheet); jsonl: one object a line.")
+@click.option("--format", "output_format", type=click.Choice(["csv", "jsonl"]),
+              help="csv (the default): the activity page's export (safe to open in a spreadsheet); jsonl: the "
+                   "same as --json.")
+@json_option
 def activity(who: str | None, target: str | None, action: str | None, outcome: str | None, since: date | None,
-             until: date | None, output_format: str) -> None:
-    """The audit trail, oldest first, streamed: the activity page's CSV export, or JSON Lines.
+             until: date | None, output_format: str | None, as_json: bool) -> None:
+    """The audit trail, oldest first, streamed: the activity page's CSV export, or JSON Lines with --json.
 
     An action whose answer never came (a crash, Ctrl-C, a timeout) is listed with the outcome "unknown".
     """
+    if as_json and output_format == "csv":
+        raise click.BadParameter("--json prints JSON Lines: leave out --format csv.", param_hint="--format")
+    if as_json:
+        output_format = "jsonl"
     if since and until and until < since:
         raise click.BadParameter("--until must be on or after --since.", param_hint="--until")
     query = queries.filtered(who=who, target=target, action=action, outcome=outcome, date_from=since,
                              date_to=until)
-    render = csv_lines if output_format == "csv" else json_lines
+    render = json_lines if output_format == "jsonl" else csv_lines
     for chunk in render(queries.each_row(query)):
         click.echo(chunk, nl=False, color=False)
 

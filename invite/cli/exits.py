@@ -1,6 +1,12 @@
-"""The command line's exit codes: what a script may rely on (documented in the README and `invite --help`)."""
+"""The command line's exit codes: what a script may rely on.
+
+TABLE is the one statement of them: `invite --help` prints it (EXPLAINED), the docs' table is generated
+from it (`python -m invite.cli.exits`), and tests/test_cli_exits.py drives one real command per row.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from invite.junction import (
     AuthenticationError,
@@ -10,21 +16,39 @@ from invite.junction import (
     ValidationError,
 )
 
-DONE = 0  # sent, sent again, already a member, revoked, listed
-NOT_DONE = 1  # not sent: validation, conflict, nothing to act on, declined
-USAGE = 2  # Click's own code for a command line it cannot parse; also a missing --as
-UNKNOWN = 3  # Junction may or may not have acted: look before trying again
-CONFIGURATION = 4  # the configuration is wrong, or Junction rejected the key or the org
-UNAVAILABLE = 5  # Junction unreachable, failing or rate limited: try again later
 
-EXPLAINED = f"""\b
-Exit codes:
-  {DONE}  sent, sent again, already a member, revoked, done
-  {NOT_DONE}  not sent or not done (validation, conflict, nothing to act on)
-  {USAGE}  usage: a bad command line, or no --as / INVITE_ACTOR
-  {UNKNOWN}  outcome unknown: Junction may or may not have acted
-  {CONFIGURATION}  configuration problem, or Junction rejected the key or the org id
-  {UNAVAILABLE}  Junction unavailable or rate limited (the message says how long to wait)"""
+@dataclass(frozen=True)
+class ExitCode:
+    code: int
+    name: str
+    meaning: str  # one line, for `invite --help` and the docs
+
+
+TABLE = (
+    ExitCode(0, "done", "done: sent, sent again, already a member, revoked or already gone, listed"),
+    ExitCode(1, "not done", "not done, and waiting will not change that: Junction's validation, a conflict, an "
+             "unknown team, nothing pending, inside the cooldown, declined, no such job"),
+    ExitCode(2, "usage", "usage: a command line that cannot be parsed, or no --as / INVITE_ACTOR"),
+    ExitCode(3, "unknown", "outcome unknown: Junction may or may not have acted (no answer in time, an answer "
+             "that could not be read, Ctrl-C); look the address up (invite invitations --search EMAIL) before "
+             "trying again"),
+    ExitCode(4, "configuration", "configuration problem (one line per problem), Junction rejected the key or the "
+             "org id, or the command would use another Junction than the audit trail's"),
+    ExitCode(5, "waiting", "not done yet, try again later: Junction unreachable, failing or rate limiting, or "
+             "the dashboard's own send limits; the message says when"),
+)
+
+DONE, NOT_DONE, USAGE, UNKNOWN, CONFIGURATION, UNAVAILABLE = (row.code for row in TABLE)
+
+EXPLAINED = "\b\nExit codes:\n" + "\n".join(f"  {row.code}  {row.meaning}" for row in TABLE)
+
+
+def markdown_table() -> str:
+    """The docs' table of exit codes."""
+    lines = ["| code | meaning |", "| --- | --- |"]
+    lines += [f"| {row.code} | {row.meaning.replace('|', chr(92) + '|')} |" for row in TABLE]
+    return "\n".join(lines) + "\n"
+
 
 # An audit row's outcome_kind (see invite.storage.Action) to the exit code it ends the command with.
 _BY_KIND = {
@@ -42,7 +66,7 @@ _BY_KIND = {
     "not_found": CONFIGURATION,  # a send's 404 means Junction does not know the org
     "rate_limited": UNAVAILABLE,
     "unreachable": UNAVAILABLE,
-    "held_back": UNAVAILABLE,  # the dashboard's send limits: the message says when it can go
+    "held_back": UNAVAILABLE,  # the dashboard's own send limits: it can go after the time the message gives
 }
 
 
@@ -57,3 +81,7 @@ def for_lookup(error: JunctionError) -> int:
     if isinstance(error, ValidationError | ConflictError):
         return NOT_DONE
     return UNAVAILABLE
+
+
+if __name__ == "__main__":
+    print(markdown_table(), end="")

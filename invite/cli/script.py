@@ -1,23 +1,35 @@
-"""The `invite` console script: builds the app from the environment as app.py does, then runs the group."""
+"""The `invite` console script: the group `flask --app app invite` runs, with the app built from the environment
+(as app.py does) only when a command runs, so that help, --version and usage errors need no configuration."""
 
 from __future__ import annotations
 
 import os
 
-from flask.cli import ScriptInfo
+from flask import Flask
+from flask.cli import ScriptInfo, load_dotenv
 
 from invite.cli import exits
+from invite.cli.configuration import log_errors_to_stderr
 
 
-def main(argv: list[str] | None = None) -> None:
-    # What `flask` sets before loading an app: the app then logs to stderr, leaving stdout to the command.
-    os.environ["FLASK_RUN_FROM_CLI"] = "true"
+def _create_app() -> Flask:
     from invite import create_app
-    from invite.cli.commands import invite_group
     from invite.config import ConfigError, exit_on_config_error
 
     try:
-        app = create_app()
+        return create_app()
     except ConfigError as error:
         exit_on_config_error(error, exits.CONFIGURATION)
-    invite_group.main(args=argv, prog_name="invite", obj=ScriptInfo(create_app=lambda: app))
+        raise  # unreachable: exit_on_config_error ends the process
+
+
+def main(argv: list[str] | None = None) -> None:
+    # What `flask` does before loading an app: the app then logs to stderr, leaving stdout to the command,
+    # and the environment files (.env, then the .flaskenv bin/dev writes) fill in what the environment
+    # does not set.
+    os.environ["FLASK_RUN_FROM_CLI"] = "true"
+    load_dotenv()
+    log_errors_to_stderr()
+    from invite.cli.commands import invite_group
+
+    invite_group.main(args=argv, prog_name="invite", obj=ScriptInfo(create_app=_create_app))

@@ -1,6 +1,10 @@
 """Writing for people and for programs: colour only on a terminal (and never with NO_COLOR), aligned tables
 streamed row by row, JSON Lines.
 
+Everything printed for people passes invite.safe_text.clean_text: an address, a file name or Junction's
+words carry no terminal escapes or bidi overrides to the screen. JSON keeps every character, with the
+ones a terminal would act on written as \\u escapes.
+
 The bulk commands' progress bar uses `interactive()` too: no bar when the output is not a terminal.
 """
 
@@ -11,9 +15,12 @@ import os
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from typing import IO, Any
 
 import click
+
+from invite.safe_text import BIDI_CONTROLS, clean_text
 
 STYLES = {
     "ok": {"fg": "green", "bold": True},
@@ -25,6 +32,16 @@ STYLES = {
 
 json_option = click.option("--json", "as_json", is_flag=True,
                            help="Print JSON (one object per line) for programs instead of text for people.")
+
+# json.dumps escapes C0 controls itself; with ensure_ascii=False it leaves C1 controls (0x9b is a CSI to
+# some terminals), the bidi controls and the Unicode line breaks as they are.
+_JSON_ESCAPES = str.maketrans({code: f"\\u{code:04x}" for code in (
+    *range(0x7F, 0xA0), *map(ord, BIDI_CONTROLS), 0x2028, 0x2029)})
+
+
+def shown(text: str) -> str:
+    """`text` as it may reach a terminal: without control characters or bidi overrides."""
+    return text if text.isascii() and text.isprintable() else clean_text(text)
 
 
 def interactive(stream: IO[str] | None = None) -> bool:
@@ -56,13 +73,14 @@ def asked(question: str) -> bool:
 def say(text: str, style: str | None = None, *, err: bool = False) -> None:
     stream = sys.stderr if err else sys.stdout
     use_colour = colour(stream)
+    text = shown(text)
     if style and use_colour:
         text = click.style(text, **STYLES[style])
     click.echo(text, err=err, color=use_colour)
 
 
 def emit_json(record: Mapping[str, Any]) -> None:
-    click.echo(json.dumps(record, ensure_ascii=False, default=str), color=False)
+    click.echo(json.dumps(record, ensure_ascii=False, default=str).translate(_JSON_ESCAPES), color=False)
 
 
 @dataclass(frozen=True)
@@ -72,6 +90,7 @@ class Column:
 
 
 def _fit(text: str, width: int | None) -> str:
+    text = shown(text)
     if width is None:
         return text
     if len(text) > width:
@@ -82,11 +101,14 @@ def _fit(text: str, width: int | None) -> str:
 def table(columns: Sequence[Column], rows: Iterable[Sequence[str]]) -> int:
     """Print a header and then each row as it arrives (fixed widths, so nothing waits for the last page).
 
-    Returns how many rows were printed.
+    The header waits for the first row (or the end): a list whose first page fails prints nothing on
+    stdout. Returns how many rows were printed.
     """
+    rows = iter(rows)
+    first = next(rows, None)
     say("  ".join(_fit(c.title, c.width) for c in columns).rstrip(), "header")
     count = 0
-    for row in rows:
+    for row in chain([first], rows) if first is not None else ():
         click.echo("  ".join(_fit(value, c.width) for value, c in zip(row, columns, strict=True)).rstrip())
         count += 1
     return count
