@@ -4,7 +4,8 @@ import gc
 import sys
 
 from invite import create_app
-from invite.cli.configuration import log_errors_to_stderr, unconfigured_app
+from invite.cli.configuration import log_errors_to_stderr
+from invite.cli.script import unconfigured_app
 from invite.config import EXIT_CONFIG_ERROR, ConfigError, exit_on_config_error
 
 if "invite" in sys.argv[1:]:  # `flask --app app invite …`: the command line's logging, as `invite` has it

@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 import requests
-from run import ROOT, Child, Sandbox, child_env, cpu_seconds, machine_info
+from harness import ROOT, Child, Sandbox, child_env, cpu_seconds, machine_info
 
 from invite import create_app
 from invite.bulk import jobs

@@ -35,7 +35,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from run import machine_info  # noqa: E402 - bench/run.py, beside this file
+from harness import machine_info  # noqa: E402 - bench/harness.py, beside this file
 
 from invite.bulk.parser import parse_bulk  # noqa: E402
 from invite.bulk.preview import VERDICTS, build_preview  # noqa: E402

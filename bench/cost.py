@@ -33,7 +33,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
-from run import (
+from harness import (
     DASHBOARD_TIMEOUT,
     ROOT,
     SENT_MARKER,

@@ -6,7 +6,7 @@
 Both apps are driven through Flask's test client (no gunicorn, no sockets to the app), one thread, taking
 turns invite by invite, so each phase's figure is this thread's CPU time (time.thread_time) and a change
 in the machine's speed during the run moves both apps alike: the "x floor" line is the steady figure.
-The Junction call is real: requests to a sandbox subprocess (bench/run.py's Sandbox), latency 0. The
+The Junction call is real: requests to a sandbox subprocess (bench/harness.py's Sandbox), latency 0. The
 dashboard is built by create_app as gunicorn's app.py builds it (not in testing mode: JSON logs on, written
 to a file in the run's folder), on SQLite migrated like the release command does. Use it to see where an
 invite's CPU goes and to check a cut before running bench/cost.py.
@@ -26,7 +26,7 @@ import sys
 import time
 from datetime import UTC, datetime
 
-from run import ROOT, SENT_MARKER, Sandbox, child_env, form_tokens
+from harness import ROOT, SENT_MARKER, Sandbox, child_env, form_tokens
 
 from invite.sandbox.state import DEMO_KEY, DEMO_ORG_ID
 

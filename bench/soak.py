@@ -42,7 +42,7 @@ import requests
 import sqlalchemy as sa
 
 # bench/ is on sys.path (python bench/soak.py); importing run also puts the repository root there.
-from run import ROOT, Child, child_env, free_port, machine_info, page_heading, percentile
+from harness import ROOT, Child, child_env, free_port, machine_info, page_heading, percentile
 
 from invite.sandbox.faults import read_request_log
 

@@ -33,7 +33,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from cost import Floor, floor_tokens
-from run import ROOT, Dashboard, Sandbox, form_tokens, run_dashboard
+from harness import ROOT, Dashboard, Sandbox, form_tokens, run_dashboard
 
 _LOCATION = re.compile(r"^(?P<function>.*?) \((?P<path>.*?)(?::\d+)?\)$")
 # Directories that say nothing about whose code it is: cut off a frame's path up to here.

@@ -12,11 +12,11 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from invite.auth import can, init_auth
 from invite.bulk.parser import MAX_BYTES as BULK_MAX_BYTES
 from invite.config import Settings, load_settings
-from invite.csrf import init_csrf
-from invite.layout import init_layout
 from invite.paths import ROOT
-from invite.template_urls import init_template_urls
 from invite.version import __version__
+from invite.web.csrf import init_csrf
+from invite.web.layout import init_layout
+from invite.web.template_urls import init_template_urls
 
 # Any request body above this is refused with a 413 page before it is parsed; a bulk list (1 MB pasted or
 # uploaded, invite/bulk/parser.py) fits well inside it.
@@ -76,13 +76,15 @@ def create_app(env: Mapping[str, str] | None = None, *, settings: Settings | Non
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops,
                                 x_host=settings.proxy_fix_host, x_prefix=settings.proxy_fix_prefix)
 
-    from invite import metrics, ops, storage, upstream, web
+    from invite import web
     from invite.activity import routes as activity_routes
+    from invite.adapters import metrics, storage, upstream
     from invite.bulk import routes as bulk_routes
     from invite.bulk.tasks import init_bulk_queue
     from invite.cli.commands import invite_group
     from invite.invites import routes as invite_routes
     from invite.support import routes as support_routes
+    from invite.web import ops
 
     if not testing:
         web.configure_logging(app)

@@ -13,8 +13,8 @@ from datetime import timedelta
 import pytest
 from conftest import app_env, form_tokens, make_app
 
-from invite.storage import Action, db
-from invite.web import JsonLogFormatter
+from invite.adapters.logs import JsonLogFormatter
+from invite.adapters.storage import Action, db
 
 PROXY = "10.0.0.5"
 ADMIN = {"X-Forwarded-Email": "ada@corp.example", "X-Forwarded-Groups": "staff,junction-admins"}
@@ -205,7 +205,7 @@ def test_jwt_mode_through_the_real_app(sandbox, tmp_path):
 
 
 def test_each_person_sees_their_own_header_and_section_though_headers_are_kept(app):
-    """The shared header is rendered once per person, section and mount point (invite/layout.py, issue 12)."""
+    """The shared header is rendered once per person, section and mount point (invite/web/layout.py, issue 12)."""
     import re
 
     def header(client, path):

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from conftest import app_env, form_tokens, make_app
 
 from invite.activity.export import safe_cell
-from invite.storage import Action, claim_action, complete_action, db
+from invite.adapters.storage import Action, claim_action, complete_action, db
 
 NOW = datetime.now(UTC)
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 import threading
 import time
 
-from invite.actions import Actor
+from invite.adapters.storage import db
 from invite.bulk import jobs
 from invite.bulk.models import BulkRow
-from invite.storage import db
+from invite.services.actions import Actor
 from tests.bulk_support import posted_addresses, preview_and_confirm, running_bulk, wait_for
 from tests.conftest import app_env, make_app
 

@@ -152,10 +152,10 @@ def test_a_file_over_the_limit_gets_one_clear_message(bulk):
 def test_unconfirmed_previews_are_deleted_after_a_day(bulk):
     from datetime import timedelta
 
-    from invite.actions import Actor
+    from invite.adapters.storage import db
     from invite.bulk import jobs
     from invite.bulk.models import BulkJob
-    from invite.storage import db
+    from invite.services.actions import Actor
 
     app, client, worker = bulk
     with app.app_context():
@@ -171,7 +171,7 @@ def test_unconfirmed_previews_are_deleted_after_a_day(bulk):
 def _age_the_trail(app, minutes: int) -> None:
     from datetime import timedelta
 
-    from invite.storage import Action, db
+    from invite.adapters.storage import Action, db
 
     with app.app_context():
         for row in db.session.scalars(db.select(Action)):

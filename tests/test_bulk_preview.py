@@ -22,7 +22,7 @@ from invite.bulk.preview import (
     Preview,
     build_preview,
 )
-from invite.invite_rules import email_errors
+from invite.core.invite_rules import email_errors
 from invite.junction import Creator, Invite, Member, Team
 
 CARDIOLOGY = Team("11111111-1111-4111-8111-111111111111", "Cardiology", "us")
@@ -370,7 +370,7 @@ def test_a_formula_like_cell_is_judged_as_the_text_it_is():
 
 
 def test_the_form_and_the_preview_share_one_email_rule():
-    from invite.invite_rules import EMAIL_FILTERS, EMAIL_VALIDATORS
+    from invite.core.invite_rules import EMAIL_FILTERS, EMAIL_VALIDATORS
     from invite.invites.forms import InviteForm
 
     assert InviteForm.email.kwargs["filters"] is EMAIL_FILTERS

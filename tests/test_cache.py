@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from invite.cache import CachedValue
+from invite.adapters.cache import CachedValue
 
 
 class Clock:
@@ -100,7 +100,7 @@ def test_refresh_reloads_even_when_fresh():
 
 
 def test_kept_values_hold_at_most_their_limit_dropping_the_oldest():
-    from invite.cache import Kept
+    from invite.adapters.cache import Kept
 
     kept = Kept()
     for n in range(5):

@@ -16,11 +16,11 @@ import pytest
 from conftest import app_env, form_tokens, make_app
 from test_support_flow import form_fields, invite_of
 
-from invite import actions
+from invite.adapters.storage import Action, db
 from invite.bulk import jobs
 from invite.core import tokens, vocabulary
 from invite.core.actor import Actor
-from invite.storage import Action, db
+from invite.services import actions
 
 ACTOR = "ops.person@acme.test"  # the command line's --as and the bulk job's maker
 ADDRESS = "limited.person@example.org"

@@ -11,8 +11,8 @@ import pytest
 from conftest import app_env, make_app
 
 from invite import create_app
+from invite.adapters.storage import Action, db
 from invite.cli import exits, terminal
-from invite.storage import Action, db
 
 ACTOR = "ops.person@acme.test"
 CARDIOLOGY = "80240536-14a5-521a-a7ab-b13f2741d88b"

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from invite.adapters.storage import Action, db
 from invite.bulk.models import BulkJob, BulkRow
 from invite.cli import exits
-from invite.storage import Action, db
 from tests.bulk_support import Worker, posted_addresses, queue_name, remove_queue_files, running_bulk
 
 ACTOR = "ops.person@acme.test"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 from conftest import form_tokens
 
-from invite.invites import outcomes
+from invite.core import outcomes
 from invite.junction import JunctionClient, JunctionError, UnsendableRequestError
 from invite.sandbox import DEMO_KEY, DEMO_ORG_ID, SandboxServer
 

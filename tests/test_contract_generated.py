@@ -22,6 +22,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from invite.core.safe_text import clean_text
 from invite.junction import InviteStatus
 from invite.junction.parsing import (
     parse_datetime,
@@ -31,7 +32,6 @@ from invite.junction.parsing import (
     parse_org,
     parse_team_page,
 )
-from invite.safe_text import clean_text
 
 SPEC_PATH = Path(__file__).resolve().parents[1].parent / "shared" / "junction" / "org-management-openapi.json"
 GENERATED = settings(max_examples=60, derandomize=True, database=None, deadline=None,
@@ -70,7 +70,7 @@ BODIES = _bodies_of([
 
 def _as_read(value: Any) -> Any:
     """What the parsers are expected to read from a generated body: its text without control and bidi
-    characters, which invite/safe_text.py drops from everything Junction sends (#13)."""
+    characters, which invite/core/safe_text.py drops from everything Junction sends (#13)."""
     if isinstance(value, str):
         return clean_text(value)
     if isinstance(value, list):

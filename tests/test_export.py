@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 import pytest
 
 from invite.activity.export import COLUMNS, csv_lines, json_lines, safe_cell
-from invite.storage import Action
+from invite.adapters.storage import Action
 
 WHEN = datetime(2026, 11, 30, 17, 5, 9, tzinfo=UTC)
 
@@ -83,7 +83,7 @@ def test_a_cell_a_spreadsheet_would_run_as_a_formula_is_shown_as_text(start):
 
 @pytest.mark.parametrize("text", [" =1", "  +SUM(A1)", " \t-2", "\u00a0@x", "\n=1"])
 def test_a_formula_behind_leading_whitespace_is_shown_as_text(text):
-    # Stored text has its tabs and line breaks as spaces (invite/safe_text.py); a spreadsheet skips them.
+    # Stored text has its tabs and line breaks as spaces (invite/core/safe_text.py); a spreadsheet skips them.
     assert safe_cell(text) == "'" + text
 
 

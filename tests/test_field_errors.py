@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from invite.invites.field_errors import map_issues_to_fields
+from invite.core.field_errors import map_issues_to_fields
 from invite.junction import ValidationIssue
 
 TEAM_A = "6f1c0c39-9a55-4b7e-8d0c-1a2b3c4d5e6f"

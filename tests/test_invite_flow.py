@@ -9,8 +9,8 @@ import threading
 
 from conftest import form_tokens
 
+from invite.adapters.storage import Action, db
 from invite.sandbox import DEMO_KEY
-from invite.storage import Action, db
 
 CARDIOLOGY = "Cardiology"
 SLEEP = "Sleep Clinic"

@@ -10,8 +10,8 @@ import pytest
 from conftest import form_tokens, make_app
 from scripted_upstream import Reply, ScriptedUpstream
 
+from invite.adapters.storage import Action, db
 from invite.sandbox import DEMO_KEY, DEMO_ORG_ID
-from invite.storage import Action, db
 
 TEAM_A = "6f1c0c39-9a55-4b7e-8d0c-1a2b3c4d5e6f"
 TEAM_B = "0b7e5a1e-3f0a-4c1d-9e2f-aabbccddeeff"

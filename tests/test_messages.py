@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from invite.invites.field_errors import map_issues_to_fields
+from invite.core.field_errors import map_issues_to_fields
 from invite.invites.messages import PlainMessage, flagged_team_name, plain_message
 from invite.junction.models import ValidationIssue
 

@@ -21,8 +21,8 @@ from gunicorn_instance import ROOT, GunicornInstance, release
 from prometheus_client.parser import text_string_to_metric_families
 from test_ops import free_port
 
+from invite.adapters.metrics import exported_series
 from invite.config import ConfigError, load_settings
-from invite.metrics import exported_series
 from invite.sandbox import DEMO_KEY, DEMO_ORG_ID
 
 TOKEN = "scrape-token-0123456789"

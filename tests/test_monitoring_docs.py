@@ -11,7 +11,7 @@ import yaml
 from conftest import app_env, make_app
 from prometheus_client.parser import text_string_to_metric_families
 
-from invite.metrics import exported_series
+from invite.adapters.metrics import exported_series
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "monitoring"
 _KEYWORDS = {"and", "or", "unless", "bool", "offset", "inf", "nan"}

@@ -17,8 +17,8 @@ from pathlib import Path
 import requests
 from conftest import app_env, form_tokens, make_app
 
+from invite.adapters.logs import JsonLogFormatter
 from invite.sandbox import DEMO_KEY
-from invite.web import JsonLogFormatter
 
 ROOT = Path(__file__).resolve().parents[1]
 

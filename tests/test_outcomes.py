@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from invite.invites.outcomes import (
+from invite.core.outcomes import (
     MAYBE_SENT,
     NOT_SENT,
     describe_not_sent,

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from conftest import app_env, form_tokens, make_app
 from test_support_flow import link, resend_form, row_ids, text_of
 
-from invite.when import ago
+from invite.core.when import ago
 
 HELENA = "Helena.Sousa@AcmeHealth.eu"
 

@@ -7,8 +7,8 @@ from conftest import app_env, form_tokens, make_app
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from invite.core.safe_text import clean_text, fit
 from invite.junction import UnreachableError
-from invite.safe_text import clean_text, fit
 
 
 def test_the_session_serializer_is_built_once_and_follows_a_new_secret_key(app, client):
@@ -111,7 +111,7 @@ def test_a_tampered_or_mutable_session_is_never_remembered(app, client):
 def _statements_during(app, work) -> list[str]:
     import sqlalchemy as sa
 
-    from invite.storage import db
+    from invite.adapters.storage import db
 
     with app.app_context():
         engine = db.engine
@@ -131,7 +131,7 @@ def _statements_during(app, work) -> list[str]:
 def test_the_result_page_right_after_a_send_reads_nothing_back(app, client, sandbox, tmp_path, monkeypatch):
     from conftest import app_env, make_app
 
-    from invite import storage
+    from invite.adapters import storage
 
     tokens = form_tokens(client.get("/").get_data(as_text=True))
     posted = client.post("/", data={**tokens, "email": "kept@example.org", "role": "no_role"})
@@ -164,7 +164,7 @@ def _csrf(page) -> str:
 def test_a_sessions_signed_csrf_token_is_reused_for_a_few_minutes_then_signed_afresh(app, client, monkeypatch):
     import itsdangerous.timed
 
-    from invite import csrf as csrf_reuse
+    from invite.web import csrf as csrf_reuse
 
     first = client.get("/")
     signing_clock = itsdangerous.timed.time.time
@@ -281,7 +281,7 @@ def test_log_timestamps_read_as_datetime_writes_them():
     from hypothesis import given, settings
     from hypothesis import strategies as st
 
-    from invite.web import _log_timestamp
+    from invite.adapters.logs import _log_timestamp
 
     @settings(max_examples=2000, deadline=None)
     @given(st.floats(min_value=0, max_value=4_102_444_800, allow_nan=False, allow_infinity=False))
@@ -298,7 +298,7 @@ def test_each_log_line_is_written_whole_and_flushed(monkeypatch):
     import json
     import logging
 
-    from invite.web import JsonLogFormatter, _LineHandler
+    from invite.adapters.logs import JsonLogFormatter, _LineHandler
 
     class Stream(io.StringIO):
         flushed = 0

@@ -78,7 +78,7 @@ def test_an_uploaded_files_name_is_stored_clean(edges_app):
     assert "\u202e" not in body and "\x1b" not in body and "\x00" not in body
     assert "invoiceVSC.exe[31m" in body  # the name still shown, as the characters a person can see
     with edges_app.app_context():
-        from invite.storage import db
+        from invite.adapters.storage import db
         source = db.session.query(BulkJob.source).order_by(BulkJob.id.desc()).limit(1).scalar()
     assert source.startswith("invoiceVSC.exe[31mxxx") and len(source) <= 255
     assert not any(ord(ch) < 32 or ch == "\u202e" for ch in source)
@@ -90,7 +90,7 @@ def test_a_long_forwarded_address_does_not_break_the_preview(edges_app):
     answer = preview(client, filename="list.csv", headers={"X-Forwarded-For": forwarded})
     assert answer.status_code == 200, answer.get_data(as_text=True)[:2000]
     with edges_app.app_context():
-        from invite.storage import db
+        from invite.adapters.storage import db
         stored = db.session.query(BulkJob.client_addr).order_by(BulkJob.id.desc()).limit(1).scalar()
     assert stored and len(stored) <= 64 and stored.startswith("2001:db8::")
 
@@ -127,10 +127,10 @@ def _first_data_row(text: str) -> dict[str, str]:
 
 
 def test_formulas_in_stored_text_are_neutralised_in_both_csv_exports(edges_app):
-    """Stored text has had tabs and line breaks turned into spaces (invite/safe_text.py): the export must
+    """Stored text has had tabs and line breaks turned into spaces (invite/core/safe_text.py): the export must
     still see the formula behind them."""
+    from invite.adapters.storage import Action, db
     from invite.bulk.models import DONE, ROW_DONE, BulkRow
-    from invite.storage import Action, db
 
     hostile = "\t=HYPERLINK(\"http://evil.example\",\"x\")"
     with edges_app.app_context():

@@ -12,8 +12,8 @@ from conftest import form_tokens
 from test_config import KEY, good_env, problems
 from test_support_flow import invite_posts, team_id
 
+from invite.adapters.storage import Action, db
 from invite.config import EXIT_CONFIG_ERROR
-from invite.storage import Action, db
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -12,8 +12,8 @@ from scripted_upstream import Reply, ScriptedUpstream
 from test_invite_flow_scripted import ORG, TEAM_A, TEAMS
 from test_support_flow import form_fields
 
+from invite.adapters.storage import DONE, Action, db
 from invite.sandbox import DEMO_KEY, DEMO_ORG_ID
-from invite.storage import DONE, Action, db
 
 INVITE_ID = "3f1e2d3c-4b5a-4968-8776-655443322110"
 LONG_EMAIL = "a" * 318 + "@example.org"  # 330 characters

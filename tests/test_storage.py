@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from conftest import app_env, make_app
 from sqlalchemy import inspect
 
-from invite.storage import DONE, PENDING, Action, claim_action, complete_action, db, get_action
+from invite.adapters.storage import DONE, PENDING, Action, claim_action, complete_action, db, get_action
 
 TEAMS = [{"id": "11111111-2222-4333-8444-555555555555", "name": "Cardiology"}]
 FIELDS = dict(actor_email="ada@corp.example", actor_role="admin", action="send", target_email="a@example.org",
@@ -78,7 +78,7 @@ def test_concurrent_claims_of_one_token_let_exactly_one_through(sandbox, databas
 
 def test_fitting_values_cuts_every_sized_text_column_and_leaves_clean_values_untouched():
     """_fitted reads the sized columns once per process (issue 12): it must still cover every one of them."""
-    from invite.storage import _SIZED_TEXT_COLUMNS, _fitted
+    from invite.adapters.storage import _SIZED_TEXT_COLUMNS, _fitted
 
     sized = {c.key: c.type.length for c in Action.__table__.columns
              if isinstance(c.type, sa.String) and c.type.length}
@@ -175,7 +175,7 @@ def test_a_claim_held_back_is_recorded_complete_with_what_hold_back_said(sandbox
 
 def test_the_per_address_send_limit_reads_an_index_not_the_whole_trail(sandbox, database_url):
     """The send limit's count runs on every send and resend; on a trail of years it must not scan every row."""
-    from invite.storage import _EARLIER_MAILINGS
+    from invite.adapters.storage import _EARLIER_MAILINGS
 
     app = make_app(app_env(sandbox, database_url))
     with app.app_context():

@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 from conftest import POSTGRES_URL, app_env, ensure_postgres_database, make_app
 
-from invite.storage import DONE, claim_action, complete_action, db, get_action
+from invite.adapters.storage import DONE, claim_action, complete_action, db, get_action
 
 
 @pytest.fixture

@@ -17,9 +17,9 @@ import pytest
 from conftest import app_env, form_tokens, make_app
 from flask import Response, abort
 
+from invite.adapters.storage import Action, db
 from invite.sandbox import DEMO_KEY
 from invite.sandbox.state import iso
-from invite.storage import Action, db
 from invite.support.forms import issue_row_token
 
 INVITE_PATH = re.compile(r"/v1/org/[^/]+/invite$")

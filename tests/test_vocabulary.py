@@ -15,11 +15,11 @@ import pytest
 from conftest import app_env, make_app
 
 from invite.activity.export import csv_lines, json_lines
+from invite.adapters.storage import Action, claim_action, complete_action, db
 from invite.bulk import jobs
 from invite.bulk.models import ROW_DONE, BulkRow
 from invite.core import vocabulary
 from invite.core.actor import Actor
-from invite.storage import Action, claim_action, complete_action, db
 
 KINDS = list(vocabulary.OUTCOMES)
 

@@ -7,8 +7,8 @@ import io
 import json
 from collections.abc import Iterable, Iterator
 
+from invite.adapters.storage import Action
 from invite.core import vocabulary
-from invite.storage import Action
 
 COLUMNS = ("when_utc", "who", "who_role", "action", "target_email", "role", "team_ids", "team_names", "outcome",
            "junction_http_status", "request_id", "junction_request_id", "client_address", "invite_id", "channel",
@@ -16,7 +16,7 @@ COLUMNS = ("when_utc", "who", "who_role", "action", "target_email", "role", "tea
 
 # A spreadsheet runs a cell that starts with one of these as a formula (OWASP: CSV injection), and skips
 # leading whitespace first: stored text has had its tabs and line breaks turned into spaces
-# (invite/safe_text.py), so " =HYPERLINK(…)" must be caught as surely as "=HYPERLINK(…)".
+# (invite/core/safe_text.py), so " =HYPERLINK(…)" must be caught as surely as "=HYPERLINK(…)".
 _FORMULA_STARTS = ("=", "+", "-", "@")
 _OPENING_SPACE = ("\t", "\r", "\n")
 

@@ -8,8 +8,8 @@ from wtforms import DateField, Form, IntegerField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, NumberRange, Optional, ValidationError
 
+from invite.adapters.storage import ACTIONS, LARGEST_ID
 from invite.core import vocabulary
-from invite.storage import ACTIONS, LARGEST_ID
 
 # The vocabulary's groups and words (invite.core.vocabulary), as the filters offer them.
 OUTCOME_GROUPS = vocabulary.KINDS_BY_GROUP

@@ -7,9 +7,9 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import Select, func, select
 
+from invite.adapters.storage import Action, db
 from invite.core.vocabulary import KINDS_BY_GROUP as OUTCOME_GROUPS
 from invite.core.vocabulary import group as outcome_group
-from invite.storage import Action, db
 
 PAGE_SIZE = 50
 

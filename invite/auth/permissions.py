@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from flask import g, request
 from werkzeug.exceptions import Forbidden
 
-from invite.auth.roles import ALL_PERMISSIONS, PERMISSION_LABELS, PERMISSIONS, role_for  # noqa: F401 - re-exported
+from invite.auth.roles import ALL_PERMISSIONS, PERMISSIONS
 
 if TYPE_CHECKING:
     from invite.auth.identity import Identity

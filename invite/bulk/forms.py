@@ -8,7 +8,7 @@ from wtforms import HiddenField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Regexp, ValidationError
 
-from invite.invite_rules import ROLE_LABELS
+from invite.core.invite_rules import ROLE_LABELS
 from invite.junction import ROLES
 
 # Least privilege first, and the default: a row that names no role never silently becomes an Org admin

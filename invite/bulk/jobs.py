@@ -3,14 +3,14 @@
 Everything here works with an app context and no request, so the web pages, the worker and a CLI share
 it. The database is the truth: a job's rows are claimed with one atomic UPDATE (FOR UPDATE SKIP LOCKED
 on PostgreSQL), every send is an Action of the audit trail written before Junction is called (through
-invite.actions, exactly as the form's are), and one runner at a time holds a job's lease. The queue
+invite.services.actions, exactly as the form's are), and one runner at a time holds a job's lease. The queue
 (tasks.py) only wakes a worker.
 
 Sending rules:
 - BULK_CONCURRENCY calls at once per job;
 - a 429 pauses the whole job for its Retry-After; the row goes back to the queue;
 - a row Junction certainly did not act on (no connection) is retried with backoff, at most 3 times;
-- a row whose outcome may have taken effect is checked against List Invites by invite.actions and
+- a row whose outcome may have taken effect is checked against List Invites by invite.services.actions and
   recorded confirmed or unknown; it is never re-posted by itself ("Retry the unknown rows" is a person's);
 - 401/403 stops the job: the key was refused.
 """
@@ -33,7 +33,7 @@ from typing import Any
 from flask import Flask, current_app
 from sqlalchemy import delete, func, or_, select, update
 
-from invite import actions
+from invite.adapters.storage import PENDING, Action, db, get_action, utcnow
 from invite.bulk.models import (
     CANCELLED,
     DONE,
@@ -52,7 +52,7 @@ from invite.bulk.models import (
 )
 from invite.core import tokens, vocabulary
 from invite.junction import AuthenticationError, OutcomeUnknownError, RateLimitError, UnreachableError
-from invite.storage import PENDING, Action, db, get_action, utcnow
+from invite.services import actions
 
 log = logging.getLogger("invite.bulk")
 
@@ -674,7 +674,7 @@ def draft_rows(preview, cooldown_minutes: float) -> list[DraftRow]:
     """The preview's rows as a draft keeps them: ready rows sendable; pending ones resendable outside the
     support desk's resend cooldown (within it they are skipped, saying when they were last sent)."""
     from invite.bulk.preview import ALREADY_PENDING, READY
-    from invite.invitations import last_sent_within
+    from invite.services.invitations import last_sent_within
 
     rows = []
     for row in sorted(preview.rows, key=lambda r: r.input.number):

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Integer
 from sqlalchemy.orm import Mapped, mapped_column
 
-from invite.storage import CleanJSON, FittedString, FittedText, UTCDateTime, db, utcnow
+from invite.adapters.storage import CleanJSON, FittedString, FittedText, UTCDateTime, db, utcnow
 
 # Job states.
 DRAFT = "draft"  # previewed, not confirmed: the confirm token is still unused

@@ -22,7 +22,7 @@ import io
 import re
 from dataclasses import dataclass
 
-from invite.invite_rules import ROLE_LABELS
+from invite.core.invite_rules import ROLE_LABELS
 
 __all__ = [
     "MAX_BYTES",

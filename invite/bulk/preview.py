@@ -7,7 +7,7 @@ each is walked exactly once, however many rows there are.
 Each row gets one verdict, the first that applies in this order: invalid address, duplicate of an
 earlier row, already a member, invalid role, unknown team, ambiguous team name, already pending, ready.
 Only ready rows would be sent as they are. A pending row would be resent; whether to (and whether the
-resend cooldown allows it: invite.invitations.last_sent_within on row.pending) is the caller's choice.
+resend cooldown allows it: invite.services.invitations.last_sent_within on row.pending) is the caller's choice.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from rapidfuzz import fuzz, process
 
 from invite.bulk.parser import InputRow
-from invite.invite_rules import ROLE_LABELS, email_errors
+from invite.core.invite_rules import ROLE_LABELS, email_errors
 from invite.junction import Invite, Member, Team
 
 __all__ = [

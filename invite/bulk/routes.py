@@ -12,18 +12,18 @@ from datetime import datetime
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from invite.actions import Actor
 from invite.activity.export import safe_cell
+from invite.adapters.storage import LARGEST_ID
 from invite.auth import require
 from invite.bulk import jobs
 from invite.bulk.forms import BulkListForm, ConfirmForm, JobControlForm
 from invite.bulk.models import DRAFT, SKIPPED
 from invite.bulk.parser import MAX_BYTES, TEMPLATE_CSV, BulkInputError, InputRow, parse_bulk
 from invite.bulk.preview import VERDICTS
-from invite.invite_rules import ROLE_LABELS
+from invite.core.invite_rules import ROLE_LABELS
+from invite.core.safe_text import fit
 from invite.junction import JunctionError
-from invite.safe_text import fit
-from invite.storage import LARGEST_ID
+from invite.services.actions import Actor
 from invite.web import current_actor
 
 bp = Blueprint("bulk", __name__)

@@ -31,8 +31,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     from invite import create_app
+    from invite.adapters.storage import db
     from invite.bulk.sqlite_writes import serialize_sqlite_writes
-    from invite.storage import db
 
     app = create_app(settings=settings)
     with app.app_context():

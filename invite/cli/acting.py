@@ -17,10 +17,10 @@ from typing import Any
 import click
 from flask import current_app
 
-from invite.actions import Actor
-from invite.auth.permissions import role_for
+from invite.auth.roles import role_for
 from invite.auth.settings import looks_like_email, normalise_email
 from invite.cli import exits
+from invite.core.actor import Actor
 
 ACTOR_ENV = "INVITE_ACTOR"
 CHANNEL = "cli"

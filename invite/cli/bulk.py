@@ -16,7 +16,6 @@ from typing import IO, Any, NoReturn
 
 import click
 
-from invite.actions import Actor
 from invite.bulk import jobs
 from invite.bulk.models import CANCELLED, DONE, SKIPPED, STOPPED
 from invite.bulk.parser import MAX_BYTES, BulkInputError, parse_bulk
@@ -24,9 +23,10 @@ from invite.cli import exits
 from invite.cli.acting import acting_option, as_option, cli_actor
 from invite.cli.configuration import ConfiguredGroup, refuse_a_throwaway_junction
 from invite.cli.terminal import Column, asked, emit_json, interactive, json_option, say, table
-from invite.invite_rules import ROLE_LABELS
+from invite.core import rows as views
+from invite.core.actor import Actor
+from invite.core.invite_rules import ROLE_LABELS
 from invite.junction import ROLES, JunctionError
-from invite.support import views
 
 ENDED = (DONE, CANCELLED, STOPPED)
 POLL_SECONDS = 0.5

@@ -1,9 +1,9 @@
 """`flask --app app invite …` (or `invite …`): the pages' invites, lookups and export, from a terminal.
 
-Every command calls what the pages call: invite.actions (write-ahead audit row under a one-time token, then
-Junction), the process's Junction client and team list (invite.upstream), the outcome wording of
-invite.invites.outcomes and the `loc` mapping of invite.invites.field_errors, the support pages' row values
-(invite.support.views) and the activity page's queries and CSV. What is ours here is parsing, printing and
+Every command calls what the pages call: invite.services.actions (write-ahead audit row under a one-time token, then
+Junction), the process's Junction client and team list (invite.adapters.upstream), the outcome wording of
+invite.core.outcomes and the `loc` mapping of invite.core.field_errors, the support pages' row values
+(invite.core.rows) and the activity page's queries and CSV. What is ours here is parsing, printing and
 exit codes (invite.cli.exits).
 """
 
@@ -22,26 +22,25 @@ import click
 from flask import current_app
 from sqlalchemy.exc import SQLAlchemyError
 
-from invite import actions, when
 from invite.activity import queries
 from invite.activity.export import csv_lines, json_lines
-from invite.activity.forms import OUTCOME_GROUPS, OUTCOME_LABELS
+from invite.adapters.logs import JsonLogFormatter
+from invite.adapters.storage import ACTIONS, Action, Claim
+from invite.adapters.upstream import Upstream, get_upstream
 from invite.cli import exits
 from invite.cli.acting import acting_option
 from invite.cli.bulk import bulk_group
 from invite.cli.configuration import ConfiguredGroup, refuse_a_throwaway_junction, unreachable_hint
 from invite.cli.terminal import Column, asked, emit_json, json_option, say, stream
-from invite.core import tokens
-from invite.invitations import canonical_uuid, find_invite, last_sent_within, teams_of
-from invite.invites.forms import ROLE_LABELS
+from invite.core import rows as views
+from invite.core import tokens, vocabulary, when
+from invite.core.invite_rules import ROLE_LABELS
 from invite.junction import ROLES, Invite, JunctionError, Member, Team, UnreachableError
-from invite.storage import ACTIONS, Action, Claim
-from invite.support import views
-from invite.upstream import Upstream, get_upstream
+from invite.services import actions
+from invite.services.invitations import canonical_uuid, find_invite, last_sent_within, teams_of
 from invite.version import __version__
-from invite.web import JsonLogFormatter
 
-# A form field of the invite page (invite.invites.field_errors) as this command line spells it.
+# A form field of the invite page (invite.core.field_errors) as this command line spells it.
 FIELD_LABELS = {"email": "EMAIL", "role": "--role", "teams": "--team"}
 # The outcome_kind of a send the dashboard's own send limits refused (outcome keys title, detail, retry_at).
 HELD_BACK = "held_back"
@@ -85,7 +84,7 @@ def invite_group(verbose: bool) -> None:
     channel "cli", the operating-system user and the host.
     """
     # The command prints its own outcome; the app's log lines (on stderr under the command line, see
-    # invite.web.configure_logging) are only wanted when asked for. Only that handler is quietened, so
+    # invite.adapters.logs.configure_logging) are only wanted when asked for. Only that handler is quietened, so
     # nothing else listening (a test's log capture) loses a record.
     for handler in logging.getLogger().handlers:
         if isinstance(handler.formatter, JsonLogFormatter):
@@ -377,7 +376,7 @@ def resend(target: str, force: bool, as_json: bool, actor: actions.Actor) -> Non
                       "spam folder. Add --force to send it again anyway.",
                       data={"email": invite.email, "invite_id": invite.id, "last_sent_at": last.isoformat()}),
                as_json)
-    token = _new_token(actor)  # the server's send limits (invite.actions) hold whatever --force says
+    token = _new_token(actor)  # the server's send limits (invite.services.actions) hold whatever --force says
     _perform(lambda: actions.resend_invite(upstream.client, token, actor, invite, upstream.team_names(),
                                            limits=upstream.limits),
              invite.email, "resent", as_json)
@@ -513,7 +512,7 @@ def teams(search: str, as_json: bool) -> None:
 @click.option("--who", metavar="TEXT", help="Only actions by someone whose email contains TEXT.")
 @click.option("--target", metavar="TEXT", help="Only actions on an address containing TEXT.")
 @click.option("--action", type=click.Choice(ACTIONS), help="Only this action.")
-@click.option("--outcome", type=click.Choice([*OUTCOME_GROUPS, *OUTCOME_LABELS]),
+@click.option("--outcome", type=click.Choice(list(dict.fromkeys([*vocabulary.GROUPS, *vocabulary.OUTCOMES]))),
               help="Only this outcome, or group of outcomes.")
 @click.option("--since", type=Day(), help="From this UTC day on (YYYY-MM-DD, or 7d for a week ago).")
 @click.option("--until", type=Day(), help="Up to and including this UTC day.")

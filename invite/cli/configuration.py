@@ -15,11 +15,11 @@ from collections.abc import Callable
 from typing import Any
 
 import click
-from flask import Flask, current_app
+from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
 from invite.cli import exits
-from invite.config import ConfigError, exit_on_config_error
+from invite.config import exit_on_config_error
 
 CONFIG_ERROR = "invite.cli.config_error"
 DOTENV = ".flaskenv"
@@ -28,9 +28,9 @@ DOTENV = ".flaskenv"
 def log_errors_to_stderr() -> None:
     """The app's JSON log lines on stderr, only errors until `invite -v` says otherwise (the group sets the
     level), in place before the app is built: nothing it logs on the way (AUTH_MODE=dev's warning, meant
-    for whoever serves the web) reaches the command line's user unasked. invite.web.configure_logging
+    for whoever serves the web) reaches the command line's user unasked. invite.adapters.logs.configure_logging
     finds the handler and adds no other."""
-    from invite.web import JsonLogFormatter
+    from invite.adapters.logs import JsonLogFormatter
 
     root = logging.getLogger()
     if any(isinstance(h.formatter, JsonLogFormatter) for h in root.handlers):
@@ -40,17 +40,6 @@ def log_errors_to_stderr() -> None:
     handler.setLevel(logging.ERROR)
     root.addHandler(handler)
     root.setLevel(logging.INFO)
-
-
-def unconfigured_app(error: ConfigError) -> Flask:
-    """An app with nothing but the command group, for `flask --app app invite …` when the configuration is
-    wrong: help and usage errors work, and any command that runs ends with the problems and exit 4."""
-    from invite.cli.commands import invite_group
-
-    app = Flask("invite")
-    app.extensions[CONFIG_ERROR] = error
-    app.cli.add_command(invite_group)
-    return app
 
 
 def configured(command: Callable[..., Any]) -> Callable[..., Any]:

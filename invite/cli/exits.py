@@ -50,7 +50,7 @@ def markdown_table() -> str:
     return "\n".join(lines) + "\n"
 
 
-# An audit row's outcome_kind (see invite.storage.Action) to the exit code it ends the command with.
+# An audit row's outcome_kind (see invite.adapters.storage.Action) to the exit code it ends the command with.
 _BY_KIND = {
     "invite_created": DONE,
     "invite_resent": DONE,

@@ -9,18 +9,29 @@ from flask import Flask
 from flask.cli import ScriptInfo, load_dotenv
 
 from invite.cli import exits
-from invite.cli.configuration import log_errors_to_stderr
+from invite.cli.configuration import CONFIG_ERROR, log_errors_to_stderr
+from invite.config import ConfigError, exit_on_config_error
 
 
 def _create_app() -> Flask:
     from invite import create_app
-    from invite.config import ConfigError, exit_on_config_error
 
     try:
         return create_app()
     except ConfigError as error:
         exit_on_config_error(error, exits.CONFIGURATION)
         raise  # unreachable: exit_on_config_error ends the process
+
+
+def unconfigured_app(error: ConfigError) -> Flask:
+    """An app with nothing but the command group, for `flask --app app invite …` when the configuration is
+    wrong: help and usage errors work, and any command that runs ends with the problems and exit 4."""
+    from invite.cli.commands import invite_group
+
+    app = Flask("invite")
+    app.extensions[CONFIG_ERROR] = error
+    app.cli.add_command(invite_group)
+    return app
 
 
 def main(argv: list[str] | None = None) -> None:

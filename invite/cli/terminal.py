@@ -1,7 +1,7 @@
 """Writing for people and for programs: colour only on a terminal (and never with NO_COLOR), aligned tables
 streamed row by row, JSON Lines.
 
-Everything printed for people passes invite.safe_text.clean_text: an address, a file name or Junction's
+Everything printed for people passes invite.core.safe_text.clean_text: an address, a file name or Junction's
 words carry no terminal escapes or bidi overrides to the screen. JSON keeps every character, with the
 ones a terminal would act on written as \\u escapes.
 
@@ -20,7 +20,7 @@ from typing import IO, Any
 
 import click
 
-from invite.safe_text import BIDI_CONTROLS, clean_text
+from invite.core.safe_text import BIDI_CONTROLS, clean_text
 
 STYLES = {
     "ok": {"fg": "green", "bold": True},

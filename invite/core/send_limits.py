@@ -1,7 +1,7 @@
 """How often the dashboard lets one address be mailed, whichever channel asks.
 
 Counted from the audit trail (every send and resend that may have gone out, by any channel), so nobody
-signed in, on a page, the command line, a bulk job or a schedule, can mail-bomb an invitee. invite.actions
+signed in, on a page, the command line, a bulk job or a schedule, can mail-bomb an invitee. invite.services.actions
 applies the judgement under the same lock as the write-ahead row, so two channels asking at once cannot
 both slip under a limit.
 """
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from invite.when import ago
+from invite.core.when import ago
 
 DAY = timedelta(days=1)
 

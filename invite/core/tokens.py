@@ -3,7 +3,7 @@
 A token names its channel and carries an HMAC (with SECRET_KEY) over the channel, what it was issued for
 (the person, the invitation, the job's row) and a random part. Nobody without the secret can make one up,
 and one channel's tokens can never be taken for another's: a form cannot post a bulk row's token, or the
-support desk's, to make that row report another action's outcome (issue 20). invite.actions also refuses
+support desk's, to make that row report another action's outcome (issue 20). invite.services.actions also refuses
 a token whose recorded action was made for another person, action or address.
 """
 

@@ -12,7 +12,7 @@ from wtforms.validators import Regexp, ValidationError
 from wtforms.widgets import HiddenInput
 
 from invite.core import tokens
-from invite.invite_rules import EMAIL_FILTERS, EMAIL_VALIDATORS, ROLE_LABELS
+from invite.core.invite_rules import EMAIL_FILTERS, EMAIL_VALIDATORS, ROLE_LABELS
 from invite.junction import ROLES, Team
 
 ROLE_HELP = {
@@ -52,7 +52,7 @@ class InviteForm(FlaskForm):
                 return _HIDDEN_INPUT % (field.id, field.name, field._value())
             return super().render_field(field, render_kw)
 
-    # The same rule bulk invites apply to each row (invite/invite_rules.py).
+    # The same rule bulk invites apply to each row (invite/core/invite_rules.py).
     email = StringField("Email", filters=EMAIL_FILTERS, validators=list(EMAIL_VALIDATORS))
     # No default: least privilege means the person sending picks the role, never Enter (README: "The form").
     role = SelectField("Role", choices=[SelectChoice(r, ROLE_LABELS[r]) for r in ROLES], default=None,

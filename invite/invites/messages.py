@@ -3,7 +3,7 @@
 Junction validates with pydantic v2, whose message text is fixed per error `type` (pydantic-core's
 templates: `value_error` on an EmailStr is "value is not a valid email address: …", a validator's
 ValueError is "Value error, …", `missing` is "Field required", and so on). The form keeps only that text
-(invite/invites/field_errors.py, prefixed with the team for a team's error), so the text is what is
+(invite/core/field_errors.py, prefixed with the team for a team's error), so the text is what is
 recognised here. A pure function: anything it does not recognise comes back unchanged and untranslated,
 so a new or odd message is still shown, never lost. Junction's own words stay available (`raw`) for
 support.

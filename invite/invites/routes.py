@@ -10,16 +10,15 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from flask_wtf.csrf import CSRFError, generate_csrf
 from markupsafe import Markup, escape
 
-from invite import actions
+from invite.adapters.cache import Kept
+from invite.adapters.storage import PENDING, Action, get_action_to_show
+from invite.adapters.upstream import get_upstream
 from invite.auth import can, current_identity, require
-from invite.cache import Kept
-from invite.core import tokens
-from invite.invites import outcomes
+from invite.core import outcomes, tokens
 from invite.invites.forms import ROLE_HELP, ROLE_LABELS, TOKEN_PATTERN, InviteForm
 from invite.invites.messages import PlainMessage, flagged_team_name, plain_message
 from invite.junction import InviteStatus, JunctionError, Team
-from invite.storage import PENDING, Action, get_action_to_show
-from invite.upstream import get_upstream
+from invite.services import actions
 from invite.web import current_actor, current_request_id
 
 bp = Blueprint("invites", __name__)

@@ -3,7 +3,7 @@
 Nothing here does I/O. The body parsers raise ShapeError, naming the field that did not match the
 OpenAPI document (never echoing its value); the client turns that into UnexpectedResponseError.
 They are lenient about extra fields and strict about the fields the dashboard relies on. Every string
-read from a body is cleaned of control and bidi-control characters here (invite.safe_text), so no page,
+read from a body is cleaned of control and bidi-control characters here (invite.core.safe_text), so no page,
 CSV cell, query or database row downstream ever sees a NUL or a U+202E from Junction. (A 422's
 messages are kept verbatim for field_errors; they reach pages only through the audit row, which
 storage cleans the same way.)
@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
+from invite.core.safe_text import clean_text
 from invite.junction.models import (
     Creator,
     Invite,
@@ -30,7 +31,6 @@ from invite.junction.models import (
     Team,
     ValidationIssue,
 )
-from invite.safe_text import clean_text
 
 __all__ = [
     "DETAIL_MAX_CHARS",

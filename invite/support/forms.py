@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from werkzeug.datastructures import MultiDict
 
 from invite.core import tokens
-from invite.invitations import canonical_uuid
+from invite.services.invitations import canonical_uuid
 from invite.support.paging import MAX_QUERY_CHARS
 
 __all__ = ["RowAction", "canonical_uuid", "confirmation_for", "issue_row_token", "read_row_action"]

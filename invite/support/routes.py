@@ -3,7 +3,7 @@
 Every view is its own function (so each can carry its own permission decorator), and every page view
 costs exactly one List call to Junction; team names come from the cached team list. Resend and revoke
 re-read the invitation from Junction and act on what Junction holds, never on values from the form, and
-go through invite.actions with the form's one-time token, so a double click acts once.
+go through invite.services.actions with the form's one-time token, so a double click acts once.
 """
 
 from __future__ import annotations
@@ -15,16 +15,17 @@ from urllib.parse import quote, urlencode
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 
-from invite import actions, when
 from invite.activity import queries
+from invite.adapters.storage import PENDING, Action, get_action
+from invite.adapters.upstream import get_upstream
 from invite.auth import require
-from invite.invitations import find_invite, last_sent_within, teams_of
+from invite.core import rows as views
+from invite.core import when
 from invite.junction import Invite, JunctionClient, JunctionError, Page
-from invite.storage import PENDING, Action, get_action
-from invite.support import views
+from invite.services import actions
+from invite.services.invitations import find_invite, last_sent_within, teams_of
 from invite.support.forms import RowAction, canonical_uuid, confirmation_for, issue_row_token, read_row_action
 from invite.support.paging import AGE_FILTERS, MAX_QUERY_CHARS, ROLE_FILTERS, Pager
-from invite.upstream import get_upstream
 from invite.web import current_actor
 
 T = TypeVar("T")

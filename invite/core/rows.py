@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from invite.invite_rules import ROLE_LABELS
+from invite.core.invite_rules import ROLE_LABELS
+from invite.core.when import utc
 from invite.junction.errors import (
     AuthenticationError,
     JunctionError,
@@ -19,7 +20,6 @@ from invite.junction.errors import (
     ValidationError,
 )
 from invite.junction.models import Creator, Invite, Member
-from invite.when import utc
 
 
 def role_label(role: str) -> str:

@@ -25,7 +25,7 @@ import time
 from flask import Flask, Response, g, request, session
 from flask_wtf.csrf import CSRFProtect, same_origin
 
-from invite.cache import Kept
+from invite.adapters.cache import Kept
 
 REUSE_SECONDS = 300
 _KEPT = 1024

@@ -15,9 +15,9 @@ from flask_migrate import upgrade
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import ServiceUnavailable
 
+from invite.adapters.storage import db
+from invite.adapters.upstream import get_upstream
 from invite.junction import JunctionError
-from invite.storage import db
-from invite.upstream import get_upstream
 
 bp = Blueprint("ops", __name__)
 log = logging.getLogger(__name__)

@@ -16,13 +16,12 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from invite import metrics
-from invite.core import tokens
+from invite.adapters import metrics
+from invite.adapters.storage import PENDING, Action, Claim, claim_action, complete_action
+from invite.core import outcomes, tokens
 from invite.core.actor import Actor
+from invite.core.field_errors import map_issues_to_fields
 from invite.core.send_limits import HeldBack, SendLimits, judge
-from invite.invitations import teams_of
-from invite.invites import outcomes
-from invite.invites.field_errors import map_issues_to_fields
 from invite.junction import (
     Invite,
     JunctionClient,
@@ -31,7 +30,7 @@ from invite.junction import (
     ValidationError,
 )
 from invite.junction.client import outcome_of_error
-from invite.storage import PENDING, Action, Claim, claim_action, complete_action
+from invite.services.invitations import teams_of
 
 audit_log = logging.getLogger("invite.audit")
 

@@ -40,8 +40,8 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Mapped, configure_mappers, mapped_column
 from sqlalchemy.orm.attributes import instance_dict, set_committed_value
 
-from invite.cache import Kept
-from invite.safe_text import fit
+from invite.adapters.cache import Kept
+from invite.core.safe_text import fit
 
 # Rows are read right after they are committed (to show the outcome): keep their loaded values.
 db = SQLAlchemy(session_options={"expire_on_commit": False})
@@ -77,7 +77,7 @@ LARGEST_ID = 2**31 - 1
 
 class FittedString(TypeDecorator):
     """A text column whose every written value is cleaned of control characters and cut to its length
-    (invite/safe_text.py's fit), however it is written: PostgreSQL refuses NUL and a value longer than its
+    (invite/core/safe_text.py's fit), however it is written: PostgreSQL refuses NUL and a value longer than its
     column, SQLite stores both, and either way a page would show what a client slipped in."""
 
     impl = String

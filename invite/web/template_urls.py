@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import Flask, request
 
-from invite.cache import Kept
+from invite.adapters.cache import Kept
 
 _KEPT = 2048
 

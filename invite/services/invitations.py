@@ -1,6 +1,7 @@
 """Finding a pending invitation and judging a resend's cooldown: shared by the support pages and the command line.
 
-The send limits themselves are the core's (invite.core.send_limits), applied by invite.actions on every channel.
+The send limits themselves are the core's (invite.core.send_limits), applied by invite.services.actions on
+every channel.
 """
 
 from __future__ import annotations

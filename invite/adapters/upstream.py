@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 
 from flask import Flask, current_app, g, has_request_context
 
-from invite import metrics
-from invite.cache import CachedValue
+from invite.adapters import metrics
+from invite.adapters.cache import CachedValue
 from invite.config import Settings
 from invite.core.send_limits import SendLimits
 from invite.junction import JunctionClient, JunctionError, Org, Team
@@ -23,7 +23,7 @@ class Upstream:
     teams: CachedValue[list[Team]]
     org: CachedValue[Org]
     ready: CachedValue[None]
-    # The send limits every channel's sends are judged by (invite.actions applies them).
+    # The send limits every channel's sends are judged by (invite.services.actions applies them).
     limits: SendLimits = field(default_factory=SendLimits)
     sandbox_server: object | None = field(default=None, repr=False)
 

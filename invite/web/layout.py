@@ -11,8 +11,8 @@ from __future__ import annotations
 from flask import Flask, g, request
 from markupsafe import Markup
 
+from invite.adapters.cache import Kept
 from invite.auth import can
-from invite.cache import Kept
 
 _KEPT = 1024
 
