@@ -61,8 +61,8 @@ def test_a_null_field_leaves_its_value_and_a_role_without_teams_drops_them(serve
 
 
 @pytest.mark.parametrize("method", ["patch", "delete"])
-@pytest.mark.parametrize(("email", "status"), [("status429@example.com", 429), ("status500@example.com", 500),
-                                               ("status502@example.com", 502)])
+@pytest.mark.parametrize(("email", "status"), [("status429@example.com", 429), ("status404@example.com", 404),
+                                               ("status500@example.com", 500), ("status502@example.com", 502)])
 def test_a_scripted_failure_changes_nothing(server, http, method, email, status):
     member = added(server, email)
     answer = http.request(method, url(server, member["id"]), json={"role": "org_admin", "team_role_bindings": None},

@@ -16,10 +16,13 @@ SLOW_MEMBER = "slow@example.com"
 LOST_MEMBER = "lost@example.com"
 # Ones that answer without changing anything; slow@ and lost@ act first.
 _FAILING = ("status429@example.com", "status500@example.com", "status502@example.com")
+NOT_FOUND_MEMBER = "status404@example.com"
 
 MEMBER_SCRIPTED_ADDRESSES: dict[str, str] = {
     "status429@example.com": '429 with header `Retry-After: 30` and `{"detail": "Too many requests"}`; '
                              "nothing changes",
+    NOT_FOUND_MEMBER: '404 with `{"detail": "Member not found"}` though List Members still lists them; nothing '
+                      "changes",
     "status500@example.com": "500 with text/plain `Internal Server Error`; nothing changes",
     "status502@example.com": "502 with an HTML error page, as a load balancer sends it; nothing changes",
     SLOW_MEMBER: "the change or removal is made at once, the answer comes only after `slow_seconds`",
@@ -30,6 +33,8 @@ MEMBER_SCRIPTED_ADDRESSES: dict[str, str] = {
 def scripted_failure(email: str) -> Response | None:
     """The canned failure for a scripted member (which changes nothing); None for every other member."""
     address = email.strip().casefold()
+    if address == NOT_FOUND_MEMBER:
+        return Response('{"detail":"Member not found"}', status=404, mimetype="application/json")
     return _invite_scripted(address) if address in _FAILING else None
 
 
