@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from invite.auth.settings import AuthSettings
 
 PERMISSIONS: dict[str, frozenset[str]] = {
-    "admin": frozenset({"send", "resend", "revoke", "view"}),
+    "admin": frozenset({"send", "resend", "revoke", "view", "change_member", "remove_member"}),
     "support": frozenset({"resend", "view"}),
 }
 ALL_PERMISSIONS = frozenset().union(*PERMISSIONS.values())
@@ -32,6 +32,8 @@ PERMISSION_LABELS = {
     "resend": "resend invitations",
     "revoke": "revoke invitations",
     "view": "look up invitations and members",
+    "change_member": "change a member's role and teams",
+    "remove_member": "remove members from the org",
 }
 
 log = logging.getLogger("invite.auth")
