@@ -28,6 +28,7 @@ from invite.activity.forms import OUTCOME_GROUPS, OUTCOME_LABELS
 from invite.cli import exits
 from invite.cli.acting import acting_option
 from invite.cli.bulk import bulk_group
+from invite.cli.members import member_group
 from invite.cli.terminal import Column, asked, emit_json, json_option, say, stream
 from invite.core import tokens
 from invite.invitations import canonical_uuid, find_invite, last_sent_within, teams_of
@@ -470,3 +471,4 @@ def activity(who: str | None, target: str | None, action: str | None, outcome: s
 # functions (invite.bulk.jobs), with the same --as, exit codes and terminal rules as the commands above.
 
 invite_group.add_command(bulk_group)
+invite_group.add_command(member_group)  # invite/cli/members.py
