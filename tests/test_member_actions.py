@@ -192,3 +192,21 @@ def test_a_token_of_another_action_is_refused(app, sandbox):
     change(app, sandbox, sam, "no_role", [], token=token)
     with pytest.raises(actions.TokenClash):
         remove(app, sandbox, sam, token=token)
+
+
+def test_metrics_count_the_new_actions_by_outcome(sandbox, tmp_path):
+    from test_metrics import TOKEN, scrape, value
+
+    app = make_app(app_env(sandbox, f"sqlite:///{tmp_path / 'm.db'}", METRICS_BEARER_TOKEN=TOKEN))
+    client = app.test_client()
+    auth = {"headers": {"Authorization": f"Bearer {TOKEN}"}}
+    before = scrape(client, **auth)
+    change(app, sandbox, member(sandbox, "Sam O'Connor"), "org_admin", [])
+    remove(app, sandbox, member(sandbox, "Jordan Blake"))
+    after = scrape(client, **auth)
+    app.extensions["upstream"].client.close()
+    for action, outcome in (("update_member", "member_changed"), ("remove_member", "member_removed")):
+        grew = value(after, "invite_audit_actions_total", action=action, outcome=outcome) - \
+            value(before, "invite_audit_actions_total", action=action, outcome=outcome)
+        assert grew == 1, action
+        assert value(after, "invite_audit_actions_started_total", action=action) >= 1

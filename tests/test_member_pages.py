@@ -205,3 +205,17 @@ def test_a_forged_token_changes_nothing(app, sandbox):
     response = client.post(f"/members/{other['id']}/remove", data=data)
     assert response.status_code == 303 and "notice=expired" in response.headers["Location"]
     assert patches(sandbox) == 0
+
+
+def test_activity_filters_and_its_csv_know_the_new_actions(app, sandbox):
+    test_removal_names_what_they_lose_and_removes_once(app, sandbox)
+    client = as_(app, ADMIN)
+    page = client.get("/activity")
+    assert '<option value="update_member">Changed role and teams</option>' in page.get_data(as_text=True)
+    assert '<option value="remove_member">Removed from the org</option>' in page.get_data(as_text=True)
+    listed = text(client.get("/activity?action=remove_member"))
+    assert "Removed from the org priya.natarajan@acmehealth.com" in listed
+    exported = client.get("/activity.csv?action=remove_member").get_data(as_text=True)
+    assert ",remove_member,priya.natarajan@acmehealth.com,team_admin," in exported
+    assert exported.rstrip().endswith("Removed from the org")
+    assert text(client.get("/activity?action=update_member")).count("priya.natarajan@acmehealth.com") == 0
