@@ -398,6 +398,6 @@ def remove_member(client: JunctionClient, token: str, actor: Actor, *, member_id
         return claim
     _finish(row, {**member_words.member_outcome(
         "success", member_words.CHANGED, f"Removed {name} ({email}) from the org.",
-        f"They were {member_words.describe(before)}; they can no longer sign in to this org's Junction dashboard.",
+        f"Before: {member_words.describe(before)}. They no longer have access to the org in Junction.",
         before=before), "member_id": member_id, "name": name}, "member_removed")
     return claim

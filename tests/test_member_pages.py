@@ -84,7 +84,7 @@ def test_who_invited_them_and_their_history_come_from_the_trail(app, sandbox):
     new = sandbox.state.add_member("New Hire", "new.hire@acmehealth.com")
     shown = text(admin.get(f"/members/{new['id']}"))
     assert "ada@corp.example, through this dashboard" in shown
-    assert "Invitation ada@corp.example Invitation sent" in shown
+    assert "Invitation as No role ada@corp.example Invitation sent" in shown
 
 
 def change_through_pages(app, headers, sandbox, m: dict, role: str, teams: list[str], *, confirm_self=False,
@@ -118,6 +118,8 @@ def test_a_change_is_reviewed_as_before_and_after_then_made_once(app, sandbox):
                         follow_redirects=True)
     assert "Role and teams changed" in text(again)
     assert patches(sandbox) == 1
+    history = text(client.get(f"/members/{sam['id']}"))
+    assert "Changed role and teams No role → Team admin of Cardiology ada@corp.example Role and teams changed" in history
 
 
 def test_a_team_admin_needs_a_team(app, sandbox):
@@ -153,6 +155,7 @@ def test_removal_names_what_they_lose_and_removes_once(app, sandbox):
     data = hidden(confirm.get_data(as_text=True))
     done = client.post(f"/members/{priya['id']}/remove", data=data, follow_redirects=True)
     assert "Removed Priya Natarajan (priya.natarajan@acmehealth.com) from the org." in text(done)
+    assert "Before: Team admin of Cardiology and Remote Patient Monitoring. They no longer have access" in text(done)
     client.post(f"/members/{priya['id']}/remove", data=data, follow_redirects=True)
     assert patches(sandbox) == 1
     assert sandbox.state.get_member(uuid.UUID(priya["id"])) is None

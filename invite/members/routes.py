@@ -60,6 +60,18 @@ def _seen(role: str, team_ids: list[str], names: dict[str, str]) -> dict[str, An
     return words.snapshot(role, [{"id": t, "name": names.get(t, t)} for t in team_ids])
 
 
+def history_detail(row: Any) -> str:
+    """What one trail row did to the person, in words: "No role → Team admin of Cardiology"."""
+    outcome = row.outcome or {}
+    if row.action == "update_member":
+        return f"{words.describe(outcome.get('before'))} → {words.describe(words.snapshot(row.role, row.teams))}"
+    if row.action == "remove_member":
+        return f"was {words.describe(outcome.get('before'))}"
+    if row.action in ("send", "resend"):
+        return f"as {words.describe(words.snapshot(row.role, row.teams))}"
+    return ""
+
+
 def _render_missing(member_id: str, problem: dict[str, Any] | None):
     status = 502 if problem else 404
     if problem is None:
@@ -80,6 +92,7 @@ def member_page(member_id: str):
     return render_template(
         "members/member.html", member=member, row=views.member_row(member, names, ""),
         invited_by=history.invited_by(member.email), rows=rows, label=vocabulary.label, group=vocabulary.group,
+        detail=history_detail,
         can_change=can("change_member"), can_remove=can("remove_member"), is_self=_is_self(member),
         nav_section="members")
 
