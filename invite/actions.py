@@ -230,8 +230,18 @@ class _Refused(Exception):
         self.kind = kind
 
 
-def _members_now(client: JunctionClient) -> list[Member]:
-    return list(client.iter_members())
+def _read_member(client: JunctionClient, member_id: str, email: str) -> Member | None:
+    """The member as Junction lists them now, or None when gone. Junction has no Get Member: List Members'
+    search by address finds them in one call; only when that fails is the whole list walked."""
+    found = client.find_member_by_email(email)
+    if found is not None and found.id == member_id:
+        return found
+    return client.get_member(member_id)
+
+
+def _another_org_admin(client: JunctionClient, member_id: str) -> bool:
+    # Lazily: the walk stops at the first other Org admin, nearly always on the first page.
+    return any(m.role == "org_admin" and m.id != member_id for m in client.iter_members())
 
 
 def _snapshot_now(client: JunctionClient, member: Member, team_names: Mapping[str, str]) -> dict[str, Any]:
@@ -243,18 +253,18 @@ def _snapshot_now(client: JunctionClient, member: Member, team_names: Mapping[st
     return member_words.snapshot_of(member, names)
 
 
-def _guard(client: JunctionClient, member_id: str, name: str, before: dict[str, Any], verb: str,
+def _guard(client: JunctionClient, member_id: str, email: str, name: str, before: dict[str, Any], verb: str,
            demotes: bool, team_names: Mapping[str, str]) -> None:
     """Refuse (raise _Refused) unless Junction lists the member as the person saw them, and the change leaves
     the org an Org admin."""
     try:
-        members = _members_now(client)
+        current = _read_member(client, member_id, email)
+        last_admin = demotes and before.get("role") == "org_admin" and not _another_org_admin(client, member_id)
     except JunctionError as exc:
         title, text = member_words.not_done_words(exc, verb, "try again")
         raise _Refused(member_words.member_outcome(
             "error", member_words.NOT_CHANGED, f"Not {verb}: the dashboard could not check {name}'s membership first.",
             f"{title.split(':', 1)[1].strip()} {text}", before=before, error=exc), "check_failed") from None
-    current = next((m for m in members if m.id == member_id), None)
     if current is None:
         raise _Refused(member_words.member_outcome(
             "warning", member_words.NOT_CHANGED, f"{name} is no longer a member of the org.",
@@ -265,8 +275,7 @@ def _guard(client: JunctionClient, member_id: str, name: str, before: dict[str, 
             "warning", member_words.NOT_CHANGED, f"Not {verb}: {name}'s membership changed since you looked.",
             f"It was {member_words.describe(before)}; it is now {member_words.describe(now)}. Nothing was "
             "applied: look at what is there now, then decide again.", before=before, now=now), "changed_meanwhile")
-    if demotes and before.get("role") == "org_admin" and not any(
-            m.role == "org_admin" and m.id != member_id for m in members):
+    if last_admin:
         what = "remove" if verb == "removed" else "change the role of"
         raise _Refused(member_words.member_outcome(
             "error", member_words.NOT_CHANGED, f"Not {verb}: {name} is the org's last Org admin.",
@@ -274,13 +283,13 @@ def _guard(client: JunctionClient, member_id: str, name: str, before: dict[str, 
             before=before), "last_admin")
 
 
-def _settle_member(client: JunctionClient, member_id: str, name: str, before: dict[str, Any],
+def _settle_member(client: JunctionClient, member_id: str, email: str, name: str, before: dict[str, Any],
                    after: dict[str, Any] | None, error: JunctionError, verb: str,
                    team_names: Mapping[str, str]) -> tuple[dict[str, Any], str]:
     """After an answer that never came (or a 5xx): read the member again and record what that shows."""
     what = member_words.what_went_wrong(error)
     try:
-        current = client.get_member(member_id)
+        current = _read_member(client, member_id, email)
     except JunctionError:
         return member_words.member_outcome(
             "warning", member_words.MAYBE_CHANGED, f"Unknown: {what}, so {name} may or may not have been {verb}.",
@@ -307,7 +316,8 @@ def _settle_member(client: JunctionClient, member_id: str, name: str, before: di
         "before trying again.", before=before, after=after, now=now, error=error), "unknown"
 
 
-def _member_failure(client: JunctionClient, exc: JunctionError, member_id: str, name: str, before: dict[str, Any],
+def _member_failure(client: JunctionClient, exc: JunctionError, member_id: str, email: str, name: str,
+                    before: dict[str, Any],
                     after: dict[str, Any] | None, verb: str, again: str,
                     team_names: Mapping[str, str]) -> tuple[dict[str, Any], str]:
     if isinstance(exc, ValidationError):
@@ -322,7 +332,7 @@ def _member_failure(client: JunctionClient, exc: JunctionError, member_id: str, 
             "validation_error"
     if isinstance(exc, NotFoundError):
         try:
-            gone = client.get_member(member_id) is None
+            gone = _read_member(client, member_id, email) is None
         except JunctionError:
             gone = False
         if gone:
@@ -340,7 +350,7 @@ def _member_failure(client: JunctionClient, exc: JunctionError, member_id: str, 
         title, text = member_words.not_done_words(exc, verb, again)
         return member_words.member_outcome("error", member_words.NOT_CHANGED, title, text, before=before,
                                            after=after, error=exc), _error_kind(exc)
-    return _settle_member(client, member_id, name, before, after, exc, verb, team_names)
+    return _settle_member(client, member_id, email, name, before, after, exc, verb, team_names)
 
 
 def update_member(client: JunctionClient, token: str, actor: Actor, *, member_id: str, email: str, name: str,
@@ -355,7 +365,7 @@ def update_member(client: JunctionClient, token: str, actor: Actor, *, member_id
     row = claim.action
     names = {t["id"]: t["name"] for t in [*before.get("teams", []), *after["teams"]]}
     try:
-        _guard(client, member_id, name, before, "changed", role != "org_admin", names)
+        _guard(client, member_id, email, name, before, "changed", role != "org_admin", names)
     except _Refused as refused:
         _finish(row, {**refused.outcome, "member_id": member_id, "name": name}, refused.kind)
         return claim
@@ -363,7 +373,7 @@ def update_member(client: JunctionClient, token: str, actor: Actor, *, member_id
         client.update_member(member_id, role=role,
                              team_ids=[t["id"] for t in after["teams"]] if role == "team_admin" else None)
     except JunctionError as exc:
-        outcome, kind = _member_failure(client, exc, member_id, name, before, after, "changed", "change again",
+        outcome, kind = _member_failure(client, exc, member_id, email, name, before, after, "changed", "change again",
                                         names)
         _finish(row, {**outcome, "member_id": member_id, "name": name}, kind, exc)
         return claim
@@ -385,14 +395,14 @@ def remove_member(client: JunctionClient, token: str, actor: Actor, *, member_id
     row = claim.action
     names = {t["id"]: t["name"] for t in before.get("teams", [])}
     try:
-        _guard(client, member_id, name, before, "removed", True, names)
+        _guard(client, member_id, email, name, before, "removed", True, names)
     except _Refused as refused:
         _finish(row, {**refused.outcome, "member_id": member_id, "name": name}, refused.kind)
         return claim
     try:
         client.remove_member(member_id)
     except JunctionError as exc:
-        outcome, kind = _member_failure(client, exc, member_id, name, before, None, "removed", "remove again",
+        outcome, kind = _member_failure(client, exc, member_id, email, name, before, None, "removed", "remove again",
                                         names)
         _finish(row, {**outcome, "member_id": member_id, "name": name}, kind, exc)
         return claim
