@@ -150,7 +150,7 @@ def test_removal_names_what_they_lose_and_removes_once(app, sandbox):
     confirm = client.get(f"/members/{priya['id']}/remove")
     shown = text(confirm)
     assert "Remove Priya Natarajan from the org?" in shown
-    assert "loses access to the org at once: as Team admin, to Cardiology, Remote Patient Monitoring" in shown
+    assert "loses their access to the org at once (Team admin; Cardiology, Remote Patient Monitoring)" in shown
     assert 'class="danger">Remove Priya Natarajan' in confirm.get_data(as_text=True)
     data = hidden(confirm.get_data(as_text=True))
     done = client.post(f"/members/{priya['id']}/remove", data=data, follow_redirects=True)
