@@ -119,7 +119,8 @@ def test_a_change_is_reviewed_as_before_and_after_then_made_once(app, sandbox):
     assert "Role and teams changed" in text(again)
     assert patches(sandbox) == 1
     history = text(client.get(f"/members/{sam['id']}"))
-    assert "Changed role and teams No role → Team admin of Cardiology ada@corp.example Role and teams changed" in history
+    assert ("Changed role and teams No role → Team admin of Cardiology ada@corp.example Role and teams changed"
+            in history)
 
 
 def test_a_team_admin_needs_a_team(app, sandbox):
