@@ -83,6 +83,7 @@ def create_app(env: Mapping[str, str] | None = None, *, settings: Settings | Non
     from invite.bulk.tasks import init_bulk_queue
     from invite.cli.commands import invite_group
     from invite.invites import routes as invite_routes
+    from invite.members import routes as member_routes
     from invite.support import routes as support_routes
     from invite.web import ops
 
@@ -108,6 +109,7 @@ def create_app(env: Mapping[str, str] | None = None, *, settings: Settings | Non
     app.register_blueprint(support_routes.bp)
     app.register_blueprint(activity_routes.bp)
     app.register_blueprint(bulk_routes.bp)
+    app.register_blueprint(member_routes.bp)
     app.register_error_handler(CSRFError, invite_routes.handle_csrf_error)
     app.cli.add_command(invite_group)
 

@@ -139,7 +139,8 @@ def page_text(response) -> str:
 # --- the role table and role mapping ---------------------------------------------------------------
 
 def test_permissions_table_is_exactly_the_two_roles():
-    expected = {"admin": {"send", "resend", "revoke", "view"}, "support": {"resend", "view"}}
+    expected = {"admin": {"send", "resend", "revoke", "view", "change_member", "remove_member"},
+                "support": {"resend", "view"}}
     assert expected == PERMISSIONS
 
 

@@ -38,6 +38,8 @@ OPERATIONS = {
     ("get", "/v1/org/{org_id}/invite"),
     ("post", "/v1/org/{org_id}/invite"),
     ("delete", "/v1/org/{org_id}/invite/{invite_id}"),
+    ("patch", "/v1/org/{org_id}/member/{member_id}"),
+    ("delete", "/v1/org/{org_id}/member/{member_id}"),
 }
 UNKNOWN_UUID = "00000000-0000-4000-8000-000000000000"
 
@@ -136,6 +138,15 @@ ORG, TEAM, MEMBER, INVITE = (
     "/v1/org/{org_id}", "/v1/org/{org_id}/team", "/v1/org/{org_id}/member", "/v1/org/{org_id}/invite"
 )
 REVOKE = "/v1/org/{org_id}/invite/{invite_id}"
+ONE_MEMBER = "/v1/org/{org_id}/member/{member_id}"
+
+
+def member_url(c: Ctx, name: str = "Sam O'Connor") -> str:
+    return c.url(f"/member/{next(m['id'] for m in c.server.state.members if m['name'] == name)}")
+
+
+def patch(body: Any, name: str = "Sam O'Connor") -> Build:
+    return lambda c: {"url": member_url(c, name), "json": body}
 
 
 def post(body: Any) -> Build:
@@ -205,6 +216,24 @@ CASES = [
          lambda c: {"url": c.url(f"/invite/{c.server.state.find_invite_by_email('lab-ops@acmehealth.com')['id']}")},
          200),
     Case("revoke: invite_id not a uuid", "delete", REVOKE, lambda c: {"url": c.url("/invite/42")}, 422, PARAM),
+    Case("update member: role and teams", "patch", ONE_MEMBER,
+         lambda c: {"url": member_url(c), "json": {"role": "team_admin",
+                                                   "team_role_bindings": [{"team_id": c.team("Cardiology")}]}},
+         200),
+    Case("update member: role only", "patch", ONE_MEMBER,
+         patch({"role": "org_admin", "team_role_bindings": None}, "Priya Natarajan"), 200),
+    Case("update member: nothing to change", "patch", ONE_MEMBER,
+         patch({"role": None, "team_role_bindings": None}), 200),
+    Case("update member: unknown role", "patch", ONE_MEMBER,
+         patch({"role": "owner", "team_role_bindings": None}), 422, BODY),
+    Case("update member: fields missing", "patch", ONE_MEMBER, patch({}), 422, BODY),
+    Case("update member: team of another org", "patch", ONE_MEMBER,
+         patch({"role": "team_admin", "team_role_bindings": [{"team_id": UNKNOWN_UUID}]}), 422),
+    Case("update member: member_id not a uuid", "patch", ONE_MEMBER,
+         lambda c: {"url": c.url("/member/42"), "json": {"role": None, "team_role_bindings": None}}, 422, PARAM),
+    Case("remove member", "delete", ONE_MEMBER, lambda c: {"url": member_url(c, "Jordan Blake")}, 200),
+    Case("remove member: member_id not a uuid", "delete", ONE_MEMBER, lambda c: {"url": c.url("/member/42")},
+         422, PARAM),
     Case("revoke: org_id not a uuid", "delete", REVOKE,
          lambda c: {"url": c.url(f"/invite/{UNKNOWN_UUID}", "acme")}, 422, PARAM),
 ]

@@ -14,7 +14,8 @@ from invite.core import vocabulary
 # The vocabulary's groups and words (invite.core.vocabulary), as the filters offer them.
 OUTCOME_GROUPS = vocabulary.KINDS_BY_GROUP
 # The words every other page uses, not the stored codes.
-ACTION_LABELS = {"send": "Invited", "resend": "Resent", "revoke": "Revoked"}
+ACTION_LABELS = {"send": "Invited", "resend": "Resent", "revoke": "Revoked", "update_member": "Changed role and teams",
+                 "remove_member": "Removed from the org"}
 OUTCOME_LABELS = {kind: vocabulary.label(kind) for kind in vocabulary.OUTCOMES}
 outcome_group = vocabulary.group
 outcome_label = vocabulary.label

@@ -47,7 +47,8 @@ junction_call_seconds = Histogram(
     ["operation"], buckets=JUNCTION_BUCKETS,
 )
 audit_actions_started = Counter(
-    "invite_audit_actions_started", "Actions (send, resend, revoke) recorded before Junction was called.",
+    "invite_audit_actions_started",
+    "Actions (send, resend, revoke, update_member, remove_member) recorded before Junction was called.",
     ["action"],
 )
 audit_actions = Counter(

@@ -51,7 +51,7 @@ PENDING = "pending"
 DONE = "done"
 UNKNOWN = "unknown"  # outcome_kind of a row whose call never reported back
 
-ACTIONS = ("send", "resend", "revoke")
+ACTIONS = ("send", "resend", "revoke", "update_member", "remove_member")
 
 
 def utcnow() -> datetime:

@@ -13,7 +13,7 @@ from invite.auth.settings import AuthSettings, normalise_email
 __all__ = ["ALL_PERMISSIONS", "PERMISSIONS", "PERMISSION_LABELS", "role_for"]
 
 PERMISSIONS: dict[str, frozenset[str]] = {
-    "admin": frozenset({"send", "resend", "revoke", "view"}),
+    "admin": frozenset({"send", "resend", "revoke", "view", "change_member", "remove_member"}),
     "support": frozenset({"resend", "view"}),
 }
 ALL_PERMISSIONS = frozenset().union(*PERMISSIONS.values())
@@ -24,6 +24,8 @@ PERMISSION_LABELS = {
     "resend": "resend invitations",
     "revoke": "revoke invitations",
     "view": "look up invitations and members",
+    "change_member": "change a member's role and teams",
+    "remove_member": "remove members from the org",
 }
 
 

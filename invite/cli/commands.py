@@ -31,6 +31,7 @@ from invite.cli import exits
 from invite.cli.acting import acting_option
 from invite.cli.bulk import bulk_group
 from invite.cli.configuration import ConfiguredGroup, refuse_a_throwaway_junction, unreachable_hint
+from invite.cli.members import member_group
 from invite.cli.terminal import Column, asked, emit_json, json_option, say, stream
 from invite.core import rows as views
 from invite.core import tokens, vocabulary, when
@@ -544,3 +545,4 @@ def activity(who: str | None, target: str | None, action: str | None, outcome: s
 # functions (invite.bulk.jobs), with the same --as, exit codes and terminal rules as the commands above.
 
 invite_group.add_command(bulk_group)
+invite_group.add_command(member_group)  # invite/cli/members.py

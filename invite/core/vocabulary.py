@@ -36,6 +36,18 @@ OUTCOMES: dict[str, Outcome] = {o.kind: o for o in (
     Outcome("revoked", "Revoked", SUCCEEDED, "The invitation was revoked; its link no longer works."),
     Outcome("already_gone", "Already gone", SUCCEEDED,
             "There was no pending invitation left to revoke (revoked or accepted meanwhile)."),
+    Outcome("member_changed", "Role and teams changed", SUCCEEDED,
+            "Junction changed the member's role and teams (the row keeps them before and after)."),
+    Outcome("member_removed", "Removed from the org", SUCCEEDED,
+            "Junction removed the member from the org; they lost access to all of its teams."),
+    Outcome("member_gone", "no longer a member", FAILED,
+            "The member had already left the org (removed elsewhere) when the change was asked; nothing was done."),
+    Outcome("changed_meanwhile", "changed meanwhile", FAILED,
+            "The member's role or teams had changed since the page was loaded; nothing was applied."),
+    Outcome("last_admin", "the org's last Org admin", FAILED,
+            "Removing or demoting the org's last Org admin is refused; nothing was done."),
+    Outcome("check_failed", "could not check the member first", FAILED,
+            "Reading the member from Junction before changing them failed; nothing was done."),
     Outcome("validation_error", "Junction rejected a value", FAILED,
             "Junction refused a value (its 422); nothing was done. The messages say which."),
     Outcome("conflict", "conflict", FAILED, "Junction refused it as a conflict; nothing was done."),
@@ -65,7 +77,8 @@ KINDS_BY_GROUP = {g: tuple(o.kind for o in OUTCOMES.values() if o.group == g) fo
 
 
 # What each action does, as "Not sent" and "may have been sent" say it.
-_DONE = {"send": "sent", "resend": "sent", "revoke": "revoked"}
+_DONE = {"send": "sent", "resend": "sent", "revoke": "revoked", "update_member": "changed",
+         "remove_member": "removed"}
 
 
 def label(kind: str | None, action: str | None = "send") -> str:

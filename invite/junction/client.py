@@ -305,6 +305,47 @@ class JunctionClient:
                           params={"search_query": search_query, "next_cursor": cursor},
                           parse=(parsing.parse_member_page, "List members"))
 
+    # ------------------------------------------------------------------ members (issue 24)
+
+    def update_member(self, member_id: str, *, role: str | None, team_ids: Sequence[str] | None) -> None:
+        """PATCH /v1/org/{org_id}/member/{member_id}; None for a field leaves it as it is. Any 2xx means
+        changed, whatever its body (the document promises none)."""
+        if isinstance(team_ids, str | bytes):
+            raise TypeError("team_ids must be a sequence of ids, not a single string")
+        _sendable(role, "role")
+        for team_id in team_ids or ():
+            _sendable(team_id, "team id")
+        body = {
+            "role": role,
+            "team_role_bindings": None if team_ids is None else [{"team_id": team_id} for team_id in team_ids],
+        }
+        self._call("update_member", "PATCH", f"{self._org_path}/member/{_segment(member_id, 'member_id')}",
+                   json_body=body)
+
+    def remove_member(self, member_id: str) -> None:
+        """DELETE /v1/org/{org_id}/member/{member_id}; any 2xx means removed, whatever its body."""
+        self._call("remove_member", "DELETE", f"{self._org_path}/member/{_segment(member_id, 'member_id')}")
+
+    def get_member(self, member_id: str) -> Member | None:
+        """The member with this id, or None. Junction has no Get Member: this walks List Members."""
+        wanted = str(member_id).strip().casefold()
+        for member in self.iter_members():
+            if member.id.casefold() == wanted:
+                return member
+        return None
+
+    def find_member_by_email(self, email: str, *, max_pages: int = 5) -> Member | None:
+        """The member whose email equals `email` (case-insensitively), through List Members' search."""
+        wanted = email.strip().casefold()
+        pages = self._pages(
+            lambda cursor: self.list_members(search_query=email.strip(), cursor=cursor), max_pages, "members"
+        )
+        for page in pages:
+            for member in page.items:
+                if member.email.strip().casefold() == wanted:
+                    return member
+        return None
+
     def get_org(self) -> Org:
         return self._call("get_org", "GET", self._org_path, parse=(parsing.parse_org, "Get org"))
 
@@ -562,7 +603,7 @@ def _status_error(answer: _Answer) -> JunctionError:
         )
     if status == 404:
         return NotFoundError(
-            "Junction found no such organization or invite for this Management Key (HTTP 404).",
+            "Junction found no such organization, invite or member for this Management Key (HTTP 404).",
             detail=detail, **common,
         )
     if status == 409:

@@ -36,7 +36,7 @@ from pydantic import (
 )
 from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed
 
-from invite.sandbox import scripts
+from invite.sandbox import member_scripts, scripts
 from invite.sandbox.faults import (
     FAULT_500,
     FAULT_HOLD,
@@ -83,6 +83,15 @@ _UUID = TypeAdapter(uuid.UUID)
 _TEAM_SEARCH = TypeAdapter(Annotated[str, StringConstraints(pattern=TEAM_SEARCH_PATTERN)])
 _REGIONS = TypeAdapter(list[Literal["us", "eu"]])
 _INVITE_BODY = TypeAdapter(OrgInviteAPICreate)
+
+
+class UpdateOrgMemberBody(BaseModel):
+    # Both fields are required by the document, each may be null (null leaves that value unchanged).
+    role: Literal["org_admin", "team_admin"] | Literal["no_role"] | None
+    team_role_bindings: list[TeamRoleBinding] | None
+
+
+_UPDATE_MEMBER_BODY = TypeAdapter(UpdateOrgMemberBody)
 
 
 # --- responses ----------------------------------------------------------------------------------------
@@ -445,7 +454,71 @@ def create_sandbox_app(
             _reject(404, "Invite not found")
         return _json(None)
 
+    def member_failure(member_id: uuid.UUID) -> tuple[dict[str, Any], Response | None]:
+        """The member (404 when unknown) and the scripted failure for them, if any."""
+        member = state.get_member(member_id)
+        if member is None:
+            _reject(404, "Member not found")
+        return member, member_scripts.scripted_failure(member["email"])
+
+    def after_member_change(member: dict[str, Any]) -> Response:
+        if member_scripts.is_lost(member["email"]):
+            request.environ[RESET_REQUESTED] = True  # acted; the answer is lost with the connection
+        elif member_scripts.is_slow(member["email"]):
+            time.sleep(slow_seconds)
+        return _json(None)
+
+    @app.patch("/v1/org/<org_id>/member/<member_id>")
+    def update_member(org_id: str, member_id: str) -> Response:
+        body, unreadable = _read_body()
+        if unreadable is not None:
+            return unreadable
+        errors: list[dict[str, Any]] = []
+        org_uuid = _check(_UUID, org_id, ("path", "org_id"), errors)
+        member_uuid = _check(_UUID, member_id, ("path", "member_id"), errors)
+        org = state.get_org(org_uuid) if org_uuid is not None else None
+        context = {"org_team_ids": state.team_ids()} if org is not None else None
+        update: UpdateOrgMemberBody | None = None
+        if body is None:
+            errors.append({"type": "missing", "loc": ["body"], "msg": "Field required", "input": None})
+        else:
+            update = _check(_UPDATE_MEMBER_BODY, body, ("body",), errors, context)
+        if errors:
+            return _validation_error(errors)
+        assert update is not None
+        require_org(org_uuid)
+        member, failure = member_failure(member_uuid)
+        if failure is not None:
+            return failure
+        bindings = update.team_role_bindings
+        team_ids = [str(b.team_id) for b in bindings] if bindings is not None else None
+        state.update_member(member_uuid, update.role, team_ids)
+        return after_member_change(member)
+
+    @app.delete("/v1/org/<org_id>/member/<member_id>")
+    def remove_member(org_id: str, member_id: str) -> Response:
+        errors: list[dict[str, Any]] = []
+        org_uuid = _check(_UUID, org_id, ("path", "org_id"), errors)
+        member_uuid = _check(_UUID, member_id, ("path", "member_id"), errors)
+        if errors:
+            return _validation_error(errors)
+        require_org(org_uuid)
+        member, failure = member_failure(member_uuid)
+        if failure is not None:
+            return failure
+        state.remove_member(member_uuid)
+        return after_member_change(member)
+
     # -- test hooks: not Junction's; no key, never echo it --
+
+    @app.post("/_sandbox/members")
+    def sandbox_add_member() -> Response:
+        data = request.get_json(silent=True) or {}
+        if not isinstance(data, dict) or not data.get("email"):
+            return _json({"detail": "email is required"}, 400)
+        member = state.add_member(str(data.get("name") or data["email"]), str(data["email"]),
+                                  str(data.get("role") or "no_role"), data.get("team_ids") or None)
+        return _json(member, 201)
 
     @app.get("/_sandbox/stats")
     def sandbox_stats() -> Response:
@@ -469,6 +542,7 @@ def create_sandbox_app(
                 "page_size": state.page_size,
                 "teams": len(state.teams),
                 "scripted_addresses": scripts.SCRIPTED_ADDRESSES,
+                "scripted_member_addresses": member_scripts.MEMBER_SCRIPTED_ADDRESSES,
             }
         )
 

@@ -381,6 +381,61 @@ class SandboxState:
                     return True
         return False
 
+    # -- members: changes and removals (issue 24) --
+
+    def _member_index(self, member_id: uuid.UUID) -> int | None:
+        for index, member in enumerate(self.members):
+            if member["id"] == str(member_id):
+                return index
+        return None
+
+    def get_member(self, member_id: uuid.UUID) -> dict[str, Any] | None:
+        with self.lock:
+            index = self._member_index(member_id)
+            return copy.deepcopy(self.members[index]) if index is not None else None
+
+    def add_member(self, name: str, email: str, role: str = "no_role",
+                   team_ids: list[str] | None = None) -> dict[str, Any]:
+        """A member as if someone had accepted an invitation now (a test hook; Junction has no such call)."""
+        with self.lock:
+            member = {
+                "id": str(uuid.uuid4()),
+                "name": name,
+                "email": email,
+                "created_on": iso(self.clock()),
+                "role": role,
+                "team_role_bindings": [{"team_id": t} for t in team_ids] if team_ids else None,
+            }
+            self.members.append(member)
+            return copy.deepcopy(member)
+
+    def update_member(self, member_id: uuid.UUID, role: str | None,
+                      team_ids: list[str] | None) -> dict[str, Any] | None:
+        """Junction's Update Member: a null field leaves that value as it was. Org admins and members without
+        a role hold no team bindings (Junction lists null for them), so a change to either drops them.
+        None when the member is unknown."""
+        with self.lock:
+            index = self._member_index(member_id)
+            if index is None:
+                return None
+            member = self.members[index]
+            if role is not None:
+                member["role"] = role
+            if team_ids is not None:
+                member["team_role_bindings"] = [{"team_id": t} for t in team_ids] or None
+            if member["role"] != "team_admin":
+                member["team_role_bindings"] = None
+            return copy.deepcopy(member)
+
+    def remove_member(self, member_id: uuid.UUID) -> bool:
+        with self.lock:
+            index = self._member_index(member_id)
+            if index is None:
+                return False
+            del self.members[index]
+            return True
+
     def _sort_invites(self) -> None:
         # Newest first by when the invite was first sent; a resend does not move it.
         self.invites.sort(key=lambda i: (_parse_iso(i["invited_at"]), i["id"]), reverse=True)
+

@@ -11,6 +11,7 @@ TokenClash, never another action's outcome. Sends and resends are judged against
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -18,6 +19,7 @@ from typing import Any
 
 from invite.adapters import metrics
 from invite.adapters.storage import PENDING, Action, Claim, claim_action, complete_action
+from invite.core import member_outcomes as member_words
 from invite.core import outcomes, tokens
 from invite.core.actor import Actor
 from invite.core.field_errors import map_issues_to_fields
@@ -26,6 +28,7 @@ from invite.junction import (
     Invite,
     JunctionClient,
     JunctionError,
+    Member,
     NotFoundError,
     ValidationError,
 )
@@ -207,4 +210,203 @@ def revoke_invite(client: JunctionClient, token: str, actor: Actor, *, invite_id
         return claim
     _finish(row, outcomes.revoke_outcome("success", f"Revoked the invitation for {email}.",
                                          "The link in their email no longer works."), "revoked")
+    return claim
+
+
+# ------------------------------------------------------------------------------------------ members (issue 24)
+# A change of role and teams, or a removal, follows the same steps as a send: the write-ahead row (with the
+# role and teams the person saw as outcome["before"], the new ones in the role and teams columns), then the
+# guards against what Junction lists now, then the call, then an answer that never came settled by reading
+# the member again.
+
+
+class _Refused(Exception):
+    """A guard said no before Junction was asked to change anything: the outcome and its kind."""
+
+    def __init__(self, outcome: dict[str, Any], kind: str):
+        super().__init__(kind)
+        self.outcome = outcome
+        self.kind = kind
+
+
+def _read_member(client: JunctionClient, member_id: str, email: str) -> Member | None:
+    """The member as Junction lists them now, or None when gone. Junction has no Get Member: List Members'
+    search by address finds them in one call; only when that fails is the whole list walked."""
+    found = client.find_member_by_email(email)
+    if found is not None and found.id == member_id:
+        return found
+    return client.get_member(member_id)
+
+
+def _another_org_admin(client: JunctionClient, member_id: str) -> bool:
+    # Lazily: the walk stops at the first other Org admin, nearly always on the first page.
+    return any(m.role == "org_admin" and m.id != member_id for m in client.iter_members())
+
+
+def _snapshot_now(client: JunctionClient, member: Member, team_names: Mapping[str, str]) -> dict[str, Any]:
+    """The member's role and teams, named: a team the page did not show is looked up (best effort)."""
+    names = dict(team_names)
+    if any(team_id not in names for team_id in member.team_ids):
+        with contextlib.suppress(JunctionError):  # else the id stands in for the name
+            names.update({team.id: team.name for team in client.iter_teams()})
+    return member_words.snapshot_of(member, names)
+
+
+def _guard(client: JunctionClient, member_id: str, email: str, name: str, before: dict[str, Any], verb: str,
+           demotes: bool, team_names: Mapping[str, str]) -> None:
+    """Refuse (raise _Refused) unless Junction lists the member as the person saw them, and the change leaves
+    the org an Org admin."""
+    try:
+        current = _read_member(client, member_id, email)
+        last_admin = demotes and before.get("role") == "org_admin" and not _another_org_admin(client, member_id)
+    except JunctionError as exc:
+        title, text = member_words.not_done_words(exc, verb, "try again")
+        raise _Refused(member_words.member_outcome(
+            "error", member_words.NOT_CHANGED, f"Not {verb}: the dashboard could not check {name}'s membership first.",
+            f"{title.split(':', 1)[1].strip()} {text}", before=before, error=exc), "check_failed") from None
+    if current is None:
+        raise _Refused(member_words.member_outcome(
+            "warning", member_words.NOT_CHANGED, f"{name} is no longer a member of the org.",
+            "Someone removed them since the page was loaded. Nothing was done.", before=before), "member_gone")
+    now = _snapshot_now(client, current, team_names)
+    if not member_words.same(now, before):
+        raise _Refused(member_words.member_outcome(
+            "warning", member_words.NOT_CHANGED, f"Not {verb}: {name}'s membership changed since you looked.",
+            f"It was {member_words.describe(before)}; it is now {member_words.describe(now)}. Nothing was "
+            "applied: look at what is there now, then decide again.", before=before, now=now), "changed_meanwhile")
+    if last_admin:
+        what = "remove" if verb == "removed" else "change the role of"
+        raise _Refused(member_words.member_outcome(
+            "error", member_words.NOT_CHANGED, f"Not {verb}: {name} is the org's last Org admin.",
+            f"An org needs at least one Org admin. Make someone else an Org admin first, then {what} {name}.",
+            before=before), "last_admin")
+
+
+def _settle_member(client: JunctionClient, member_id: str, email: str, name: str, before: dict[str, Any],
+                   after: dict[str, Any] | None, error: JunctionError, verb: str,
+                   team_names: Mapping[str, str]) -> tuple[dict[str, Any], str]:
+    """After an answer that never came (or a 5xx): read the member again and record what that shows."""
+    what = member_words.what_went_wrong(error)
+    try:
+        current = _read_member(client, member_id, email)
+    except JunctionError:
+        return member_words.member_outcome(
+            "warning", member_words.MAYBE_CHANGED, f"Unknown: {what}, so {name} may or may not have been {verb}.",
+            f"Checking Junction's member list failed too. Open {name}'s page again in a minute before trying "
+            "again.", before=before, after=after, error=error), "unknown"
+    now = _snapshot_now(client, current, team_names) if current is not None else None
+    done = now is None if after is None else member_words.same(now, after)
+    if done:
+        kind = "member_removed" if after is None else "member_changed"
+        title = f"Removed {name} from the org." if after is None else \
+            f"Changed {name}: {member_words.describe(after)}."
+        return member_words.member_outcome(
+            "success", member_words.CHANGED, title, f"{what}, but Junction's member list, checked right after, "
+            "shows the change made.", before=before, after=after, now=now, error=error, checked=True), kind
+    if now is None:
+        return member_words.member_outcome(
+            "warning", member_words.MAYBE_CHANGED, f"Unknown: {what}, and {name} is no longer a member.",
+            "Someone may have removed them meanwhile; nothing else can be changed for them.", before=before,
+            after=after, now=None, error=error), "unknown"
+    return member_words.member_outcome(
+        "warning", member_words.MAYBE_CHANGED,
+        f"Unknown: {what}. Junction still lists {name} as {member_words.describe(now)}.",
+        "The change may not have been made, or may still be on its way. Open their page again in a minute "
+        "before trying again.", before=before, after=after, now=now, error=error), "unknown"
+
+
+def _member_failure(client: JunctionClient, exc: JunctionError, member_id: str, email: str, name: str,
+                    before: dict[str, Any],
+                    after: dict[str, Any] | None, verb: str, again: str,
+                    team_names: Mapping[str, str]) -> tuple[dict[str, Any], str]:
+    if isinstance(exc, ValidationError):
+        team_ids = [t["id"] for t in (after or {}).get("teams") or []]
+        mapped = map_issues_to_fields(exc.issues, team_ids, dict(team_names))
+        return member_words.member_outcome(
+            "error", member_words.NOT_CHANGED, f"Junction did not accept this change, so {name} was not {verb}.",
+            "Correct the fields marked below and try again." if after is not None else
+            "Junction did not accept the member's id. Reload the members list and try again.",
+            before=before, after=after, error=exc,
+            field_errors=mapped.fields, form_errors=mapped.form, invalid_team_ids=mapped.invalid_team_ids), \
+            "validation_error"
+    if isinstance(exc, NotFoundError):
+        try:
+            gone = _read_member(client, member_id, email) is None
+        except JunctionError:
+            gone = False
+        if gone:
+            return member_words.member_outcome(
+                "warning", member_words.NOT_CHANGED, f"{name} is no longer a member of the org.",
+                "Someone removed them since the page was loaded. Nothing was done.", before=before, error=exc), \
+                "member_gone"
+        return member_words.member_outcome(
+            "error", member_words.NOT_CHANGED,
+            f"Not {verb}: Junction answered that it does not know {name} (HTTP 404).",
+            "Yet its member list still shows them. Reload their page and try again; if it keeps happening, ask "
+            "whoever runs this dashboard to check its JUNCTION_ORG_ID setting.", before=before, after=after,
+            error=exc), "not_found"
+    if not exc.may_have_taken_effect:
+        title, text = member_words.not_done_words(exc, verb, again)
+        return member_words.member_outcome("error", member_words.NOT_CHANGED, title, text, before=before,
+                                           after=after, error=exc), _error_kind(exc)
+    return _settle_member(client, member_id, email, name, before, after, exc, verb, team_names)
+
+
+def update_member(client: JunctionClient, token: str, actor: Actor, *, member_id: str, email: str, name: str,
+                  before: dict[str, Any], role: str, teams: list[dict[str, str]]) -> Claim:
+    """Change a member's role and teams to `role`/`teams`, provided Junction still lists them as `before`
+    (member_words.snapshot: what the person saw). The outcome (kind "member") says what happened."""
+    after = member_words.snapshot(role, teams if role == "team_admin" else [])
+    claim = _start(token, actor, action="update_member", target_email=email, role=role, teams=after["teams"],
+                   outcome={"before": before, "member_id": member_id, "name": name})
+    if not claim.is_new:
+        return claim
+    row = claim.action
+    names = {t["id"]: t["name"] for t in [*before.get("teams", []), *after["teams"]]}
+    try:
+        _guard(client, member_id, email, name, before, "changed", role != "org_admin", names)
+    except _Refused as refused:
+        _finish(row, {**refused.outcome, "member_id": member_id, "name": name}, refused.kind)
+        return claim
+    try:
+        client.update_member(member_id, role=role,
+                             team_ids=[t["id"] for t in after["teams"]] if role == "team_admin" else None)
+    except JunctionError as exc:
+        outcome, kind = _member_failure(client, exc, member_id, email, name, before, after, "changed", "change again",
+                                        names)
+        _finish(row, {**outcome, "member_id": member_id, "name": name}, kind, exc)
+        return claim
+    _finish(row, {**member_words.member_outcome(
+        "success", member_words.CHANGED, f"Changed {name}: {member_words.describe(after)}.",
+        f"Before: {member_words.describe(before)}.", before=before, after=after),
+        "member_id": member_id, "name": name}, "member_changed")
+    return claim
+
+
+def remove_member(client: JunctionClient, token: str, actor: Actor, *, member_id: str, email: str, name: str,
+                  before: dict[str, Any]) -> Claim:
+    """Remove a member from the org, provided Junction still lists them as `before` and they are not its last
+    Org admin. The outcome (kind "member") says what happened."""
+    claim = _start(token, actor, action="remove_member", target_email=email, role=before.get("role"),
+                   teams=before.get("teams") or [], outcome={"before": before, "member_id": member_id, "name": name})
+    if not claim.is_new:
+        return claim
+    row = claim.action
+    names = {t["id"]: t["name"] for t in before.get("teams", [])}
+    try:
+        _guard(client, member_id, email, name, before, "removed", True, names)
+    except _Refused as refused:
+        _finish(row, {**refused.outcome, "member_id": member_id, "name": name}, refused.kind)
+        return claim
+    try:
+        client.remove_member(member_id)
+    except JunctionError as exc:
+        outcome, kind = _member_failure(client, exc, member_id, email, name, before, None, "removed", "remove again",
+                                        names)
+        _finish(row, {**outcome, "member_id": member_id, "name": name}, kind, exc)
+        return claim
+    _finish(row, {**member_words.member_outcome(
+        "success", member_words.CHANGED, f"Removed {name} ({email}) from the org.",
+        f"Before: {member_words.describe(before)}. They no longer have access to the org in Junction.",
+        before=before), "member_id": member_id, "name": name}, "member_removed")
     return claim

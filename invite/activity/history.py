@@ -1,0 +1,26 @@
+"""A member's history in the audit trail: every row for their address, and who invited them through this
+dashboard (Junction records every invitation made with the key as "management key")."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from invite.adapters.storage import Action, db, once_more_if_dropped
+
+HISTORY_ROWS = 50
+# Sends after which the invitation went out: the earliest is who invited them.
+_INVITED = ("invite_created", "invite_resent", "confirmed_pending")
+
+
+def history(email: str, limit: int = HISTORY_ROWS) -> list[Action]:
+    """Newest first."""
+    query = (select(Action).where(func.lower(Action.target_email) == email.strip().lower())
+             .order_by(Action.created_at.desc(), Action.id.desc()).limit(limit))
+    return list(once_more_if_dropped(lambda: db.session.scalars(query).all()))
+
+
+def invited_by(email: str) -> Action | None:
+    query = (select(Action).where(func.lower(Action.target_email) == email.strip().lower(),
+                                  Action.action.in_(("send", "resend")), Action.outcome_kind.in_(_INVITED))
+             .order_by(Action.created_at, Action.id).limit(1))
+    return once_more_if_dropped(lambda: db.session.scalars(query).first())
