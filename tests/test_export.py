@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from invite.activity.export import COLUMNS, csv_lines, json_lines, safe_cell
+from invite.activity.export import COLUMNS, ROWS_PER_CHUNK, csv_lines, json_lines, safe_cell
 from invite.adapters.storage import Action
 
 WHEN = datetime(2026, 11, 30, 17, 5, 9, tzinfo=UTC)
@@ -58,12 +58,13 @@ def test_what_is_not_known_is_an_empty_cell_not_the_word_none():
                              "junction_request_id", "client_address", "invite_id")] == [""] * 9
 
 
-def test_the_download_streams_the_header_first_then_one_chunk_per_row_each_row_once():
-    chunks = list(csv_lines([action(target_email="one@example.org"), action(target_email="two@example.org")]))
-    assert chunks[0].startswith(",".join(COLUMNS))
-    assert "one@example.org" in chunks[0] and "two@example.org" not in chunks[0]
-    assert "two@example.org" in chunks[1] and "one@example.org" not in chunks[1]
-    assert [r["target_email"] for r in read(chunks)] == ["one@example.org", "two@example.org"]
+def test_the_download_streams_the_header_first_then_chunks_of_rows_each_row_once():
+    rows = [action(target_email=f"p{n}@example.org") for n in range(ROWS_PER_CHUNK + 1)]
+    chunks = list(csv_lines(rows))
+    assert len(chunks) == 2 and chunks[0].startswith(",".join(COLUMNS))
+    assert f"p{ROWS_PER_CHUNK - 1}@example.org" in chunks[0] and f"p{ROWS_PER_CHUNK}@example.org" not in chunks[0]
+    assert chunks[1].strip().split(",")[4] == f"p{ROWS_PER_CHUNK}@example.org"
+    assert [r["target_email"] for r in read(chunks)] == [f"p{n}@example.org" for n in range(ROWS_PER_CHUNK + 1)]
 
 
 def test_an_empty_trail_is_the_header_alone():

@@ -50,29 +50,47 @@ def page(query: Select, number: int) -> tuple[list[Action], bool]:
     return list(rows[:PAGE_SIZE]), len(rows) > PAGE_SIZE
 
 
-def each_row(query: Select, batch: int = 500):
-    """Every matching row, oldest first, without holding them all in memory (for the CSV export)."""
+# What the exports read of a row: every column but the outcome shown on the pages (a JSON document per row).
+_EXPORTED = tuple(column for column in Action.__table__.columns if column.key != "outcome")
+
+
+def each_row(query: Select, batch: int = 2000):
+    """Every matching row, oldest first, as plain rows (its columns by name, no ORM object), a batch at a time:
+    a million-row export in flat memory, without the ORM's per-row cost (issue 25)."""
+    plain = query.with_only_columns(*_EXPORTED)
     last_id = 0
     while True:
-        rows = db.session.scalars(query.where(Action.id > last_id).order_by(Action.id).limit(batch)).all()
+        # On the session's connection, not through the session: no ORM step for rows that are not objects.
+        rows = db.session.connection().execute(plain.where(Action.id > last_id).order_by(Action.id).limit(batch)).all()
         if not rows:
             return
         yield from rows
         last_id = rows[-1].id
-        db.session.expunge_all()
+
+
+def _utc_day(column):
+    """The UTC calendar day of a stored moment, as the database computes it."""
+    if db.engine.dialect.name == "postgresql":
+        return func.date(func.timezone("UTC", column))
+    return func.date(column)  # SQLite keeps UTC moments as text, 'YYYY-MM-DD HH:MM:SS…'
 
 
 def per_day(query: Select, first: date, last: date) -> dict[date, Counter]:
-    """Actions per UTC day by outcome group, for every day from first to last (empty days included)."""
+    """Actions per UTC day by outcome group, for every day from first to last (empty days included).
+
+    Counted by the database (GROUP BY day and kind): a year of a busy trail is hundreds of thousands of rows,
+    and fetching them to count in Python took seconds and hundreds of megabytes (issue 25)."""
     counts: dict[date, Counter] = {first + timedelta(days=i): Counter() for i in range((last - first).days + 1)}
+    day = _utc_day(Action.created_at).label("day")
     window = query.where(Action.created_at >= datetime.combine(first, time.min, UTC),
                          Action.created_at < datetime.combine(last + timedelta(days=1), time.min, UTC))
-    rows = db.session.execute(window.with_only_columns(Action.created_at, Action.outcome_kind)).all()
-    for created_at, kind in rows:
-        day = created_at.date()
-        if day in counts:
-            counts[day][outcome_group(kind)] += 1
+    grouped = window.with_only_columns(day, Action.outcome_kind, func.count()).group_by(day, Action.outcome_kind)
+    for when, kind, number in db.session.execute(grouped).all():
+        moment = when if isinstance(when, date) else date.fromisoformat(str(when)[:10])
+        if moment in counts:
+            counts[moment][outcome_group(kind)] += number
     return counts
+
 
 
 # How far our record of a send may be from Junction's own timestamp and still be the same event.
