@@ -16,18 +16,17 @@ import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 import schemathesis
 from hypothesis import HealthCheck, settings
+from junction_support import JUNCTION_OPENAPI_PATH as SPEC_PATH
 from schemathesis.core.failures import FailureGroup
 
 from invite.sandbox import DEMO_KEY, DEMO_ORG_ID, SandboxServer
 
-SPEC_PATH = Path(__file__).resolve().parents[1].parent / "shared" / "junction" / "org-management-openapi.json"
 KEY_HEADER = "X-Management-Key"
 OPERATION_IDS = [
     "get_org_v1_org__org_id__get",
