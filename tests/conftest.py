@@ -15,14 +15,36 @@ from sqlalchemy.engine import make_url
 from invite import create_app
 from invite.sandbox import DEMO_KEY, DEMO_ORG_ID, SandboxServer
 
-# The storage tests run on both; CI guarantees PostgreSQL is up (see .ci/run).
-POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/invite_test")
 SECRET = "test-secret-key-0123456789abcdef"
+# How long the app waits for Junction in the tests: long enough that a page's ordinary calls (the team list,
+# a lookup) never run out on a loaded machine, however many tests run beside it.
+JUNCTION_TIMEOUT = "10"
+# How late the sandbox answers slow@example.com: long enough that a second click or a second tab surely lands
+# while the first request is still in flight, and shorter than JUNCTION_TIMEOUT, so the answer still arrives.
+SLOW_SECONDS = 4.0
+# For the tests about a send that gets no answer in time: slow@ outlasts it by SLOW_SECONDS minus this, and
+# every other call of the test still has this long.
+TIMES_OUT_ON_SLOW = "2"
+
+
+def per_worker_database(url: str) -> str:
+    """Under pytest-xdist each worker gets a database of its own (invite_test_gw0, ...): no two processes
+    race to create one, and a test's schemas never meet another worker's."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return url
+    target = make_url(url)
+    return target.set(database=f"{target.database}_{worker}").render_as_string(hide_password=False)
+
+
+# The storage tests run on both; CI guarantees PostgreSQL is up (see .ci/run).
+POSTGRES_URL = per_worker_database(
+    os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/invite_test"))
 
 
 @pytest.fixture
 def sandbox() -> Iterator[SandboxServer]:
-    server = SandboxServer(port=0, slow_seconds=1.5).start()
+    server = SandboxServer(port=0, slow_seconds=SLOW_SECONDS).start()
     try:
         yield server
     finally:
@@ -32,7 +54,7 @@ def sandbox() -> Iterator[SandboxServer]:
 @pytest.fixture
 def slow_sandbox() -> Iterator[SandboxServer]:
     """A sandbox with 250 ms of latency: bulk rows stay in flight long enough to pause, cancel or kill mid-job."""
-    server = SandboxServer(port=0, latency_ms=250, slow_seconds=1.5).start()
+    server = SandboxServer(port=0, latency_ms=250, slow_seconds=SLOW_SECONDS).start()
     try:
         yield server
     finally:
@@ -80,7 +102,7 @@ def app_env(sandbox: SandboxServer, database_url: str, **overrides: str) -> dict
         "JUNCTION_API_BASE_URL": sandbox.base_url,
         "JUNCTION_MANAGEMENT_KEY": DEMO_KEY,
         "JUNCTION_ORG_ID": DEMO_ORG_ID,
-        "JUNCTION_TIMEOUT_SECONDS": "1",
+        "JUNCTION_TIMEOUT_SECONDS": JUNCTION_TIMEOUT,
         "SECRET_KEY": SECRET,
         "DATABASE_URL": database_url,
     }

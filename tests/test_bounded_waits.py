@@ -13,9 +13,10 @@ from test_invite_flow_scripted import ORG, TEAMS
 
 from invite.sandbox import DEMO_KEY, DEMO_ORG_ID
 
-TIMEOUT = 1.0
-# Rendering, the app's own work and a loaded machine: well under one more timeout.
-SLACK = 0.6
+TIMEOUT = 2.0
+# Rendering, the app's own work and a loaded machine (the suite runs on several processes): still under one
+# more timeout, so a retried or a second held call would show.
+SLACK = 1.5
 
 
 class HoldingJunction:
@@ -83,7 +84,7 @@ def test_a_held_team_list_leaves_the_form_usable_and_says_why(upstream, tmp_path
     assert response.status_code == 200
     # The org name (answered) and the team list (held once): one timeout, not three.
     assert elapsed < TIMEOUT + SLACK, elapsed
-    assert "The team list could not be loaded from Junction" in text and "within 1 seconds" in text
+    assert "The team list could not be loaded from Junction" in text and f"within {TIMEOUT:g} seconds" in text
     assert "Refresh teams" in text
 
 
@@ -93,7 +94,7 @@ def test_a_failed_team_list_is_not_remembered_for_long(upstream, tmp_path):
     upstream.handler.hold = ()
     # Within the failure's few seconds the page does not wait again; after them, it asks again.
     _, text, elapsed = timed_get(client, "/")
-    assert "could not be loaded" in text and elapsed < 0.5
+    assert "could not be loaded" in text and elapsed < TIMEOUT / 2
     time.sleep(5.1)
     _, text, _ = timed_get(client, "/")
     assert "could not be loaded" not in text and "Cardiology" in text

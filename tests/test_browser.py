@@ -248,9 +248,9 @@ def test_conflict_says_not_sent_and_keeps_values(page, live, sandbox):
 
 
 def test_double_click_sends_one_invitation(page, serve, sandbox):
-    # slow@ answers after the sandbox's 1.5 s, so the second click surely lands while the first request is
-    # in flight; the longer timeout lets that answer arrive.
-    live = serve(JUNCTION_TIMEOUT_SECONDS="5")
+    # slow@ answers after the sandbox's SLOW_SECONDS, so the second click surely lands while the first
+    # request is in flight; the tests' JUNCTION_TIMEOUT lets that answer arrive.
+    live = serve()
     page.goto(live.url + "/")
     email_box(page).fill("slow@example.com")
     role_select(page).select_option("no_role")
@@ -421,7 +421,7 @@ def _form_maybe_sent_alert(page, live, sandbox):
 
 def _result_still_sending(page, live, sandbox):
     # What reloading the result address (or opening it in another tab) shows while Junction has not
-    # answered yet: slow@ keeps the first request in flight for about a second.
+    # answered yet: slow@ keeps the first request in flight for SLOW_SECONDS.
     page.goto(live.url + "/")
     token = page.locator("input[name='submission_token']").input_value()
     email_box(page).fill("slow@example.com")
@@ -444,8 +444,6 @@ PAGE_VARIANTS = {
     "result-already-member": _result_already_member,
     "result-still-sending": _result_still_sending,
 }
-# Slow pages need Junction's answer to take longer than the 1 s the tests use elsewhere.
-VARIANT_ENV = {"result-still-sending": {"JUNCTION_TIMEOUT_SECONDS": "5"}}
 # Real problems reported to the templates' owners, ignored here so the rest of the page is still checked.
 # The test fails once they are fixed, so that an entry cannot outlive its bug.
 KNOWN_PROBLEMS: dict[str, set[str]] = {}
@@ -454,7 +452,7 @@ KNOWN_PROBLEMS: dict[str, set[str]] = {}
 @pytest.mark.parametrize("width", [1280, 390])
 @pytest.mark.parametrize("variant", list(PAGE_VARIANTS))
 def test_no_serious_accessibility_violations(variant, width, page, serve, sandbox):
-    live = serve(**VARIANT_ENV.get(variant, {}))
+    live = serve()
     page.set_viewport_size({"width": width, "height": 900})
     proof = PAGE_VARIANTS[variant](page, live, sandbox)
     expect(proof).to_be_visible()  # the page under test really is the variant named
@@ -511,7 +509,7 @@ def test_team_filter_matches_names_not_the_region_badge(page, live, sandbox):
 
 
 def test_still_sending_page_shows_the_outcome_by_itself(page, serve, sandbox):
-    live = serve(JUNCTION_TIMEOUT_SECONDS="5")
+    live = serve()
     page.goto(live.url + "/")
     token = page.locator("input[name='submission_token']").input_value()
     email_box(page).fill("slow@example.com")

@@ -14,11 +14,14 @@ import re
 import pytest
 
 from tests.bulk_support import _CSRF, _TOKEN, posted_addresses, preview_and_confirm, running_bulk, wait_for
+from tests.conftest import TIMES_OUT_ON_SLOW
 
 
 @pytest.fixture
 def bulk(sandbox, tmp_path):
-    with running_bulk(sandbox, tmp_path, BULK_CONCURRENCY="4") as (app, client, workers):
+    # slow@ in the list must go unanswered in time (TIMES_OUT_ON_SLOW).
+    with running_bulk(sandbox, tmp_path, BULK_CONCURRENCY="4", JUNCTION_TIMEOUT_SECONDS=TIMES_OUT_ON_SLOW) as (
+            app, client, workers):
         yield app, client, workers[0]
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from conftest import app_env, form_tokens, make_app
+from conftest import TIMES_OUT_ON_SLOW, app_env, form_tokens, make_app
 
 from invite.cli import exits
 from invite.sandbox import SandboxServer
@@ -53,7 +53,7 @@ def run(env: dict[str, str], *args: str, command: list[str] = FLASK) -> subproce
 @pytest.fixture
 def env(sandbox, tmp_path):
     url = f"sqlite:///{tmp_path / 'invite.db'}"
-    environment = command_env(sandbox, url)
+    environment = command_env(sandbox, url, JUNCTION_TIMEOUT_SECONDS=TIMES_OUT_ON_SLOW)  # slow@ goes unanswered
     make_app(app_env(sandbox, url))  # migrated, as the Procfile's release step does
     return environment
 

@@ -14,13 +14,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from junction_support import JUNCTION_OPENAPI_PATH as SPEC_PATH
 
 from invite.core.safe_text import clean_text
 from invite.junction import InviteStatus
@@ -33,7 +33,6 @@ from invite.junction.parsing import (
     parse_team_page,
 )
 
-SPEC_PATH = Path(__file__).resolve().parents[1].parent / "shared" / "junction" / "org-management-openapi.json"
 GENERATED = settings(max_examples=60, derandomize=True, database=None, deadline=None,
                      suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 

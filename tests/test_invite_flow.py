@@ -7,7 +7,7 @@ import re
 import socket
 import threading
 
-from conftest import form_tokens
+from conftest import TIMES_OUT_ON_SLOW, app_env, form_tokens, make_app
 
 from invite.adapters.storage import Action, db
 from invite.sandbox import DEMO_KEY
@@ -208,7 +208,9 @@ def test_bad_gateway_html_is_never_shown(client):
     assert "HTTP 502" in text
 
 
-def test_timeout_is_unknown_then_checked_and_found_pending(client, sandbox):
+def test_timeout_is_unknown_then_checked_and_found_pending(sandbox, tmp_path):
+    app = make_app(app_env(sandbox, f"sqlite:///{tmp_path / 'invite.db'}", JUNCTION_TIMEOUT_SECONDS=TIMES_OUT_ON_SLOW))
+    client = app.test_client()
     response = post_invite(client, email="slow@example.com", role="org_admin")
     # The sandbox creates the invite and then answers too late: the lookup finds it pending.
     assert response.status_code == 303

@@ -16,20 +16,17 @@ import copy
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
+from junction_support import JUNCTION_OPENAPI_PATH as SPEC_PATH
 from openapi_core import Config, OpenAPI
 from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
 from openapi_core.exceptions import OpenAPIError
 from openapi_core.validation.request.exceptions import ParameterValidationError, RequestBodyValidationError
 
 from invite.sandbox import DEMO_KEY, DEMO_ORG_ID, SandboxServer
-
-# The repository is checked out next to shared/, here and in CI.
-SPEC_PATH = Path(__file__).resolve().parents[1].parent / "shared" / "junction" / "org-management-openapi.json"
 
 OPERATIONS = {
     ("get", "/v1/org/{org_id}"),

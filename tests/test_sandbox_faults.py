@@ -19,8 +19,10 @@ from invite.sandbox import DEMO_KEY, DEMO_ORG_ID, SandboxServer
 from invite.sandbox.faults import FaultPlan, RequestLogFile, read_request_log
 
 REPO = Path(__file__).resolve().parents[1]
-HOLD = 0.4
-CLIENT_TIMEOUT = 0.15
+# A held answer outlasts the client's timeout; every other answer must arrive within it, on a machine busy
+# with the rest of the suite too (0.15 s was not enough there).
+HOLD = 1.5
+CLIENT_TIMEOUT = 0.75
 
 
 def invite_url(server: SandboxServer) -> str:

@@ -16,18 +16,17 @@ import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 import schemathesis
 from hypothesis import HealthCheck, settings
+from junction_support import JUNCTION_OPENAPI_PATH as SPEC_PATH
 from schemathesis.core.failures import FailureGroup
 
 from invite.sandbox import DEMO_KEY, DEMO_ORG_ID, SandboxServer
 
-SPEC_PATH = Path(__file__).resolve().parents[1].parent / "shared" / "junction" / "org-management-openapi.json"
 KEY_HEADER = "X-Management-Key"
 OPERATION_IDS = [
     "get_org_v1_org__org_id__get",
@@ -114,10 +113,10 @@ def _load_schema() -> Any:
     if not SPEC_PATH.is_file():
         pytest.fail(f"Junction's OpenAPI document is missing: expected it at {SPEC_PATH}")
     spec = json.loads(SPEC_PATH.read_text(encoding="utf-8"))
-    return schemathesis.openapi.from_dict(spec).include(operation_id=OPERATION_IDS)
+    return schemathesis.openapi.from_dict(spec)
 
 
-schema = _load_schema()
+junction_api = _load_schema()
 unexpected: list[str] = []
 seen_statuses: set[tuple[str, int]] = set()
 
@@ -136,10 +135,7 @@ def _is_uuid(value: Any) -> bool:
     return True
 
 
-@schema.parametrize()
-@settings(max_examples=EXAMPLES_PER_OPERATION, derandomize=True, database=None, deadline=None,
-          suppress_health_check=list(HealthCheck))
-def test_sandbox_answers_as_the_document_says(case, sandbox_server):
+def _answers_as_the_document_says(case, sandbox_server) -> None:
     # Point well-formed requests at the sandbox's one org and give them its key; requests that leave the
     # key out or mangle the org id (schemathesis' negative cases) go as generated.
     if _is_uuid((case.path_parameters or {}).get("org_id")):
@@ -165,12 +161,32 @@ def test_sandbox_answers_as_the_document_says(case, sandbox_server):
     assert not unexpected, "\n".join(unexpected)
 
 
+def _test_of(operation_id: str) -> Callable[..., None]:
+    """A test function of its own per operation. Under pytest 9.2 the items schemathesis makes for the
+    operations of one function share its node id, and pytest-xdist runs only one item of a node id."""
+    @junction_api.include(operation_id=operation_id).parametrize()
+    @settings(max_examples=EXAMPLES_PER_OPERATION, derandomize=True, database=None, deadline=None,
+              suppress_health_check=list(HealthCheck))
+    def test(case, sandbox_server):
+        _answers_as_the_document_says(case, sandbox_server)
+    return test
+
+
+test_get_org_answers_as_the_document_says = _test_of(OPERATION_IDS[0])
+test_list_teams_answers_as_the_document_says = _test_of(OPERATION_IDS[1])
+test_list_members_answers_as_the_document_says = _test_of(OPERATION_IDS[2])
+test_list_invites_answers_as_the_document_says = _test_of(OPERATION_IDS[3])
+test_create_or_resend_invite_answers_as_the_document_says = _test_of(OPERATION_IDS[4])
+test_revoke_invite_answers_as_the_document_says = _test_of(OPERATION_IDS[5])
+
+
 def test_every_operation_was_exercised_and_reached_its_handler():
-    """Runs after the test above (same module, file order): the requests were not all turned away."""
+    """Runs after the tests above (same module, file order; bin/test's --dist loadfile keeps a file's tests
+    in one process, in order): the requests were not all turned away."""
     labels = {label for label, _ in seen_statuses}
     assert len(labels) == len(OPERATION_IDS), f"run the whole module; operations seen: {sorted(labels)}"
     answered = {label for label, status in seen_statuses if status == 200}
-    # A generated string is almost never a valid address, so POST invite is answered 422 here;
-    # tests/test_sandbox_contract.py covers its 200s.
-    assert answered == labels - {"POST /v1/org/{org_id}/invite"}, sorted(seen_statuses)
+    # A generated string is seldom a valid address, so POST invite is mostly answered 422 here (a 200 or
+    # none: either is fine); tests/test_sandbox_contract.py covers its 200s.
+    assert answered >= labels - {"POST /v1/org/{org_id}/invite"}, sorted(seen_statuses)
     assert ("POST /v1/org/{org_id}/invite", 422) in seen_statuses

@@ -143,8 +143,9 @@ def test_revoke_confirmation_cancel_changes_nothing(page, live, sandbox):
 
 
 def test_double_click_on_resend_sends_one_email(page, serve, sandbox):
-    # slow@ answers after the sandbox's 1.5 s, so the second click lands while the first is in flight.
-    live = serve(JUNCTION_TIMEOUT_SECONDS="5")
+    # slow@ answers after the sandbox's SLOW_SECONDS (conftest), so the second click lands while the first
+    # is in flight; the tests' JUNCTION_TIMEOUT lets that answer arrive.
+    live = serve()
     sandbox.state.clock = lambda: datetime(2026, 1, 1, tzinfo=UTC)  # long ago: no cooldown prompt
     sandbox.state.create_or_resend_invite("slow@example.com", "no_role")
     sandbox.state.clock = lambda: datetime.now(UTC)

@@ -256,7 +256,7 @@ def test_resend_double_post_sends_once(client, sandbox):
 
 
 def test_concurrent_double_click_on_resend_sends_once(sandbox, tmp_path):
-    app = make_app(app_env(sandbox, f"sqlite:///{tmp_path / 'c.db'}", JUNCTION_TIMEOUT_SECONDS="5"))
+    app = make_app(app_env(sandbox, f"sqlite:///{tmp_path / 'c.db'}"))  # slow@'s answer arrives in time
     sandbox.state.clock = lambda: datetime(2026, 1, 1, tzinfo=UTC)  # an old invitation: no cooldown prompt
     sandbox.state.create_or_resend_invite("slow@example.com", "team_admin", [team_id(sandbox, "Cardiology")])
     sandbox.state.clock = lambda: datetime.now(UTC)
