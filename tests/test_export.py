@@ -65,6 +65,16 @@ def test_the_download_streams_the_header_first_then_chunks_of_rows_each_row_once
     assert f"p{ROWS_PER_CHUNK - 1}@example.org" in chunks[0] and f"p{ROWS_PER_CHUNK}@example.org" not in chunks[0]
     assert chunks[1].strip().split(",")[4] == f"p{ROWS_PER_CHUNK}@example.org"
     assert [r["target_email"] for r in read(chunks)] == [f"p{n}@example.org" for n in range(ROWS_PER_CHUNK + 1)]
+    # each chunk starts where the one before ended: nothing of an earlier chunk is handed on again
+    assert chunks[1].startswith(rows[-1].created_at.isoformat())
+    assert "".join(chunks).count("\n") == ROWS_PER_CHUNK + 2
+
+
+@pytest.mark.parametrize(("action_name", "words"), [("send", "Not sent: conflict"), ("resend", "Not sent: conflict"),
+                                                    ("revoke", "Not revoked: conflict")])
+def test_the_outcome_is_in_the_vocabularys_words_for_its_action(action_name, words):
+    [row] = read(csv_lines([action(action=action_name, outcome_kind="conflict")]))
+    assert (row["outcome"], row["outcome_words"]) == ("conflict", words)
 
 
 def test_an_empty_trail_is_the_header_alone():

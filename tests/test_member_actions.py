@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from conftest import app_env, make_app
+from conftest import TIMES_OUT_ON_SLOW, app_env, make_app
 
 from invite.adapters.storage import DONE, Action, db
 from invite.core import tokens, vocabulary
@@ -150,7 +150,9 @@ def test_500_checked_by_reading_again_is_unknown_while_the_old_values_stand(app,
 
 
 @pytest.mark.parametrize("address", ["lost@example.com", "slow@example.com"])
-def test_an_answer_that_never_came_is_settled_by_reading_the_member_again(app, sandbox, address):
+def test_an_answer_that_never_came_is_settled_by_reading_the_member_again(sandbox, database_url, address):
+    # slow@ answers later than this timeout; lost@ never answers at all
+    app = make_app(app_env(sandbox, database_url, JUNCTION_TIMEOUT_SECONDS=TIMES_OUT_ON_SLOW))
     m = scripted(sandbox, address)
     changed = stored(app, change(app, sandbox, m, "team_admin", [team(sandbox, "Cardiology")]))
     assert changed.outcome_kind == "member_changed" and changed.outcome["checked"] is True

@@ -163,7 +163,8 @@ def test_formulas_in_stored_text_are_neutralised_in_both_csv_exports(edges_app):
 
 PROXY = "10.0.0.5"
 OPEN_ENDPOINTS = {"ops.healthz", "ops.readyz", "metrics.metrics", "static"}  # health, metrics, static files
-_SAMPLE_ARGUMENT = {"job_id": "1", "token": "A" * 24, "invite_id": "inv_0123456789"}
+_SAMPLE_ARGUMENT = {"job_id": "1", "token": "A" * 24, "invite_id": "inv_0123456789",
+                    "member_id": "11111111-2222-4333-8444-555555555555"}
 
 
 def every_route(app) -> list[tuple[str, str, str]]:
