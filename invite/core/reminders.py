@@ -124,6 +124,15 @@ def describe_window(policy: ReminderPolicy) -> str:
     return f"{days} {policy.hours[0]:02d}:00-{policy.hours[1]:02d}:00 {policy.zone.key}"
 
 
+def duration_text(span: timedelta) -> str:
+    """A duration as the settings write it: 3d, 36h, 10m."""
+    seconds = int(span.total_seconds())
+    for unit in ("w", "d", "h", "m"):
+        if seconds % _UNIT_SECONDS[unit] == 0:
+            return f"{seconds // _UNIT_SECONDS[unit]}{unit}"
+    return f"{seconds}s"
+
+
 def duration_words(span: timedelta) -> str:
     seconds = int(span.total_seconds())
     for unit, size in (("week", 7 * 86400), ("day", 86400), ("hour", 3600), ("minute", 60)):
