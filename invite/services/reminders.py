@@ -189,8 +189,9 @@ def run_check(client: JunctionClient, secret: str, limits: SendLimits, policy: R
             continue
         row = remind(client, secret, limits, policy, item.invite, team_names, trails[item.invite.id].attempts)
         result.outcomes[row.outcome_kind if row is not None else "under_way_elsewhere"] += 1
-    if result.outcomes:
-        log.info("reminders: %s", dict(result.outcomes), extra={"fields": {"reminders": dict(result.outcomes)}})
+    log.info("reminders check: %d pending, %d due, sent %s", len(result.planned), result.due, dict(result.outcomes),
+             extra={"fields": {"pending": len(result.planned), "due": result.due, "reminders": dict(result.outcomes),
+                               "settled": result.settled}})
     return result
 
 
