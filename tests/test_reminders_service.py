@@ -119,3 +119,19 @@ def test_switched_off_paused_and_resent_from_junction_are_not_reminded(sandbox, 
     resumed = _check(app)
     assert resumed.outcomes == {"invite_resent": 1}
     assert posted_addresses(sandbox) == {"paused@example.org": 1}
+
+
+def test_the_sandbox_seeds_an_old_invitation_over_http(sandbox):
+    import requests
+
+    answer = requests.post(f"{sandbox.base_url}/_sandbox/invites", json={"email": "demo@example.org",
+                                                                         "invited_days_ago": 6, "resent_days_ago": 2},
+                           timeout=5)
+    assert answer.status_code == 201
+    seeded = sandbox.state.find_invite_by_email("demo@example.org")
+    invited = datetime.fromisoformat(seeded["invited_at"].replace("Z", "+00:00"))
+    assert timedelta(days=5, hours=23) < datetime.now(UTC) - invited < timedelta(days=6, hours=1)
+    assert seeded["resent_at"] is not None
+    refused = requests.post(f"{sandbox.base_url}/_sandbox/invites", json={"email": "x@example.org",
+                                                                          "invited_days_ago": "long"}, timeout=5)
+    assert refused.status_code == 400 and "must be numbers" in refused.text

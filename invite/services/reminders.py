@@ -120,6 +120,18 @@ def plan(client: JunctionClient, policy: ReminderPolicy, now: datetime | None = 
     return [Planned(invite, policy_rules.decide(policy, invite, trails[invite.id].history, now)) for invite in invites]
 
 
+def decisions(invites: Iterable[Invite], policy: ReminderPolicy, now: datetime | None = None) -> dict[str, Decision]:
+    """What the policy decides now for each of these invitations (a page of the list): invite id -> Decision."""
+    now = now or datetime.now(UTC)
+    invites = list(invites)
+    trails = _trails(invites, switches.current())
+    return {invite.id: policy_rules.decide(policy, invite, trails[invite.id].history, now) for invite in invites}
+
+
+def switched_off(invite_id: str) -> Switch | None:
+    return switches.current().get(invite_id)
+
+
 def token_for(secret: str, invite: Invite, attempt: int) -> str:
     """The token of the `attempt`-th reminder attempt (from 0) of this invitation: the same in every worker."""
     return tokens.issue(secret, CHANNEL, ACTOR_EMAIL, invite.id, str(attempt),
@@ -209,6 +221,11 @@ def set_paused(paused: bool, who: Actor) -> None:
     log.info("reminders %s by %s", "paused" if paused else "resumed", who.email,
              extra={"fields": {"audit": "reminder_pause", "paused": paused, "actor_email": who.email,
                                "channel": who.channel}})
+
+
+def switch_trail(limit: int = 20) -> list[switches.ReminderSwitch]:
+    """The latest switches and pauses, newest first: who, when, what."""
+    return switches.trail(limit)
 
 
 def paused_by() -> Switch | None:
