@@ -129,3 +129,11 @@ def test_settings_default_and_each_problem_is_one_line():
     for name in ("INVITE_REMIND_AFTER", "INVITE_REMIND_HOURS", "INVITE_REMIND_DAYS", "INVITE_REMIND_TZ",
                  "INVITE_REMIND_MAX", "INVITE_REMINDERS_CHECK_EVERY", "INVITE_STALE_AFTER"):
         assert sum(line.startswith(name) for line in lines) == 1, (name, lines)
+
+
+def test_the_window_in_words():
+    assert reminders.describe_window(ReminderPolicy()) == "mon-fri 09:00-17:00 UTC"
+    assert reminders.describe_window(ReminderPolicy(days=frozenset(range(7)), hours=(0, 24),
+                                                    zone=ZoneInfo("Europe/Berlin"))) == \
+        "every day at any hour Europe/Berlin"
+    assert reminders.describe_window(ReminderPolicy(days=reminders.parse_days("mon,wed"))) == "mon,wed 09:00-17:00 UTC"

@@ -120,8 +120,17 @@ def parse_zone(text: str) -> ZoneInfo:
 
 
 def describe_window(policy: ReminderPolicy) -> str:
-    days = ",".join(DAY_NAMES[d] for d in sorted(policy.days))
-    return f"{days} {policy.hours[0]:02d}:00-{policy.hours[1]:02d}:00 {policy.zone.key}"
+    """The sending window in words: "mon-fri 09:00-17:00 UTC", "every day at any hour Europe/Berlin"."""
+    days = sorted(policy.days)
+    if len(days) == 7:
+        day_words = "every day"
+    elif days == list(range(days[0], days[-1] + 1)) and len(days) > 2:
+        day_words = f"{DAY_NAMES[days[0]]}-{DAY_NAMES[days[-1]]}"
+    else:
+        day_words = ",".join(DAY_NAMES[d] for d in days)
+    start, end = policy.hours
+    hour_words = "at any hour" if (start, end) == (0, 24) else f"{start:02d}:00-{end:02d}:00"
+    return f"{day_words} {hour_words} {policy.zone.key}"
 
 
 def duration_text(span: timedelta) -> str:
