@@ -128,3 +128,36 @@ def test_support_cannot_revoke_stale_invitations(app, sandbox):
     support = _client(app, SUPPORT)
     assert "Revoke these" not in support.get("/reminders").get_data(as_text=True)
     assert support.get("/reminders/stale/revoke").status_code == 403
+
+
+def test_activity_filters_by_the_reminder_channel(app, sandbox):
+    from invite.services import reminders
+
+    sandbox.state.seed_invite("due@example.org", datetime.now(UTC) - timedelta(days=4))
+    upstream = app.extensions["upstream"]
+    with app.app_context():
+        reminders.run_check(upstream.client, app.secret_key, upstream.limits, app.extensions["settings"].reminders,
+                            upstream.team_names(), in_doubt_after=reminders.in_doubt_after(1))
+    admin = _client(app, ADMIN)
+    page = admin.get("/invitations?q=kofi").get_data(as_text=True)
+    admin.post(f"/invitations/{_row_id(page)}/resend", data=form_fields(page, f"/invitations/{_row_id(page)}/resend"))
+    only = _text(admin.get("/activity?channel=reminder").get_data(as_text=True))
+    assert "due@example.org" in only and "kofi.mensah@acmehealth.com" not in only
+    every = _text(admin.get("/activity").get_data(as_text=True))
+    assert "due@example.org" in every and "kofi.mensah@acmehealth.com" in every
+    assert 'value="reminder"' in admin.get("/activity").get_data(as_text=True)
+
+
+def _row_id(page: str) -> str:
+    return re.search(r'<tr id="invite-([0-9a-f-]{36})">', page).group(1)
+
+
+def test_the_reminders_alert_names_exported_series():
+    import yaml
+    from test_monitoring_docs import DOCS, metric_names
+
+    from invite.adapters.metrics import exported_series
+
+    rules = {r["alert"]: r for g in yaml.safe_load((DOCS / "alerts.yml").read_text())["groups"] for r in g["rules"]}
+    named = metric_names(rules["RemindersFailing"]["expr"])
+    assert named == {"invite_reminders_total"} and named <= exported_series()
