@@ -64,8 +64,8 @@ def test_support_switches_one_invitations_reminders_off_and_on_recorded(app, san
     assert fields["action"] == "reminders_off"
     forged = client.post(action, data={**fields, "submission_token": fields["submission_token"][:-2] + "xx"})
     assert forged.status_code == 303 and "notice=expired" in forged.headers["Location"]
-    answer = client.post(action, data=fields)
-    assert answer.status_code == 303
+    answer = client.post(action, data={**fields, "next": "//evil.example/invitations"})
+    assert answer.status_code == 303 and answer.headers["Location"] == "/invitations"  # never another site
     assert client.post(action, data=fields).status_code == 303  # a double click records once
     page = client.get("/invitations?q=due@").get_data(as_text=True)
     assert "will not be reminded: switched off by sam@corp.example" in _text(_row(page, "due@example.org"))

@@ -4,6 +4,7 @@ from which channel. The latest row of a scope is its state now."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import Boolean, Index, Integer, select
@@ -38,10 +39,13 @@ def record(scope: str, off: bool, actor_email: str, channel: str, email: str | N
     return row
 
 
-def current() -> dict[str, Switch]:
-    """Every scope whose latest row says off: the switch (who, when)."""
+def current(scopes: Iterable[str] | None = None) -> dict[str, Switch]:
+    """Every scope (of `scopes` and ALL, or of all) whose latest row says off: the switch (who, when)."""
     latest: dict[str, ReminderSwitch] = {}
-    for row in db.session.scalars(select(ReminderSwitch).order_by(ReminderSwitch.id)):
+    query = select(ReminderSwitch).order_by(ReminderSwitch.id)
+    if scopes is not None:
+        query = query.where(ReminderSwitch.scope.in_([*scopes, ALL]))
+    for row in db.session.scalars(query):
         latest[row.scope] = row
     db.session.commit()  # end the read: the next look sees other writers
     return {scope: Switch(row.actor_email, row.at) for scope, row in latest.items() if row.off}

@@ -124,12 +124,12 @@ def decisions(invites: Iterable[Invite], policy: ReminderPolicy, now: datetime |
     """What the policy decides now for each of these invitations (a page of the list): invite id -> Decision."""
     now = now or datetime.now(UTC)
     invites = list(invites)
-    trails = _trails(invites, switches.current())
+    trails = _trails(invites, switches.current(invite.id for invite in invites))
     return {invite.id: policy_rules.decide(policy, invite, trails[invite.id].history, now) for invite in invites}
 
 
 def switched_off(invite_id: str) -> Switch | None:
-    return switches.current().get(invite_id)
+    return switches.current([invite_id]).get(invite_id)
 
 
 def token_for(secret: str, invite: Invite, attempt: int) -> str:

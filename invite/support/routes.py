@@ -229,19 +229,24 @@ def invitations():
 
 
 def _reminder_cells(invites: tuple[Invite, ...]) -> dict[str, dict[str, Any]]:
-    """Per row: what the reminders will do (invite/core/reminders.py) and the switch's server-issued token."""
+    """Per row: what the reminders will do (invite/core/reminders.py), and the switch's address and server-issued
+    token (built here, once per page: no url_for per row)."""
     if not invites:
         return {}
     now = datetime.now(UTC)
     decided = reminders.decisions(invites, current_app.extensions["settings"].reminders, now)
+    placeholder = "00000000-0000-0000-0000-000000000000"
+    switch_url = url_for("reminders.switch", invite_id=placeholder).split(placeholder)
+    back = request.full_path if request.query_string else request.path
     cells = {}
     for invite_id, decision in decided.items():
         off = decision.reason is not None and decision.reason.startswith("switched off")
         action = "reminders_on" if off else "reminders_off"
         spent = decision.stale or decision.reminders_sent >= decision.max_reminders
         cells[invite_id] = {"words": reminder_words(decision, now), "state": decision.state, "off": off,
-                            "switchable": off or not spent,
-                            "action": action, "token": tokens.issue(current_app.secret_key, "row", action, invite_id)}
+                            "switchable": off or not spent, "url": quote(invite_id, safe="-").join(switch_url),
+                            "next": f"{back}#invite-{invite_id}", "action": action,
+                            "token": tokens.issue(current_app.secret_key, "row", action, invite_id)}
     return cells
 
 
