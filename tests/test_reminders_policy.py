@@ -137,3 +137,12 @@ def test_the_window_in_words():
                                                     zone=ZoneInfo("Europe/Berlin"))) == \
         "every day at any hour Europe/Berlin"
     assert reminders.describe_window(ReminderPolicy(days=reminders.parse_days("mon,wed"))) == "mon,wed 09:00-17:00 UTC"
+
+
+def test_the_workers_periodic_check_falls_on_every_nth_minute():
+    from invite.bulk.tasks import every_minutes
+
+    quarter = every_minutes(15)
+    assert [quarter(datetime(2026, 12, 7, 10, minute, 30)) for minute in (0, 1, 14, 15, 30, 45, 59)] == [
+        True, False, False, True, True, True, False]
+    assert all(every_minutes(1)(datetime(2026, 12, 7, 10, minute)) for minute in range(60))
