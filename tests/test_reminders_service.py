@@ -97,7 +97,7 @@ def test_a_reminder_left_under_way_is_settled_from_the_list_never_posted_again(s
                for e in sandbox.state.requests_log())
 
 
-def test_switched_off_paused_and_resent_from_junction_are_not_reminded(sandbox, database_url):
+def test_switched_off_paused_and_resent_from_junction_are_not_reminded(sandbox, database_url, caplog):
     from invite.core.actor import Actor
 
     off = sandbox.state.seed_invite("off@example.org", datetime.now(UTC) - timedelta(days=5))
@@ -106,9 +106,13 @@ def test_switched_off_paused_and_resent_from_junction_are_not_reminded(sandbox, 
     sandbox.state.seed_invite("paused@example.org", datetime.now(UTC) - timedelta(days=5))
     app = _app(sandbox, database_url)
     ada = Actor(email="ada@acme.test", role="support", channel="web")
-    with app.app_context():
+    with app.app_context(), caplog.at_level("INFO", logger="invite.audit"):
         reminders.set_switch(off["id"], True, ada, off["email"])
         reminders.set_paused(True, ada)
+    audited = [r.fields for r in caplog.records if r.name == "invite.audit"]
+    assert {"audit": "reminder_switch", "invite_id": off["id"], "off": True, "actor_email": "ada@acme.test",
+            "channel": "web"} in audited
+    assert any(f.get("audit") == "reminder_pause" and f["paused"] for f in audited)
     paused = _check(app)
     assert not paused.outcomes
     words = {p.invite.email: p.decision for p in paused.planned}

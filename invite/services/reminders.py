@@ -33,6 +33,8 @@ from invite.junction import Invite, JunctionClient, JunctionError, OutcomeUnknow
 from invite.services import actions
 
 log = logging.getLogger("invite.reminders")
+# Switches and pauses are decisions people make: one line each on the audit log, beside the actions'.
+audit_log = logging.getLogger("invite.audit")
 
 CHANNEL = "reminder"
 ACTOR_EMAIL = "reminders"
@@ -210,7 +212,7 @@ def run_check(client: JunctionClient, secret: str, limits: SendLimits, policy: R
 def set_switch(invite_id: str, off: bool, who: Actor, email: str | None = None) -> None:
     """Reminders off (or on again) for one invitation, recorded with who and when."""
     switches.record(invite_id, off, who.email, who.channel, email)
-    log.info("reminders %s for %s by %s", "switched off" if off else "switched on", email or invite_id, who.email,
+    audit_log.info("reminders %s for %s by %s", "switched off" if off else "switched on", email or invite_id, who.email,
              extra={"fields": {"audit": "reminder_switch", "invite_id": invite_id, "off": off,
                                "actor_email": who.email, "channel": who.channel}})
 
@@ -218,7 +220,7 @@ def set_switch(invite_id: str, off: bool, who: Actor, email: str | None = None) 
 def set_paused(paused: bool, who: Actor) -> None:
     """Pause (or resume) every reminder, recorded with who and when."""
     switches.record(switches.ALL, paused, who.email, who.channel)
-    log.info("reminders %s by %s", "paused" if paused else "resumed", who.email,
+    audit_log.info("reminders %s by %s", "paused" if paused else "resumed", who.email,
              extra={"fields": {"audit": "reminder_pause", "paused": paused, "actor_email": who.email,
                                "channel": who.channel}})
 
