@@ -32,6 +32,9 @@ POLICY = ReminderPolicy(after=timedelta(days=3))  # 09-17 UTC, mon-fri, at most 
 def test_reminders_are_off_unless_remind_after_is_set():
     decision = decide(ReminderPolicy(), invite("2026-12-01T10:00:00"), History(), at("2026-12-07T10:00:00"))
     assert decision.state == NEVER and "INVITE_REMIND_AFTER" in decision.reason
+    none = decide(ReminderPolicy(after=timedelta(days=3), max_reminders=0), invite("2026-12-01T10:00:00"), History(),
+                  at("2026-12-07T10:00:00"))
+    assert none.reason == "reminders are off (INVITE_REMIND_MAX is 0)"
 
 
 def test_due_once_remind_after_has_passed_inside_working_hours():

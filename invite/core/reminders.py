@@ -191,15 +191,16 @@ def decide(policy: ReminderPolicy, invite: Invite, history: History, now: dateti
         return Decision(NEVER, sent, policy.max_reminders, last, reason=reason, stale=stale)
 
     spent = sent >= policy.max_reminders
-    if not policy.on:
+    if policy.after is None:
         return never("reminders are off (INVITE_REMIND_AFTER is not set)", stale=now >= stale_at)
+    if policy.max_reminders == 0:
+        return never("reminders are off (INVITE_REMIND_MAX is 0)", stale=now >= stale_at)
     if spent:
         return never(f"reminded {sent} of {policy.max_reminders} times", stale=now >= stale_at)
     if history.switched_off is not None:
         return never(f"switched off by {history.switched_off.by}", stale=now >= stale_at)
     if now >= stale_at:
         return never(f"stale: invited more than {duration_words(policy.stale_after)} ago", stale=True)
-    assert policy.after is not None
     due_at = next_window(policy, max(last + policy.after, now))
     if due_at >= stale_at:
         return never(f"stale before its next reminder could go ({duration_words(policy.stale_after)} "
