@@ -230,11 +230,12 @@ def invitations():
 
 def _reminder_cells(invites: tuple[Invite, ...]) -> dict[str, dict[str, Any]]:
     """Per row: what the reminders will do (invite/core/reminders.py), and the switch's address and server-issued
-    token (built here, once per page: no url_for per row)."""
-    if not invites:
+    token (built here, once per page: no url_for per row). Nothing while reminders are off: no column, no cost."""
+    policy = current_app.extensions["settings"].reminders
+    if not invites or not policy.on:
         return {}
     now = datetime.now(UTC)
-    decided = reminders.decisions(invites, current_app.extensions["settings"].reminders, now)
+    decided = reminders.decisions(invites, policy, now)
     placeholder = "00000000-0000-0000-0000-000000000000"
     switch_url = url_for("reminders.switch", invite_id=placeholder).split(placeholder)
     back = request.full_path if request.query_string else request.path
