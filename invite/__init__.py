@@ -84,6 +84,7 @@ def create_app(env: Mapping[str, str] | None = None, *, settings: Settings | Non
     from invite.cli.commands import invite_group
     from invite.invites import routes as invite_routes
     from invite.members import routes as member_routes
+    from invite.reminder_pages import routes as reminder_routes
     from invite.support import routes as support_routes
     from invite.web import ops
 
@@ -110,6 +111,7 @@ def create_app(env: Mapping[str, str] | None = None, *, settings: Settings | Non
     app.register_blueprint(activity_routes.bp)
     app.register_blueprint(bulk_routes.bp)
     app.register_blueprint(member_routes.bp)
+    app.register_blueprint(reminder_routes.bp)
     app.register_error_handler(CSRFError, invite_routes.handle_csrf_error)
     app.cli.add_command(invite_group)
 

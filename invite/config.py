@@ -13,10 +13,12 @@ import sys
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from invite.auth.settings import AuthSettings, load_auth_settings
+from invite.core.reminders import ReminderPolicy, parse_days, parse_duration, parse_hours, parse_zone
 
 DEFAULT_API_BASE_URL = "https://api.management.junction.com"
 # The one exit status of every entry point (gunicorn's master, the release command, `flask` commands)
@@ -59,6 +61,8 @@ class Settings:
     # /metrics: who may scrape without the bearer token (default loopback), and the token, if any.
     metrics_allowed_cidrs: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     metrics_bearer_token: str | None = field(default=None, repr=False)
+    # Reminders of pending invitations (issue 26): off unless INVITE_REMIND_AFTER is set.
+    reminders: ReminderPolicy = field(default_factory=ReminderPolicy)
 
 
 def _flag(value: str | None) -> bool:
@@ -163,6 +167,28 @@ def _base_url_problem(base_url: str, *, allow_plain_http: bool) -> str | None:
     return None
 
 
+def _reminder_policy(env: Mapping[str, str], problems: list[str]) -> ReminderPolicy:
+    """INVITE_REMIND_* and INVITE_STALE_AFTER, each problem one line."""
+    defaults = ReminderPolicy()
+    values: dict[str, object] = {}
+    readers = (("INVITE_REMIND_AFTER", "after", parse_duration), ("INVITE_REMIND_HOURS", "hours", parse_hours),
+               ("INVITE_REMIND_DAYS", "days", parse_days), ("INVITE_REMIND_TZ", "zone", parse_zone),
+               ("INVITE_REMINDERS_CHECK_EVERY", "check_every", parse_duration),
+               ("INVITE_STALE_AFTER", "stale_after", parse_duration))
+    for name, attribute, parse in readers:
+        raw = env.get(name, "").strip()
+        if raw:
+            try:
+                values[attribute] = parse(raw)
+            except ValueError as exc:
+                problems.append(f"{name}: {exc}.")
+    values["max_reminders"] = int(_number(env, "INVITE_REMIND_MAX", defaults.max_reminders, problems, low=0,
+                                          high=20, integer=True))
+    if "check_every" in values and values["check_every"] < timedelta(minutes=1):  # type: ignore[operator]
+        problems.append("INVITE_REMINDERS_CHECK_EVERY must be at least 1m: the worker looks once a minute at most.")
+    return ReminderPolicy(**values)  # type: ignore[arg-type]
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     problems: list[str] = []
@@ -233,6 +259,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     auth, auth_problems = load_auth_settings(env, sandbox=sandbox)
     problems.extend(auth_problems)
     metrics_cidrs, metrics_token = _metrics_access(env, problems)
+    reminders = _reminder_policy(env, problems)
 
     if problems:
         raise ConfigError(problems)
@@ -259,6 +286,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         auth=auth,
         metrics_allowed_cidrs=metrics_cidrs,
         metrics_bearer_token=metrics_token,
+        reminders=reminders,
     )
 
 

@@ -104,6 +104,19 @@ def send_by_bulk_job(app, sandbox, email: str) -> Seen:
     return Seen(shown, _last_row(app, email))
 
 
+def remind_on_schedule(app, sandbox, email: str) -> Seen:
+    """The reminders' send of one pending invitation (the policy's timing aside: the limits are the core's)."""
+    from invite.services import reminders
+
+    upstream = app.extensions["upstream"]
+    invite = upstream.client.find_pending_invite(email)
+    with app.app_context():
+        row = reminders.remind_next(upstream.client, app.secret_key, upstream.limits,
+                                    app.extensions["settings"].reminders, invite, upstream.team_names())
+        shown = vocabulary.label(row.outcome_kind, row.action)
+    return Seen(shown, _last_row(app, email))
+
+
 @dataclass(frozen=True)
 class Channel:
     name: str
@@ -118,6 +131,7 @@ CHANNELS = [
     Channel("invite send", "cli", send_by_command_line),
     Channel("invite resend --force", "cli", resend_by_command_line, needs_pending=True),
     Channel("bulk job", "bulk", send_by_bulk_job),
+    Channel("reminder", "reminder", remind_on_schedule, needs_pending=True),
 ]
 BY_NAME = [pytest.param(channel, id=channel.name) for channel in CHANNELS]
 

@@ -139,8 +139,9 @@ def page_text(response) -> str:
 # --- the role table and role mapping ---------------------------------------------------------------
 
 def test_permissions_table_is_exactly_the_two_roles():
-    expected = {"admin": {"send", "resend", "revoke", "view", "change_member", "remove_member"},
-                "support": {"resend", "view"}}
+    expected = {"admin": {"send", "resend", "revoke", "view", "change_member", "remove_member", "switch_reminders",
+                          "pause_reminders"},
+                "support": {"resend", "view", "switch_reminders"}}
     assert expected == PERMISSIONS
 
 

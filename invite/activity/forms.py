@@ -16,6 +16,8 @@ OUTCOME_GROUPS = vocabulary.KINDS_BY_GROUP
 # The words every other page uses, not the stored codes.
 ACTION_LABELS = {"send": "Invited", "resend": "Resent", "revoke": "Revoked", "update_member": "Changed role and teams",
                  "remove_member": "Removed from the org"}
+# Where an action came from (the trail's channel column).
+CHANNEL_LABELS = {"web": "The pages", "cli": "The command line", "reminder": "Reminders"}
 OUTCOME_LABELS = {kind: vocabulary.label(kind) for kind in vocabulary.OUTCOMES}
 outcome_group = vocabulary.group
 outcome_label = vocabulary.label
@@ -52,6 +54,8 @@ class ActivityFilterForm(Form):
                           + [SelectChoice(g, vocabulary.GROUP_LABELS[g]) for g in OUTCOME_GROUPS]
                           # a group of one kind (held back) is offered once, as its group
                           + [SelectChoice(k, label) for k, label in OUTCOME_LABELS.items() if k not in OUTCOME_GROUPS])
+    channel = SelectField("Channel", default="", choices=[SelectChoice("", "Any")]
+                          + [SelectChoice(c, label) for c, label in CHANNEL_LABELS.items()])
     date_from = DateField("From (UTC)", validators=[Optional(), _in_range])
     date_to = DateField("To (UTC)", validators=[Optional(), _in_range])
     # Not drawn with the filters (the pager links carry it); its error is listed in the page's alert.
@@ -60,7 +64,7 @@ class ActivityFilterForm(Form):
 
     job = IntegerField("Bulk job", validators=[Optional()])  # range checked below, before any query
 
-    FILTERS = ("who", "target", "action", "outcome", "date_from", "date_to", "job")
+    FILTERS = ("who", "target", "action", "outcome", "channel", "date_from", "date_to", "job")
 
     def validate_job(self, field: IntegerField) -> None:
         if field.data is not None and not 1 <= field.data <= LARGEST_ID:

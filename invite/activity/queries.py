@@ -21,7 +21,7 @@ def _like(text: str) -> str:
 
 def filtered(*, who: str | None = None, target: str | None = None, action: str | None = None,
              outcome: str | None = None, date_from: date | None = None, date_to: date | None = None,
-             job: int | None = None) -> Select:
+             job: int | None = None, channel: str | None = None) -> Select:
     query = select(Action)
     if who:
         query = query.where(func.lower(Action.actor_email).like(_like(who.strip()), escape="\\"))
@@ -35,6 +35,8 @@ def filtered(*, who: str | None = None, target: str | None = None, action: str |
         query = query.where(Action.outcome_kind == outcome)
     if job:
         query = query.where(Action.bulk_job_id == job)
+    if channel:
+        query = query.where(Action.channel == channel)
     if date_from:
         query = query.where(Action.created_at >= datetime.combine(date_from, time.min, UTC))
     if date_to:

@@ -22,7 +22,7 @@ def _filters(form: ActivityFilterForm) -> dict:
     return {
         "who": form.who.data, "target": form.target.data, "action": form.action.data or None,
         "outcome": form.outcome.data or None, "date_from": form.date_from.data, "date_to": form.date_to.data,
-        "job": form.job.data,
+        "job": form.job.data, "channel": form.channel.data or None,
     }
 
 

@@ -66,8 +66,15 @@ team_cache_loaded = Gauge(
 bulk_jobs = Counter("invite_bulk_jobs", "Bulk jobs by the state they reached.", ["state"])
 bulk_rows = Counter("invite_bulk_rows", "Rows of bulk jobs by the state they reached.", ["state"])
 
+# Reminders (issue 26): each reminder's outcome kind ("invite_resent", "held_back", "unknown", "rejected" …),
+# and how many pending invitations the last check found due.
+reminders = Counter("invite_reminders", "Reminders of pending invitations, by the outcome the trail recorded.",
+                    ["outcome"])
+reminders_due = Gauge("invite_reminders_due", "Pending invitations the last reminders check found due.",
+                      multiprocess_mode="livemax")
+
 EXPORTED = (http_request_seconds, junction_calls, junction_call_seconds, audit_actions_started, audit_actions,
-            team_cache_loaded, bulk_jobs, bulk_rows)
+            team_cache_loaded, bulk_jobs, bulk_rows, reminders, reminders_due)
 
 
 def exported_series() -> set[str]:
@@ -105,6 +112,15 @@ def count_bulk_job(state: str) -> None:
 def count_bulk_rows(state: str, rows: int = 1) -> None:
     """`rows` rows of a bulk job reached `state` (a fixed word, e.g. an audit outcome kind)."""
     bulk_rows.labels(state).inc(rows)
+
+
+def count_reminder(outcome: str) -> None:
+    """One reminder ended with `outcome` (an audit outcome kind: a fixed word)."""
+    reminders.labels(outcome).inc()
+
+
+def set_reminders_due(count: int) -> None:
+    reminders_due.set(count)
 
 
 # ------------------------------------------------------------------------------- wiring and /metrics

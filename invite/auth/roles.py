@@ -13,8 +13,9 @@ from invite.auth.settings import AuthSettings, normalise_email
 __all__ = ["ALL_PERMISSIONS", "PERMISSIONS", "PERMISSION_LABELS", "role_for"]
 
 PERMISSIONS: dict[str, frozenset[str]] = {
-    "admin": frozenset({"send", "resend", "revoke", "view", "change_member", "remove_member"}),
-    "support": frozenset({"resend", "view"}),
+    "admin": frozenset({"send", "resend", "revoke", "view", "change_member", "remove_member", "switch_reminders",
+                        "pause_reminders"}),
+    "support": frozenset({"resend", "view", "switch_reminders"}),
 }
 ALL_PERMISSIONS = frozenset().union(*PERMISSIONS.values())
 
@@ -26,6 +27,8 @@ PERMISSION_LABELS = {
     "view": "look up invitations and members",
     "change_member": "change a member's role and teams",
     "remove_member": "remove members from the org",
+    "switch_reminders": "switch reminders off or on for an invitation",
+    "pause_reminders": "pause or resume all reminders",
 }
 
 

@@ -3,10 +3,15 @@
 A message carries only a job id; the database says what is left to do, so a lost or repeated message
 costs nothing (run_job returns at once when another runner holds the job). A periodic sweep wakes every
 running job, so a job survives even a lost message; the worker also sweeps when it starts.
+
+The same consumer runs the reminders' check (issue 26) every INVITE_REMINDERS_CHECK_EVERY, when reminders
+are on. Each worker process's scheduler enqueues it; two checks at once send nothing twice (the reminders'
+tokens, invite/services/reminders.py).
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 from flask import Flask
@@ -21,6 +26,9 @@ class BulkQueue:
         self.huey = make_huey(settings, Path(app.instance_path))
         self._run_job = self.huey.task(name="bulk.run_job")(self._run)
         self.huey.periodic_task(crontab(minute="*"), name="bulk.sweep")(self.sweep)
+        if settings.reminders.on:
+            every = max(1, int(settings.reminders.check_every.total_seconds() // 60))
+            self.huey.periodic_task(every_minutes(every), name="reminders.check")(self.check_reminders)
 
     def _run(self, job_id: int) -> str:
         from invite.bulk.jobs import run_job
@@ -39,6 +47,28 @@ class BulkQueue:
         for job_id in ids:
             self.wake(job_id)
         return ids
+
+
+    def check_reminders(self) -> dict[str, int]:
+        """One reminders' check, within the same rules as every channel; its outcomes by kind."""
+        from invite.services import reminders
+
+        settings = self.app.extensions["settings"]
+        upstream = self.app.extensions["upstream"]
+        with self.app.app_context():
+            result = reminders.run_check(upstream.client, self.app.secret_key, upstream.limits, settings.reminders,
+                                         upstream.team_names(),
+                                         in_doubt_after=reminders.in_doubt_after(settings.timeout_seconds))
+        return dict(result.outcomes)
+
+
+def every_minutes(every: int):
+    """Huey's periodic test for "every `every` minutes", counted from the epoch (so 15 falls on the quarter
+    hours): the consumer asks once a minute, and at its start, with the moment in UTC (naive)."""
+    def due(moment: datetime) -> bool:
+        minutes = int(moment.replace(tzinfo=UTC).timestamp() // 60)
+        return minutes % every == 0
+    return due
 
 
 def make_huey(settings: Settings, instance_path: Path) -> Huey:

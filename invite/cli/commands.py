@@ -32,6 +32,7 @@ from invite.cli.acting import acting_option
 from invite.cli.bulk import bulk_group
 from invite.cli.configuration import ConfiguredGroup, refuse_a_throwaway_junction, unreachable_hint
 from invite.cli.members import member_group
+from invite.cli.reminders import reminders_group
 from invite.cli.terminal import Column, asked, emit_json, json_option, say, stream
 from invite.core import rows as views
 from invite.core import tokens, vocabulary, when
@@ -546,3 +547,4 @@ def activity(who: str | None, target: str | None, action: str | None, outcome: s
 
 invite_group.add_command(bulk_group)
 invite_group.add_command(member_group)  # invite/cli/members.py
+invite_group.add_command(reminders_group)  # invite/cli/reminders.py

@@ -21,7 +21,7 @@ import json
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from flask import Flask, Response, abort, g, request
@@ -519,6 +519,24 @@ def create_sandbox_app(
         member = state.add_member(str(data.get("name") or data["email"]), str(data["email"]),
                                   str(data.get("role") or "no_role"), data.get("team_ids") or None)
         return _json(member, 201)
+
+    @app.post("/_sandbox/invites")
+    def sandbox_seed_invite() -> Response:
+        """A pending invitation sent days ago: {"email", "invited_days_ago", "resent_days_ago"?, "role"?}."""
+        data = request.get_json(silent=True) or {}
+        if not isinstance(data, dict) or not isinstance(data.get("email"), str) or "@" not in data["email"]:
+            return _json({"detail": "email is required"}, 400)
+        try:
+            invited = float(data.get("invited_days_ago", 0))
+            resent = data.get("resent_days_ago")
+            resent = None if resent is None else float(resent)
+        except (TypeError, ValueError):
+            return _json({"detail": "invited_days_ago and resent_days_ago must be numbers"}, 400)
+        now = state.clock()
+        invite = state.seed_invite(data["email"], now - timedelta(days=invited),
+                                   None if resent is None else now - timedelta(days=resent),
+                                   str(data.get("role") or "no_role"), data.get("team_ids") or None)
+        return _json(invite, 201)
 
     @app.get("/_sandbox/stats")
     def sandbox_stats() -> Response:

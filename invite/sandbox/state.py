@@ -435,6 +435,20 @@ class SandboxState:
             del self.members[index]
             return True
 
+    def seed_invite(self, email: str, invited_at: datetime, resent_at: datetime | None = None,
+                    role: str = "no_role", team_ids: list[str] | None = None) -> dict[str, Any]:
+        """A pending invitation sent at `invited_at` (and resent at `resent_at`), as if long ago: for the
+        reminders' tests and demos. An invitation already pending for the address is replaced."""
+        bindings = [{"team_id": t} for t in team_ids] if team_ids else None
+        with self.lock:
+            self.invites = [i for i in self.invites if i["email"].casefold() != email.casefold()]
+            invite = {"id": str(uuid.uuid4()), "email": email, "invited_at": iso(invited_at),
+                      "resent_at": iso(resent_at) if resent_at else None, "creator": {"type": "management_key"},
+                      "role": role, "team_role_bindings": bindings}
+            self.invites.append(invite)
+            self._sort_invites()
+            return copy.deepcopy(invite)
+
     def _sort_invites(self) -> None:
         # Newest first by when the invite was first sent; a resend does not move it.
         self.invites.sort(key=lambda i: (_parse_iso(i["invited_at"]), i["id"]), reverse=True)

@@ -9,6 +9,7 @@ go through invite.services.actions with the form's one-time token, so a double c
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 from urllib.parse import quote, urlencode
 
@@ -20,9 +21,10 @@ from invite.adapters.storage import PENDING, Action, get_action
 from invite.adapters.upstream import get_upstream
 from invite.auth import require
 from invite.core import rows as views
-from invite.core import when
+from invite.core import tokens, when
+from invite.core.reminders import words as reminder_words
 from invite.junction import Invite, JunctionClient, JunctionError, Page
-from invite.services import actions
+from invite.services import actions, reminders
 from invite.services.invitations import find_invite, last_sent_within, teams_of
 from invite.support.forms import RowAction, canonical_uuid, confirmation_for, issue_row_token, read_row_action
 from invite.support.paging import AGE_FILTERS, MAX_QUERY_CHARS, ROLE_FILTERS, Pager
@@ -222,7 +224,31 @@ def invitations():
         links=RowLinks(pager.q),
         cooldown_minutes=_cooldown_minutes(),
         ago=when.ago,
+        reminders=_reminder_cells(page.items if page is not None else ()),
     )
+
+
+def _reminder_cells(invites: tuple[Invite, ...]) -> dict[str, dict[str, Any]]:
+    """Per row: what the reminders will do (invite/core/reminders.py), and the switch's address and server-issued
+    token (built here, once per page: no url_for per row). Nothing while reminders are off: no column, no cost."""
+    policy = current_app.extensions["settings"].reminders
+    if not invites or not policy.on:
+        return {}
+    now = datetime.now(UTC)
+    decided = reminders.decisions(invites, policy, now)
+    placeholder = "00000000-0000-0000-0000-000000000000"
+    switch_url = url_for("reminders.switch", invite_id=placeholder).split(placeholder)
+    back = request.full_path if request.query_string else request.path
+    cells = {}
+    for invite_id, decision in decided.items():
+        off = decision.reason is not None and decision.reason.startswith("switched off")
+        action = "reminders_on" if off else "reminders_off"
+        spent = decision.stale or decision.reminders_sent >= decision.max_reminders
+        cells[invite_id] = {"words": reminder_words(decision, now), "state": decision.state, "off": off,
+                            "switchable": off or not spent, "url": quote(invite_id, safe="-").join(switch_url),
+                            "next": f"{back}#invite-{invite_id}", "action": action,
+                            "token": tokens.issue(current_app.secret_key, "row", action, invite_id)}
+    return cells
 
 
 @bp.get("/members")
