@@ -182,7 +182,8 @@ def test_the_per_address_send_limit_reads_an_index_not_the_whole_trail(sandbox, 
         if db.engine.dialect.name != "sqlite":
             # PostgreSQL's planner picks a scan on a table this small; the index being there is the point.
             names = db.session.scalars(sa.text("SELECT indexname FROM pg_indexes WHERE tablename = 'actions' "
-                                               "AND indexdef ILIKE '%lower(%target_email%'")).all()
+                                               "AND indexdef ILIKE '%lower(%target_email%' "
+                                               "AND indexdef NOT ILIKE '%USING gin%'")).all()
             assert names == ["ix_actions_target_email_lower"]
             return
         compiled = _EARLIER_MAILINGS.compile(db.engine)

@@ -66,3 +66,24 @@ def test_the_csv_export_reads_plain_rows_and_writes_chunks_of_rows(sandbox, data
     rows = list(csv.DictReader(io.StringIO("".join(chunks))))
     assert len(rows) == ROWS_PER_CHUNK + 3 and rows[0]["target_email"] == "p0@example.org"
     assert rows[0]["team_names"] == "'=Cardio" and rows[0]["outcome_words"] == "Invitation sent"
+
+
+def test_a_search_by_part_of_an_address_can_use_a_trigram_index_on_postgresql(sandbox, database_url):
+    """LIKE '%…%' cannot use a btree index; on PostgreSQL the trail has GIN trigram indexes for it (issue 25)."""
+    app = make_app(app_env(sandbox, database_url))
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            return  # SQLite has no such index: a trail of a million rows belongs on PostgreSQL
+        connection = db.session.connection()
+        connection.exec_driver_sql(  # enough rows that the planner weighs a scan against the indexes
+            "INSERT INTO actions (token, created_at, state, actor_email, action, target_email, teams, outcome_kind, "
+            "channel) SELECT 'tok_trgm_' || g, now(), 'done', 'actor' || (g %% 60) || '@corp.example', 'send', "
+            "'person.' || g || '@example.org', '[]', 'invite_created', 'web' FROM generate_series(1, 20000) AS g")
+        connection.exec_driver_sql("ANALYZE actions")
+        connection.exec_driver_sql("SET enable_seqscan = off")  # what matters is that an index can serve it
+        for field in ("target", "who"):
+            query = queries.filtered(**{field: "son.4242@exam" if field == "target" else "tor7@corp"}
+                                     ).with_only_columns(sa.func.count())
+            compiled = query.compile(db.engine, compile_kwargs={"literal_binds": True})
+            plan = "\n".join(row[0] for row in connection.exec_driver_sql(f"EXPLAIN {compiled}"))
+            assert f"ix_actions_{'target' if field == 'target' else 'actor'}_email_trgm" in plan, plan
