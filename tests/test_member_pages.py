@@ -223,3 +223,23 @@ def test_activity_filters_and_its_csv_know_the_new_actions(app, sandbox):
     assert ",remove_member,priya.natarajan@acmehealth.com,team_admin," in exported
     assert exported.rstrip().endswith("Removed from the org")
     assert text(client.get("/activity?action=update_member")).count("priya.natarajan@acmehealth.com") == 0
+
+
+def test_junctions_422_on_a_change_comes_back_under_its_field_on_the_form(app, sandbox):
+    """A team the org does not have (posted past the review): Junction's 422 is shown under Teams, on the
+    change form as it was posted, and nothing was changed."""
+    sam = member(sandbox, "Sam O'Connor")
+    client = as_(app, ADMIN)
+    fields = hidden(client.get(f"/members/{sam['id']}/change").get_data(as_text=True))
+    fields.setlist("role", ["team_admin"])
+    fields.setlist("teams", [team_id(sandbox, "Cardiology")])
+    review = client.post(f"/members/{sam['id']}/change", data=fields)
+    assert review.status_code == 200
+    fields = hidden(review.get_data(as_text=True))
+    fields.setlist("teams", ["00000000-0000-4000-8000-000000000000"])
+    answer = client.post(f"/members/{sam['id']}/change/confirm", data=fields)
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 422
+    assert re.search(r'<p class="error-message" id="teams-error">[^<]+</p>', page), page
+    assert "Junction did not accept this change" in text(answer)
+    assert sandbox.state.get_member(uuid.UUID(sam["id"]))["role"] == "no_role"

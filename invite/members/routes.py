@@ -171,6 +171,12 @@ def change_confirm(member_id: str):
                                       teams=after["teams"])
     except actions.TokenClash:
         return redirect(url_for("members.member_page", member_id=member_id, notice="expired"), code=303)
+    outcome = claim.action.outcome or {}
+    if claim.is_new and claim.action.outcome_kind == "validation_error" and outcome.get("field_errors"):
+        # Junction's 422 under the fields it names, on the form as it was posted (the change was not made).
+        alert = views.message("error", outcome.get("title", ""), outcome.get("text", ""))
+        return _change_form(member, role=change.role, team_ids=change.team_ids, errors=outcome["field_errors"],
+                            seen=(change.seen_role, change.seen_team_ids), alert=alert, status=422)
     return redirect(url_for("members.done", member_id=member_id, token=claim.action.token), code=303)
 
 
