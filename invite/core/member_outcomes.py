@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from invite.core.outcomes import retry_hint
 from invite.junction.errors import (
     AuthenticationError,
     JunctionError,
@@ -73,16 +74,6 @@ def member_outcome(level: str, sent: str, title: str, text: str, *, before: dict
             "error_kind": type(error).__name__ if error else None, **more}
 
 
-def _retry_hint(error: RateLimitError, again: str) -> str:
-    seconds = error.retry_after_seconds
-    if seconds is None:
-        return f"Wait a minute, then {again}."
-    if seconds < 90:
-        whole = max(1, round(seconds))
-        return f"Wait {whole} second{'' if whole == 1 else 's'}, then {again}."
-    return f"Wait about {round(seconds / 60)} minutes, then {again}."
-
-
 def not_done_words(error: JunctionError, verb: str, again: str) -> tuple[str, str]:
     """Title and advice for an error after which Junction certainly did nothing ("Not changed: ...")."""
     lead = f"Not {verb}:"
@@ -93,7 +84,7 @@ def not_done_words(error: JunctionError, verb: str, again: str) -> tuple[str, st
         return (f"{lead} Junction does not know this organization.",
                 "Ask whoever runs this dashboard to check its JUNCTION_ORG_ID setting.")
     if isinstance(error, RateLimitError):
-        return f"{lead} Junction is limiting how fast changes can be made.", _retry_hint(error, again)
+        return f"{lead} Junction is limiting how fast changes can be made.", retry_hint(error, again)
     if isinstance(error, UnreachableError):
         return (f"{lead} the dashboard could not connect to Junction.",
                 "Try again in a minute. If it keeps failing, Junction or the network may be down.")

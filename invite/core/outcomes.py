@@ -59,7 +59,8 @@ def validation_alert() -> dict[str, Any]:
                   "Correct the fields marked below and send again.", NOT_SENT)
 
 
-def _retry_hint(error: RateLimitError, again: str = "send again") -> str:
+def retry_hint(error: RateLimitError, again: str = "send again") -> str:
+    """When to try again after Junction's 429, from its Retry-After; shared with the member changes' words."""
     seconds = error.retry_after_seconds
     if seconds is None:
         return f"Wait a minute, then {again}."
@@ -85,7 +86,7 @@ def describe_not_sent(error: JunctionError) -> dict[str, Any]:
                       "Look the address up on the Invitations page, then try again in a moment.", NOT_SENT, error)
     if isinstance(error, RateLimitError):
         return alert("Not sent: Junction is limiting how fast invitations can be sent.",
-                      _retry_hint(error) + _ENTRIES_KEPT, NOT_SENT, error)
+                      retry_hint(error) + _ENTRIES_KEPT, NOT_SENT, error)
     if isinstance(error, UnreachableError):
         return alert("Not sent: the dashboard could not connect to Junction.",
                       "Try again in a minute. If it keeps failing, Junction or the network may be down.",
@@ -155,7 +156,7 @@ def describe_revoke_failure(error: JunctionError, email: str) -> dict[str, Any]:
                               "Someone revoked it, or it was accepted, since this page was loaded. Nothing was done.")
     notice = describe_not_sent(error)
     # The same failures as a send, but nothing to send again and no form whose entries are kept.
-    text = _retry_hint(error, "revoke again") if isinstance(error, RateLimitError) else notice["text"]
+    text = retry_hint(error, "revoke again") if isinstance(error, RateLimitError) else notice["text"]
     return revoke_outcome("error", notice["title"].replace("Not sent:", "Not revoked:"),
                           text.removesuffix(_ENTRIES_KEPT))
 

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from invite.core.invite_rules import ROLE_LABELS
+from invite.core.outcomes import retry_hint
 from invite.core.when import utc
 from invite.junction.errors import (
     AuthenticationError,
@@ -132,15 +133,6 @@ NOTICES = {
 }
 
 
-def _retry_hint(error: RateLimitError) -> str:
-    seconds = error.retry_after_seconds
-    if seconds is None:
-        return "Wait a minute, then try again."
-    if seconds < 90:
-        return f"Wait {max(1, round(seconds))} seconds, then try again."
-    return f"Wait about {round(seconds / 60)} minutes, then try again."
-
-
 def failure(error: JunctionError, doing: str, *, paged: bool = False) -> dict[str, Any]:
     """An upstream failure while `doing` ("Could not load the invitations", "Nothing was sent", …).
 
@@ -161,7 +153,7 @@ def failure(error: JunctionError, doing: str, *, paged: bool = False) -> dict[st
                        "Ask whoever runs this dashboard to check its JUNCTION_ORG_ID setting.", error)
     if isinstance(error, RateLimitError):
         return message("error", f"{doing}: Junction is limiting how fast the dashboard may ask.",
-                       _retry_hint(error), error)
+                       retry_hint(error, "try again"), error)
     if isinstance(error, UnreachableError):
         return message("error", f"{doing}: the dashboard could not connect to Junction.",
                        "Try again in a minute. If it keeps failing, Junction or the network may be down.", error)
