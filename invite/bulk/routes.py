@@ -18,7 +18,7 @@ from invite.auth import require
 from invite.bulk import jobs
 from invite.bulk.forms import BulkListForm, ConfirmForm, JobControlForm
 from invite.bulk.models import DRAFT, SKIPPED
-from invite.bulk.parser import MAX_BYTES, TEMPLATE_CSV, BulkInputError, InputRow, parse_bulk
+from invite.bulk.parser import MAX_BYTES, TEMPLATE_CSV, BulkInputError, InputRow, parse_bulk, role_from_text
 from invite.bulk.preview import VERDICTS
 from invite.core.invite_rules import ROLE_LABELS
 from invite.core.safe_text import fit
@@ -127,8 +127,9 @@ def _preview_page(form: BulkListForm, rows: list[InputRow], default_role: str, s
 
 def _draft_as_input(job_id: int) -> list[InputRow]:
     """A stored draft's rows as a list to preview again (the roles and teams it resolved, by name)."""
-    return [InputRow(number=row.position, email=row.email, role_text=row.role or "", role=row.role,
-                     teams=tuple(row.team_names)) for row in jobs.job_rows(job_id)]
+    return [InputRow(number=row.position, email=row.email, role_text=row.role or "",
+                     role=role_from_text(row.role or ""), teams=tuple(row.team_names))
+            for row in jobs.job_rows(job_id)]
 
 
 @bp.post("/bulk/confirm")

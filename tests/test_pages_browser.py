@@ -1,0 +1,102 @@
+"""Issue 23's findings, each in headless Chromium at 1280 and 390 px: axe-core clean, no sideways scroll.
+
+The bulk flow (a preview that shows every cell as typed, the problem rows fixed quickly, a finished job that
+leads with what needs attention), the same words for one event everywhere, and the list pages' finish.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from browser_support import LONG_ADDRESSES, LiveServer, grow_org
+from playwright.sync_api import Page, expect
+
+from invite.sandbox import SandboxServer
+from tests.bulk_support import running_bulk
+
+pytest_plugins = ["browser_fixtures"]
+pytestmark = pytest.mark.browser
+
+WIDTHS = (1280, 390)
+JOB_URL = re.compile(r"/bulk/\d+$")
+
+
+@pytest.fixture
+def sandbox() -> Iterator[SandboxServer]:
+    # Overrides conftest's: an org at a real scale (hundreds of teams, long addresses), pages of 10.
+    server = SandboxServer(port=0, page_size=10, extra_teams=200).start()
+    grow_org(server.state, invites=24)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def bulk_live(sandbox, tmp_path) -> Iterator[LiveServer]:
+    with running_bulk(sandbox, tmp_path) as (app, _client, _workers):
+        server = LiveServer(app).start()
+        try:
+            yield server
+        finally:
+            server.stop()
+
+
+def fits_and_is_accessible(page: Page, label: str) -> None:
+    """At each width: the page is no wider than the window, and axe finds nothing serious."""
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 844 if width < 600 else 900})
+        widths = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+        assert widths[0] <= widths[1], f"{label} at {width} px: the page is {widths[0]} px wide in {widths[1]} px"
+        results = Axe().run(page)
+        serious = [v for v in results.response["violations"] if v["impact"] in {"serious", "critical"}]
+        assert not serious, (label, width, [(v["id"], [n["target"] for n in v["nodes"]]) for v in serious])
+    page.set_viewport_size({"width": 1280, "height": 900})
+
+
+MIXED = "\n".join([
+    "email,role,teams",
+    f"{LONG_ADDRESSES[0].replace('@', '+b1@')},team_admin,Berln Clinic;Dublin Telehealth",
+    f"{LONG_ADDRESSES[1].replace('@', '+b2@')},admin,Cardio",
+    f"{LONG_ADDRESSES[2].replace('@', '+b3@')},team_admin,Cardiology",
+    "not-an-address@,no_role,",
+]) + "\n"
+
+
+def preview(page: Page, url: str, text: str = MIXED) -> None:
+    page.goto(url + "/bulk")
+    page.get_by_role("textbox", name="Addresses").fill(text)
+    page.get_by_role("button", name="Preview").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Check the list before sending")
+
+
+# --- 1. every cell as typed, the bad part marked, the suggestion beside it ------------------------------
+
+
+def test_preview_and_job_show_every_cell_as_typed_with_the_bad_part_marked(page, bulk_live):
+    preview(page, bulk_live.url)
+    row = page.locator("tbody tr", has_text="+b1@")
+    teams = row.locator("td[data-label='Teams']")
+    expect(teams).to_contain_text("Berln Clinic")
+    expect(teams).to_contain_text("Dublin Telehealth")
+    expect(teams.locator("mark")).to_have_text("Berln Clinic")  # only the bad part is marked
+    expect(teams).to_contain_text("did you mean Berlin Clinic?")
+    second = page.locator("tbody tr", has_text="+b2@")
+    expect(second.locator("td[data-label='Role'] mark")).to_have_text("admin")
+    expect(page.locator("tbody tr", has_text="not-an-address@").locator("td.email mark")).to_have_text(
+        "not-an-address@")
+    fits_and_is_accessible(page, "bulk preview")
+
+    page.get_by_role("button", name="Send 1 invitation").click()
+    expect(page).to_have_url(JOB_URL)
+    expect(page.locator("main")).to_contain_text("Invitation sent", timeout=30_000)
+    page.reload()
+    row = page.locator("tbody tr", has_text="+b2@")
+    expect(row.locator("td[data-label='Role'] mark")).to_have_text("admin")  # not a blank cell
+    expect(row.locator("td[data-label='Teams'] mark")).to_have_text("Cardio")
+    expect(page.locator("tbody tr", has_text="+b1@").locator("td[data-label='Teams']")).to_contain_text(
+        "Berln Clinic")
+    fits_and_is_accessible(page, "bulk job")
