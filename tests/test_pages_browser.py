@@ -100,3 +100,39 @@ def test_preview_and_job_show_every_cell_as_typed_with_the_bad_part_marked(page,
     expect(page.locator("tbody tr", has_text="+b1@").locator("td[data-label='Teams']")).to_contain_text(
         "Berln Clinic")
     fits_and_is_accessible(page, "bulk job")
+
+
+# --- 2. fixing the problem rows: where they are, in one click, as a file; row numbers as in the file -----
+
+
+def row_numbers(page: Page) -> list[str]:
+    return page.locator("tbody tr td[data-label='Row']").all_inner_texts()
+
+
+def test_problem_rows_are_removed_fixed_or_downloaded_right_above_the_table(page, bulk_live):
+    preview(page, bulk_live.url)
+    bar = page.get_by_role("region", name=re.compile("3 rows have problems"))
+    table_top = page.locator("table.bulk-rows").bounding_box()["y"]
+    assert bar.bounding_box()["y"] < table_top < 1400  # the fixes sit just above the rows, not 2,500 px below
+    box = page.get_by_role("textbox", name="Addresses").input_value().split("\n")
+    assert box[0] == "email,role,teams" and "+b1@" in box[1] and "+b3@" in box[3]  # line n is row n
+
+    csv_link = bar.get_by_role("link", name="Download the problem rows (CSV)")
+    body = page.request.get(bulk_live.url + csv_link.get_attribute("href")).text().splitlines()
+    assert body[0] == "email,role,teams,row,problem,suggestion"
+    assert [line.split(",")[3] for line in body[1:]] == ["2", "3", "5"]
+    assert "Berln Clinic;Dublin Telehealth" in body[1] and body[1].endswith("Berlin Clinic")
+    fits_and_is_accessible(page, "bulk preview with its fixes")
+
+    bar.get_by_role("button", name=re.compile("Use the suggested team")).click()
+    fixed = page.locator("tbody tr", has_text="+b1@")
+    expect(fixed.locator("td[data-label='Verdict']")).to_contain_text("Ready")
+    expect(fixed.locator("td[data-label='Teams']")).to_have_text("Berlin Clinic; Dublin Telehealth")
+    expect(fixed.locator("td[data-label='Row']")).to_have_text("2")
+
+    page.get_by_role("button", name="Remove the rows with problems").click()
+    expect(page.get_by_role("alert")).to_contain_text("row 3, 5")
+    assert sorted(row_numbers(page)) == ["2", "4"]  # the numbers of the file, not 1 and 2
+    expect(page.get_by_role("region", name=re.compile("problem"))).to_have_count(0)
+    page.get_by_role("button", name="Send 2 invitations").click()
+    expect(page).to_have_url(JOB_URL)

@@ -148,6 +148,14 @@ def create_draft(rows: Iterable[DraftRow], who: actions.Actor, *, source: str | 
     return job
 
 
+def draft_for(token: str, who: actions.Actor) -> BulkJob | None:
+    """The unconfirmed preview with this token, if this person made it."""
+    job = db.session.scalar(select(BulkJob).where(BulkJob.token == token, BulkJob.state == DRAFT))
+    if job is None or job.created_by.strip().lower() != who.email.strip().lower():
+        return None
+    return job
+
+
 def draft_counts(job_id: int) -> tuple[int, int]:
     """(ready rows, pending rows that may be resent) of a draft: what the confirm buttons count."""
     counts = dict(db.session.execute(

@@ -71,12 +71,24 @@ def template_csv():
 
 
 def _as_csv(rows: list[InputRow]) -> str:
-    """The list as CSV lines for the edit box, whatever it came in as."""
+    """The list as CSV lines for the edit box, whatever it came in as: each row on the line of its number
+    (a header on line 1 when the rows start below it, an empty line for a row taken out), so "Row 7" of
+    the preview is line 7 of the box, as it was of the file."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
+    line = 1
+    if rows and rows[0].number > 1:
+        writer.writerow(["email", "role", "teams"])
+        line = 2
     for row in rows:
+        buffer.write("\n" * max(row.number - line, 0))
+        line = max(row.number, line) + 1
         writer.writerow([row.email, row.role_text, ";".join(row.teams)] if row.role_text or row.teams else [row.email])
     return buffer.getvalue()
+
+
+# The verdicts that are a problem with the row itself (members and pending invitations are not wrong).
+PROBLEM_VERDICTS = ("invalid_email", "duplicate", "invalid_role", "unknown_team", "ambiguous_team")
 
 
 @bp.post("/bulk/preview")
@@ -107,7 +119,7 @@ def preview():
 
 
 def _preview_page(form: BulkListForm, rows: list[InputRow], default_role: str, source: str,
-                  notice: str | None = None):
+                  notice: str | None = None, notice_title: str = "Checked again"):
     """Check the rows against Junction, store them as a draft to confirm, and show the preview."""
     try:
         result = jobs.preview_list(rows, default_role)
@@ -121,7 +133,8 @@ def _preview_page(form: BulkListForm, rows: list[InputRow], default_role: str, s
     return render_template(
         "bulk/preview.html", form=form, preview=result, draft=draft, ready=ready, resendable=resendable,
         confirm=ConfirmForm(formdata=None, token=draft.token), verdicts=VERDICTS, verdict_labels=VERDICT_LABELS,
-        role_labels=ROLE_LABELS, source=source, notice=notice,
+        role_labels=ROLE_LABELS, source=source, notice=notice, notice_title=notice_title,
+        problem_verdicts=PROBLEM_VERDICTS,
     )
 
 
@@ -130,6 +143,63 @@ def _draft_as_input(job_id: int) -> list[InputRow]:
     return [InputRow(number=row.position, email=row.email, role_text=row.role or "",
                      role=role_from_text(row.role or ""), teams=tuple(row.team_names))
             for row in jobs.job_rows(job_id)]
+
+
+@bp.post("/bulk/fix")
+@require("send")
+def fix():
+    """The preview's quick fixes: take out the rows with problems, or take each unknown team's closest name.
+    The rows keep their numbers, so the new preview still matches the file."""
+    form = ConfirmForm()
+    draft = jobs.draft_for(form.token.data or "", _who()) if form.validate() else None
+    if draft is None:
+        flash("That preview had expired or was already sent. Preview the list again.", "error")
+        return redirect(url_for("bulk.index"), code=303)
+    stored = jobs.job_rows(draft.id)
+    rows = []
+    if request.form.get("fix") == "accept":
+        notice = "The closest team name was used for each unknown team; check the rows and confirm."
+        for row, typed in zip(stored, _draft_as_input(draft.id), strict=True):
+            teams = tuple(t["suggestions"][0] if t.get("problem") == "unknown_team" and t.get("suggestions")
+                          else t["name"] for t in row.teams)
+            rows.append(InputRow(number=typed.number, email=typed.email, role_text=typed.role_text, role=typed.role,
+                                 teams=teams))
+    else:
+        removed = [row.position for row in stored if row.verdict in PROBLEM_VERDICTS]
+        notice = (f"Took out {len(removed)} {'row' if len(removed) == 1 else 'rows'} with problems "
+                  f"(row {', '.join(map(str, removed))}); the others keep their row numbers.")
+        rows = [typed for row, typed in zip(stored, _draft_as_input(draft.id), strict=True)
+                if row.verdict not in PROBLEM_VERDICTS]
+    if not rows:
+        flash("Every row had a problem, so none is left to preview. Correct the list and preview it again.", "error")
+        return redirect(url_for("bulk.index"), code=303)
+    return _preview_page(BulkListForm(formdata=None), rows, "no_role", draft.source or "pasted", notice=notice,
+                         notice_title="List changed")
+
+
+PROBLEM_COLUMNS = ("email", "role", "teams", "row", "problem", "suggestion")
+
+
+@bp.get("/bulk/<int:job_id>/problems.csv")
+@require("send")
+def problems_csv(job_id: int):
+    """The rows with problems as they were typed, with what is wrong: to fix in a spreadsheet and upload
+    again (the email, role and teams columns come first, as the list's own)."""
+    job = jobs.get_job(job_id)
+    if job is None or (job.state == DRAFT and job.created_by.strip().lower() != _who().email.strip().lower()):
+        abort(404)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(PROBLEM_COLUMNS)
+    for row in jobs.job_rows(job_id):
+        if row.verdict not in PROBLEM_VERDICTS:
+            continue
+        suggestions = "; ".join(name for t in row.teams for name in t.get("suggestions", [])[:1])
+        values = (row.email, row.role or "", ";".join(row.team_names), row.position,
+                  VERDICT_LABELS.get(row.verdict, row.verdict) + ": " + (row.preview_message or ""), suggestions)
+        writer.writerow([safe_cell(v) for v in values])
+    return Response(buffer.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="bulk-{job_id}-problem-rows.csv"'})
 
 
 @bp.post("/bulk/confirm")
