@@ -136,3 +136,36 @@ def test_problem_rows_are_removed_fixed_or_downloaded_right_above_the_table(page
     expect(page.get_by_role("region", name=re.compile("problem"))).to_have_count(0)
     page.get_by_role("button", name="Send 2 invitations").click()
     expect(page).to_have_url(JOB_URL)
+
+
+# --- 3. a finished job leads with what needs attention --------------------------------------------------
+
+
+def finished_job(page: Page, url: str) -> None:
+    people = [f"finished.{i}@example.com" for i in range(6)]
+    preview(page, url, "email\n" + "\n".join(people + ["status409@example.com", "status500@example.com",
+                                                          "broken-address"]) + "\n")
+    page.get_by_role("button", name="Send 8 invitations").click()
+    expect(page).to_have_url(JOB_URL)
+    expect(page.get_by_role("heading", name="Progress: Done")).to_be_visible(timeout=40_000)
+
+
+def test_a_finished_job_says_how_it_went_first_and_its_tiles_filter_the_rows(page, bulk_live):
+    finished_job(page, bulk_live.url)
+    summary = page.locator("main > p.job-summary")
+    expect(summary).to_contain_text(re.compile(r"^Finished: 6 of 8 invitations sent\..* need your attention"))
+    first_rows = page.locator("tbody tr").all_inner_texts()[:2]
+    assert "status409@" in first_rows[0] and "status500@" in first_rows[1], first_rows
+    expect(page.locator("tbody tr", has_text="status409@").locator(".pill.outcome-failed")).to_be_visible()
+    expect(page.locator("tbody tr", has_text="finished.0@").locator(".pill.outcome-succeeded")).to_be_visible()
+    expect(page.locator("main")).not_to_contain_text("Rate:")
+    expect(page.locator("main")).not_to_contain_text("Time left")
+    fits_and_is_accessible(page, "finished bulk job")
+
+    tiles = page.get_by_role("list", name="Rows per outcome")
+    tiles.get_by_role("link", name=re.compile("Not sent")).click()
+    expect(page.locator("tbody tr")).to_have_count(1)
+    expect(page.locator("tbody tr")).to_contain_text("status409@example.com")
+    expect(tiles.get_by_role("link", name=re.compile("Not sent"))).to_have_attribute("aria-current", "true")
+    tiles.get_by_role("link", name=re.compile("All rows")).click()
+    expect(page.locator("tbody tr")).to_have_count(9)

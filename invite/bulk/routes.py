@@ -232,15 +232,59 @@ def _job_or_404(job_id: int):
     return status
 
 
+# Each count group's tone, as the preview's pills: sent is good, not sent a failure, unknown to be checked.
+GROUP_TONES = {"sent": "succeeded", "not_sent": "failed", "unknown": "unknown", "held_back": "held_back"}
+# Rows in these groups need someone to look at them: they come first, in this order.
+ATTENTION_GROUPS = ("not_sent", "unknown", "held_back")
+ENDED_STATES = ("done", "cancelled")
+
+
+def _row_group(row) -> str:
+    return jobs.count_group(row.state, row.outcome_kind)
+
+
+def _summary(status: jobs.JobStatus) -> str | None:
+    """One sentence for a job that has ended: what went out and what needs a look."""
+    if status.job.state not in ENDED_STATES:
+        return None
+    counts = status.counts
+    sent = counts["sent"]
+    words = [f"{sent} of {status.total} {'invitation' if status.total == 1 else 'invitations'} sent"]
+    attention = [f"{counts[g]} {jobs.COUNT_LABELS[g].lower()}" for g in ATTENTION_GROUPS if counts[g]]
+    sentence = ("Finished: " if status.job.state == "done" else "Cancelled: ") + words[0]
+    if counts["already_member"]:
+        members = counts["already_member"]
+        sentence += f", {members} already {'a member' if members == 1 else 'members'}"
+    if counts["cancelled"]:
+        sentence += f", {counts['cancelled']} cancelled before sending"
+    sentence += "."
+    if attention:
+        sentence += f" {' and '.join(attention)} {'needs' if sum(counts[g] for g in ATTENTION_GROUPS) == 1 else 'need'}"
+        sentence += " your attention; listed first."
+    if counts["skipped"]:
+        skipped = counts["skipped"]
+        sentence += f" {skipped} {'row was' if skipped == 1 else 'rows were'} skipped in the preview."
+    return sentence
+
+
 @bp.get("/bulk/<int:job_id>")
 @require("send")
 def job_page(job_id: int):
     status = _job_or_404(job_id)
+    show = request.args.get("show")
+    show = show if show in jobs.COUNT_GROUPS else None
+    rows = jobs.job_rows(job_id)
+    order = {group: i for i, group in enumerate(ATTENTION_GROUPS)}
+    rows.sort(key=lambda row: (order.get(_row_group(row), len(order)), row.position))
+    if show:
+        rows = [row for row in rows if _row_group(row) == show]
     return render_template(
-        "bulk/job.html", status=status, rows=jobs.job_rows(job_id), row_words=jobs.row_words,
+        "bulk/job.html", status=status, rows=rows, row_words=jobs.row_words, row_group=_row_group,
         count_labels=jobs.COUNT_LABELS, count_groups=jobs.COUNT_GROUPS, state_words=STATE_WORDS,
         control=JobControlForm(formdata=None), unknown=jobs.unknown_count(job_id), role_labels=ROLE_LABELS,
-        verdict_labels=VERDICT_LABELS, skipped=SKIPPED,
+        verdict_labels=VERDICT_LABELS, skipped=SKIPPED, group_tones=GROUP_TONES, show=show,
+        summary=_summary(status), ended=status.job.state in ENDED_STATES,
+        filter_url=lambda key: url_for("bulk.job_page", job_id=job_id, show=None if key == "all" else key),
     )
 
 
@@ -251,6 +295,7 @@ def job_json(job_id: int):
     body = status.as_json()
     body["state_words"] = STATE_WORDS.get(status.job.state, status.job.state)
     body["rows"] = [{"id": row.id, "outcome": jobs.row_words(row), "message": row.message or "",
+                     "tone": GROUP_TONES.get(_row_group(row), "neutral"),
                      "field_errors": row.field_errors or {}} for row in jobs.job_rows(job_id) if row.state != SKIPPED]
     return body
 
