@@ -169,3 +169,34 @@ def test_a_finished_job_says_how_it_went_first_and_its_tiles_filter_the_rows(pag
     expect(tiles.get_by_role("link", name=re.compile("Not sent"))).to_have_attribute("aria-current", "true")
     tiles.get_by_role("link", name=re.compile("All rows")).click()
     expect(page.locator("tbody tr")).to_have_count(9)
+
+
+# --- 4. one event, one description, and the right next step ---------------------------------------------
+
+
+def test_an_unknown_send_reads_the_same_everywhere_and_its_next_step_is_to_look(page, bulk_live):
+    page.goto(bulk_live.url + "/")
+    page.get_by_label("Email", exact=True).fill("status502@example.com")
+    page.get_by_label("Role", exact=True).select_option("no_role")
+    page.get_by_role("button", name="Send invitation").click()
+    alert = page.get_by_role("alert")
+    expect(alert.locator(".alert-title")).to_have_text("Unknown: may have been sent.")
+    expect(alert).to_contain_text("For support: HTTP 502")
+    check = alert.get_by_role("link", name="Check status502@example.com on the Invitations page")
+    expect(check).to_have_class(re.compile(r"\bprimary\b"))
+    send = page.locator("form.invite-form .actions button")
+    expect(send).to_have_text("Send invitation")
+    expect(send).not_to_have_class(re.compile(r"\bprimary\b"))  # sending again is not the main step
+    fits_and_is_accessible(page, "form after an unknown send")
+    check.click()
+    expect(page).to_have_url(re.compile(r"/invitations\?q=status502(%40|@)example.com$"))
+
+    page.goto(bulk_live.url + "/activity")
+    expect(page.locator("tbody tr", has_text="status502@example.com").locator(".pill")).to_have_text(
+        "Unknown: may have been sent")
+
+    finished_job(page, bulk_live.url)
+    row = page.locator("tbody tr", has_text="status500@example.com")
+    expect(row.locator(".pill")).to_have_text("Unknown: may have been sent")
+    message = row.locator("[data-field='message']").inner_text()
+    assert message.startswith("Junction failed while handling it") and "HTTP" not in message, message

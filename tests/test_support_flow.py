@@ -556,7 +556,7 @@ def _fail_with(status: int, **headers: str):
 
 
 @pytest.mark.parametrize(("status", "expected"), [
-    (500, "Junction failed with a server error (HTTP 500)."),
+    (500, "Junction failed with a server error."),
     (429, "Junction is limiting how fast the dashboard may ask."),
     (404, "Junction does not know this organization."),
 ])

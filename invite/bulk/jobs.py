@@ -486,7 +486,10 @@ def _record(row: BulkRow, action: Action) -> None:
     checked = outcome.get("checked_invite") or {}
     row.invite_id = checked.get("id") or action.invite_id
     alert = outcome.get("alert") or {}
-    row.message = alert.get("title") if outcome.get("kind") == "form" else None
+    row.message = None
+    if outcome.get("kind") == "form":
+        # The row's pill already says "Unknown: may have been sent": the message says why, not that again.
+        row.message = alert.get("text") if alert.get("sent") == "maybe_sent" else alert.get("title")
     if action.outcome_kind == "confirmed_pending":
         row.message = "Junction did not answer, but now lists the invitation as sent just now."
     errors = {name: list(messages) for name, messages in (outcome.get("field_errors") or {}).items()}

@@ -172,7 +172,7 @@ def failure(error: JunctionError, doing: str, *, paged: bool = False) -> dict[st
     if isinstance(error, UnexpectedResponseError):
         return message("error", f"{doing}: Junction's answer could not be read.", "Try again in a minute.", error)
     if isinstance(error, ServerError):
-        return message("error", f"{doing}: Junction failed with a server error (HTTP {error.http_status}).",
+        # No HTTP status in a title: the page shows it under "For support".
+        return message("error", f"{doing}: Junction failed with a server error.",
                        "Try again in a minute.", error)
-    status = f" (HTTP {error.http_status})" if error.http_status else ""
-    return message("error", f"{doing}: Junction answered with an error{status}.", "Try again in a minute.", error)
+    return message("error", f"{doing}: Junction answered with an error.", "Try again in a minute.", error)
