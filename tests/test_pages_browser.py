@@ -200,3 +200,58 @@ def test_an_unknown_send_reads_the_same_everywhere_and_its_next_step_is_to_look(
     expect(row.locator(".pill")).to_have_text("Unknown: may have been sent")
     message = row.locator("[data-field='message']").inner_text()
     assert message.startswith("Junction failed while handling it") and "HTTP" not in message, message
+
+
+# --- 5 and 6. /activity: one toolbar, one control height; on a phone, folded filters and today in view ---
+
+
+def send_one(page: Page, url: str, email: str = "activity.person@example.com") -> None:
+    page.goto(url + "/")
+    page.get_by_label("Email", exact=True).fill(email)
+    page.get_by_label("Role", exact=True).select_option("no_role")
+    page.get_by_role("button", name="Send invitation").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Invitation sent")
+
+
+def test_activity_filters_are_one_toolbar_of_one_control_height(page, live):
+    send_one(page, live.url)
+    page.goto(live.url + "/activity?action=send")
+    toolbar = page.get_by_role("search", name="Filter activity")
+    expect(toolbar).to_be_visible()
+    controls = toolbar.locator("input, select, button, a.button").all() + [
+        page.get_by_role("link", name=re.compile("Export CSV"))]
+    heights = {round(c.bounding_box()["height"]) for c in controls}
+    assert len(heights) == 1, f"controls of {sorted(heights)} px"
+    rows: dict[int, set[int]] = {}
+    for label in toolbar.locator("label").all():
+        box = label.bounding_box()
+        rows.setdefault(round(box["y"] // 60), set()).add(round(box["y"]))
+    assert all(len(tops) == 1 for tops in rows.values()), f"labels on several baselines: {rows}"
+    buttons = [toolbar.get_by_role("button", name="Filter"), toolbar.get_by_role("link", name="Clear")]
+    middles = {round(b.bounding_box()["y"] + b.bounding_box()["height"] / 2) for b in buttons}
+    assert len(middles) == 1
+    expect(toolbar.get_by_role("link", name="Clear")).to_have_css("border-top-color", "rgb(138, 147, 163)")
+    fits_and_is_accessible(page, "activity, filtered")
+
+
+def test_activity_on_a_phone_folds_the_filters_and_opens_on_the_latest_days(new_context, live):
+    desk = new_context().new_page()
+    send_one(desk, live.url)
+    for javascript in (True, False):
+        page = new_context(java_script_enabled=javascript).new_page()
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.goto(live.url + "/activity")
+        toggle = page.locator("summary", has_text="Filters")
+        expect(toggle).to_be_visible()
+        expect(page.get_by_label("Who")).to_be_hidden()
+        if javascript:  # bounding boxes and axe-core are scripts run in the page
+            chart = page.locator(".chart-scroll")
+            assert chart.bounding_box()["y"] < 600, "the chart is pushed below the fold"  # (7 filters: ~1,100)
+            scroller = chart.bounding_box()
+            today_bar = page.locator(".chart rect").last.bounding_box()
+            assert scroller["x"] <= today_bar["x"] <= scroller["x"] + scroller["width"] - today_bar["width"], (
+                "today's bar is off-screen", scroller, today_bar)
+        toggle.click()  # the <details> opens without any script
+        expect(page.get_by_label("Who")).to_be_visible()
+        if javascript:
+            fits_and_is_accessible(page, "activity on a phone")

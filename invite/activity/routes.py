@@ -55,6 +55,7 @@ def _render(form: ActivityFilterForm, filters: dict, valid: bool, *, status: int
         form=form,
         valid=valid,
         filtered=any(value for value in filters.values()),
+        active_filters=[name for name, value in filters.items() if value],
         rows=rows,
         page=number,
         prev_url=url_for("activity.activity", **args, page=number - 1) if number > 1 else None,
