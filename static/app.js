@@ -203,3 +203,14 @@ document.addEventListener("DOMContentLoaded", function () {
   var box = document.querySelector("form[role='search'] input[type='search'][autofocus]");
   if (box && document.activeElement === box && box.value) box.select();
 });
+
+// A list's filter bar: fields left empty ("Any role") stay out of the address, so a search reads
+// /invitations?q=ada, as a link would. Without this file the empty fields are sent and ignored.
+document.addEventListener("submit", function (event) {
+  "use strict";
+  var form = event.target;
+  if (!form.classList || !form.classList.contains("list-filters")) return;
+  Array.prototype.forEach.call(form.elements, function (field) {
+    if (field.name && field.value === "" && (field.tagName === "SELECT" || field.type === "search")) field.disabled = true;
+  });
+});

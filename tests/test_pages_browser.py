@@ -255,3 +255,58 @@ def test_activity_on_a_phone_folds_the_filters_and_opens_on_the_latest_days(new_
         expect(page.get_by_label("Who")).to_be_visible()
         if javascript:
             fits_and_is_accessible(page, "activity on a phone")
+
+
+# --- 7 and 8. one width per kind of page, fixed columns, the sender, one filter bar, quiet rows, members ---
+
+INVITATION_COLUMNS = ["Email", "Role", "Teams", "Sent by", "Last sent", "Actions"]
+
+
+def test_invitations_keep_their_width_and_columns_and_name_the_sender(page, live):
+    send_one(page, live.url, "sent.here@example.com")
+    boxes = []
+    for query in ("", "?q=sent.here", "?q=nobody-matches-this", "?role=team_admin"):
+        page.goto(live.url + "/invitations" + query)
+        boxes.append(page.get_by_role("searchbox").bounding_box())
+        if "nobody" not in query:
+            assert page.locator("table.invitations thead th").all_inner_texts() == INVITATION_COLUMNS, query
+    assert all(box == boxes[0] for box in boxes), boxes  # the search box never moves
+
+    page.goto(live.url + "/invitations?q=sent.here")
+    expect(page.locator("tbody tr td[data-label='Sent by']")).to_have_text(
+        re.compile(r"^dev@localhost\s*through this dashboard$"))
+    page.goto(live.url + "/invitations")
+    outside = page.locator("tbody tr", has_text=LONG_ADDRESSES[0]).first.locator("td[data-label='Sent by']")
+    expect(outside).to_contain_text("Management Key")
+    expect(outside).to_contain_text("outside this dashboard")
+    fits_and_is_accessible(page, "invitations")
+
+
+def test_invitations_have_one_filter_bar_quiet_rows_and_a_heading_that_says_what_is_shown(page, live):
+    page.goto(live.url + "/invitations")
+    expect(page.locator("main form")).to_have_count(1 + page.locator("tbody form").count())  # one bar
+    reds = page.locator("tbody a, tbody button").evaluate_all(
+        "els => els.filter(e => getComputedStyle(e).borderTopColor === 'rgb(164, 22, 26)'"
+        " || getComputedStyle(e).color === 'rgb(164, 22, 26)').length")
+    assert reds == 0, f"{reds} red buttons in the rows"
+    page.get_by_label("Role").select_option("team_admin")
+    page.get_by_role("button", name="Search").click()
+    expect(page.locator("#list-title")).to_have_text("Invitations for Team admins")
+    plain_count = re.compile(r"^\d+ invitations?( here; more on the next page)?\.$")
+    expect(page.locator("#list-position")).to_have_text(plain_count)
+    fits_and_is_accessible(page, "invitations, filtered")
+
+
+def test_members_have_a_count_a_role_filter_row_actions_and_an_invite_action(page, live):
+    page.goto(live.url + "/members")
+    expect(page.locator(".page-head").get_by_role("link", name="Invite someone")).to_be_visible()
+    expect(page.locator("#list-position")).to_have_text(re.compile(r"^\d+ members?"))
+    first = page.locator("tbody tr").first
+    expect(first.get_by_role("link", name=re.compile("^Change or remove"))).to_have_attribute(
+        "href", re.compile(r"/members/"))
+    page.get_by_label("Role").select_option("org_admin")
+    page.get_by_role("button", name="Search").click()
+    expect(page.locator("#list-title")).to_have_text("Org admins")
+    roles = page.locator("tbody td[data-label='Role']").all_inner_texts()
+    assert roles and set(roles) == {"Org admin"}, roles
+    fits_and_is_accessible(page, "members, filtered")

@@ -44,7 +44,7 @@ def creator_label(creator: Creator) -> str:
     if creator.type == "vital_staff":
         return "Junction staff"
     if creator.type == "removed_org_member":
-        return "removed member"
+        return "a former member"
     return creator.type.replace("_", " ")
 
 
@@ -60,14 +60,23 @@ class InviteRow:
     created_by: str
     creator_type: str
     # Who in the company sent / last resent it, from our own audit trail (routes.dashboard_senders()).
-    sent_via_dashboard_by: str | None = None
+    sent_by: str | None = None
+    resent_by: str | None = None
+
+    @property
+    def sent_via_dashboard_by(self) -> str | None:
+        """Both, in words: "sent by a@x; last resent by b@x"."""
+        parts = [f"sent by {self.sent_by}"] if self.sent_by else []
+        parts += [f"last resent by {self.resent_by}"] if self.resent_by else []
+        return "; ".join(parts) or None
 
     @property
     def last_sent(self) -> datetime:
         return self.resent_at or self.invited_at
 
 
-def invite_row(invite: Invite, names: dict[str, str], sent_by: str | None = None) -> InviteRow:
+def invite_row(invite: Invite, names: dict[str, str],
+               senders: tuple[str | None, str | None] = (None, None)) -> InviteRow:
     return InviteRow(
         id=invite.id,
         email=invite.email,
@@ -78,7 +87,8 @@ def invite_row(invite: Invite, names: dict[str, str], sent_by: str | None = None
         resent_at=utc(invite.resent_at) if invite.resent_at else None,
         created_by=creator_label(invite.creator),
         creator_type=invite.creator.type,
-        sent_via_dashboard_by=sent_by,
+        sent_by=senders[0],
+        resent_by=senders[1],
     )
 
 
