@@ -127,8 +127,10 @@
     Array.prototype.forEach.call(times, function (el) {
       var when = new Date(el.getAttribute("datetime"));
       if (isNaN(when.getTime())) return;
+      // One rule for times: the reader's own clock with its zone named, the exact UTC time on hover.
       el.title = el.textContent;
-      el.textContent = when.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+      el.textContent = when.toLocaleString(undefined, { year: "numeric", month: "short", day: "numeric",
+                                                        hour: "numeric", minute: "2-digit", timeZoneName: "short" });
     });
   }
 

@@ -310,3 +310,19 @@ def test_members_have_a_count_a_role_filter_row_actions_and_an_invite_action(pag
     roles = page.locator("tbody td[data-label='Role']").all_inner_texts()
     assert roles and set(roles) == {"Org admin"}, roles
     fits_and_is_accessible(page, "members, filtered")
+
+
+# --- 9. one rule for times; no internal words -----------------------------------------------------------
+
+
+def test_every_exact_time_names_its_zone_and_keeps_utc_on_hover_and_no_internal_words_show(new_context, live):
+    page = new_context(timezone_id="Europe/Berlin").new_page()
+    send_one(page, live.url)
+    for path in ("/members", "/activity"):
+        page.goto(live.url + path)
+        first = page.locator("main time").first
+        expect(first).to_have_text(re.compile(r"\d{1,2}:\d\d.*(GMT|CET|UTC)"))  # the zone is named
+        expect(first).to_have_attribute("title", re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d UTC$"))
+    page.goto(live.url + "/invitations?q=kowalski")
+    expect(page.locator("main")).not_to_contain_text("removed member")
+    expect(page.locator("td[data-label='Sent by']").first).to_contain_text("a former member")

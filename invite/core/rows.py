@@ -21,6 +21,9 @@ from invite.junction.errors import (
 )
 from invite.junction.models import Creator, Invite, Member
 
+# A team Junction no longer lists, in the same words on every page (never its raw id).
+DELETED_TEAM = "a deleted team"
+
 
 def role_label(role: str) -> str:
     return ROLE_LABELS.get(role, role)
@@ -30,7 +33,7 @@ def team_labels(role: str, team_ids: tuple[str, ...], names: dict[str, str]) -> 
     """Team names for a role's bindings; an org admin without bindings has every team."""
     if not team_ids:
         return ["All teams"] if role == "org_admin" else []
-    return [names.get(team_id, "unknown team") for team_id in team_ids]
+    return [names.get(team_id, DELETED_TEAM) for team_id in team_ids]
 
 
 def creator_label(creator: Creator) -> str:
