@@ -178,6 +178,14 @@
       var node = cell.firstChild;
       if (!node || node.nodeType !== 3 || node.nodeValue.indexOf("@") === -1) return;
       var parts = node.nodeValue.split(/(?=[@.])/);
+      // No break before an address's last label: ".com" never ends up alone on a line.
+      for (var i = parts.length - 1; i > 0; i--) {
+        if (/^\.[^\s]/.test(parts[i]) && (i === parts.length - 1 || !/^[.@][^\s]/.test(parts[i + 1]))) {
+          parts[i - 1] += parts[i];
+          parts.splice(i, 1);
+          i--;  // the label before it may still break
+        }
+      }
       var fragment = document.createDocumentFragment();
       parts.forEach(function (part, i) {
         if (i) fragment.appendChild(document.createElement("wbr"));

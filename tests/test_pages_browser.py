@@ -326,3 +326,58 @@ def test_every_exact_time_names_its_zone_and_keeps_utc_on_hover_and_no_internal_
     page.goto(live.url + "/invitations?q=kowalski")
     expect(page.locator("main")).not_to_contain_text("removed member")
     expect(page.locator("td[data-label='Sent by']").first).to_contain_text("a former member")
+
+
+# --- 10. phone and finish --------------------------------------------------------------------------------
+
+
+def test_phone_cards_nav_headings_controls_and_warnings_are_finished(new_context, live, serve, sandbox):
+    page = new_context().new_page()
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(live.url + "/invitations")
+    card = page.locator("tbody tr").first
+    sizes = set(card.locator("th, td").evaluate_all("cells => cells.map(c => getComputedStyle(c).fontSize)"))
+    assert len(sizes) == 1, f"one card, font sizes {sizes}"
+    lefts = page.get_by_role("navigation", name="Main").locator("a").evaluate_all(
+        "links => links.map(a => Math.round(a.getBoundingClientRect().left))")
+    assert len(set(lefts)) <= 3, f"the nav's links start at {lefts}"  # a grid of three columns, not ragged
+
+    page.set_viewport_size({"width": 1280, "height": 900})
+    long = "jamie.rivera-montgomery@acmehealth-regional-partners.com"
+    send_one(page, live.url, long)
+    heading = page.get_by_role("heading", level=1)
+    # The address's end, "ners.com", sits on one line: ".com" is never alone.
+    tops = heading.evaluate("h => { const text = h.textContent; const end = text.lastIndexOf('.com') + 4;"
+                            " const walker = document.createTreeWalker(h, NodeFilter.SHOW_TEXT); let seen = 0, node;"
+                            " const r = document.createRange(); let set = 0;"
+                            " while ((node = walker.nextNode())) { const len = node.length;"
+                            "  if (!set && seen + len >= end - 8) { r.setStart(node, end - 8 - seen); set = 1; }"
+                            "  if (seen + len >= end) { r.setEnd(node, end - seen); break; } seen += len; }"
+                            " return [...r.getClientRects()].map(x => Math.round(x.top)); }")
+    assert tops and len(set(tops)) == 1, f"the address's end breaks over lines: {tops}"
+    text = page.locator("main").inner_text()
+    assert text.count(long) <= 2, f"the address {text.count(long)} times"  # heading and at most one more
+
+    page.goto(live.url + "/bulk")
+    picker = page.locator("input[type='file']")
+    button = picker.evaluate("i => getComputedStyle(i, '::file-selector-button').borderTopColor")
+    assert button == "rgb(138, 147, 163)", button  # drawn as the other controls
+    assert page.get_by_label("Role for rows that name none").evaluate("s => getComputedStyle(s).appearance") == "none"
+
+    # The resend warning: going back is the main step.
+    page.goto(live.url + f"/invitations?q={long}")
+    page.get_by_role("button", name=f"Resend to {long}").click()
+    expect(page.get_by_role("link", name="Back to invitations")).to_have_class(re.compile(r"\bprimary\b"))
+    expect(page.get_by_role("button", name="Resend anyway")).not_to_have_class(re.compile(r"\bprimary\b"))
+    fits_and_is_accessible(page, "resend warning")
+
+    # Support opening /bulk: signed in, with the nav, told which role it takes.
+    support = serve(AUTH_MODE="header", AUTH_TRUSTED_PROXIES="127.0.0.0/8", ADMIN_GROUPS="invite-admins",
+                    SUPPORT_GROUPS="invite-support")
+    other = new_context(extra_http_headers={"X-Forwarded-Email": "sam@corp.example",
+                                            "X-Forwarded-Groups": "invite-support"}).new_page()
+    other.goto(support.url + "/bulk")
+    expect(other.get_by_role("heading", level=1)).to_have_text("You need the admin role for this")
+    expect(other.get_by_role("navigation", name="Main")).to_be_visible()
+    expect(other.get_by_role("link", name="Sign in again")).to_have_count(0)
+    fits_and_is_accessible(other, "support on /bulk")
