@@ -6,7 +6,9 @@ Starts a sandbox with hundreds of teams and dozens of pending invitations with l
 (tests/browser_support.py's grow_org), the dashboard on loopback, drives Debian's Chromium
 (/usr/bin/chromium) and writes, for each width (1280 and 390 px, full page):
 screenshot-invite[-390].png (the form, a team admin with teams picked), screenshot-result[-390].png
-(the page that follows) and screenshot-invitations[-390].png (the support list).
+(the page that follows), screenshot-invitations[-390].png (the support list), screenshot-members[-390].png,
+screenshot-activity[-390].png, screenshot-bulk-preview[-390].png (50 mixed rows) and
+screenshot-bulk-job[-390].png (a finished job with failures; a real worker process sends it).
 Nothing reaches Junction and no browser is ever downloaded.
 """
 
@@ -22,10 +24,11 @@ DOCS = Path(__file__).resolve().parent
 ROOT = DOCS.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from browser_support import chromium, grow_org, live_server  # noqa: E402
+from browser_support import LONG_ADDRESSES, LiveServer, chromium, grow_org  # noqa: E402
 from playwright.sync_api import expect  # noqa: E402
 
 from invite.sandbox import SandboxServer  # noqa: E402
+from tests.bulk_support import running_bulk  # noqa: E402
 
 WIDTHS = (1280, 390)
 EXTRA_TEAMS = 220
@@ -38,16 +41,46 @@ def _name(stem: str, width: int) -> str:
     return f"{stem}.png" if width == WIDTHS[0] else f"{stem}-{width}.png"
 
 
+def mixed_list(sandbox: SandboxServer, width: int) -> str:
+    """50 rows as a real list arrives: mostly ready, with typos in teams and roles, bad and repeated
+    addresses, a member and a pending invitation."""
+    with sandbox.state.lock:
+        names = [team["name"] for team in sandbox.state.teams[:12]]
+        member = sandbox.state.members[0]["email"]
+        pending = sandbox.state.invites[0]["email"]
+    rows = ["email,role,teams"]
+    for i in range(50):
+        base = LONG_ADDRESSES[i % len(LONG_ADDRESSES)].replace("@", f"+w{width}r{i}@")
+        kind = i % 10
+        if kind == 3:
+            rows.append(f"{base},team_admin,Berln Clinic;Dublin Telehealth")
+        elif kind == 5:
+            rows.append(f"{base},admin,Cardio")
+        elif kind == 7 and i < 20:
+            rows.append(f"not-an-address-{i}@,no_role,")
+        elif i == 9:
+            rows.append(f"{member},team_admin,{names[1]}")
+        elif i == 19:
+            rows.append(f"{pending},no_role,")
+        elif i == 29:
+            rows.append(rows[2].upper())
+        else:
+            rows.append(f"{base},team_admin,{names[i % 12]};{names[(i + 1) % 12]}")
+    return "\n".join(rows) + "\n"
+
+
 def make_screenshots(out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     with (
         tempfile.TemporaryDirectory() as tmp,
         SandboxServer(port=0, page_size=10, extra_teams=EXTRA_TEAMS) as sandbox,
-        live_server(sandbox, f"sqlite:///{Path(tmp) / 'invite.db'}", JUNCTION_TIMEOUT_SECONDS="5") as server,
+        running_bulk(sandbox, Path(tmp), JUNCTION_TIMEOUT_SECONDS="5") as (app, _client, _workers),
         chromium() as browser,
     ):
+        server = LiveServer(app).start()
         grow_org(sandbox.state)
+        job_url = None
         for width in WIDTHS:
             page = browser.new_page(viewport={"width": width, "height": 900 if width > 600 else 844})
             page.goto(server.url + "/")
@@ -65,11 +98,34 @@ def make_screenshots(out: Path) -> list[Path]:
             written.append(out / _name("screenshot-result", width))
             page.screenshot(path=str(written[-1]), full_page=True)
 
-            page.goto(server.url + "/invitations")
-            page.evaluate("document.activeElement && document.activeElement.blur()")
-            written.append(out / _name("screenshot-invitations", width))
+            for stem, path in (("invitations", "/invitations"), ("members", "/members"), ("activity", "/activity")):
+                page.goto(server.url + path)
+                page.evaluate("document.activeElement && document.activeElement.blur()")
+                written.append(out / _name(f"screenshot-{stem}", width))
+                page.screenshot(path=str(written[-1]), full_page=True)
+
+            page.goto(server.url + "/bulk")
+            page.get_by_role("textbox", name="Addresses").fill(mixed_list(sandbox, width))
+            page.get_by_role("button", name="Preview").click()
+            expect(page.get_by_role("heading", level=1)).to_have_text("Check the list before sending")
+            written.append(out / _name("screenshot-bulk-preview", width))
+            page.screenshot(path=str(written[-1]), full_page=True)
+
+            if job_url is None:  # one job, shown at both widths (its failing addresses are held back after)
+                page.goto(server.url + "/bulk")
+                people = [f"new.hire.{i}@acmehealth.com" for i in range(8)]
+                text = "email,role,teams\n" + "".join(f"{p},no_role,\n" for p in people)
+                text += "status409@example.com,no_role,\nstatus500@example.com,no_role,\nbroken-address,,\n"
+                page.get_by_role("textbox", name="Addresses").fill(text)
+                page.get_by_role("button", name="Preview").click()
+                page.get_by_role("button", name="Send 10 invitations").click()
+                expect(page.get_by_role("heading", name="Progress: Done")).to_be_visible(timeout=60_000)
+                job_url = page.url
+            page.goto(job_url)
+            written.append(out / _name("screenshot-bulk-job", width))
             page.screenshot(path=str(written[-1]), full_page=True)
             page.close()
+        server.stop()
     return written
 
 

@@ -127,8 +127,10 @@
     Array.prototype.forEach.call(times, function (el) {
       var when = new Date(el.getAttribute("datetime"));
       if (isNaN(when.getTime())) return;
+      // One rule for times: the reader's own clock with its zone named, the exact UTC time on hover.
       el.title = el.textContent;
-      el.textContent = when.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+      el.textContent = when.toLocaleString(undefined, { year: "numeric", month: "short", day: "numeric",
+                                                        hour: "numeric", minute: "2-digit", timeZoneName: "short" });
     });
   }
 
@@ -176,6 +178,14 @@
       var node = cell.firstChild;
       if (!node || node.nodeType !== 3 || node.nodeValue.indexOf("@") === -1) return;
       var parts = node.nodeValue.split(/(?=[@.])/);
+      // No break before an address's last label: ".com" never ends up alone on a line.
+      for (var i = parts.length - 1; i > 0; i--) {
+        if (/^\.[^\s]/.test(parts[i]) && (i === parts.length - 1 || !/^[.@][^\s]/.test(parts[i + 1]))) {
+          parts[i - 1] += parts[i];
+          parts.splice(i, 1);
+          i--;  // the label before it may still break
+        }
+      }
       var fragment = document.createDocumentFragment();
       parts.forEach(function (part, i) {
         if (i) fragment.appendChild(document.createElement("wbr"));
@@ -202,4 +212,15 @@ document.addEventListener("DOMContentLoaded", function () {
   "use strict";
   var box = document.querySelector("form[role='search'] input[type='search'][autofocus]");
   if (box && document.activeElement === box && box.value) box.select();
+});
+
+// A list's filter bar: fields left empty ("Any role") stay out of the address, so a search reads
+// /invitations?q=ada, as a link would. Without this file the empty fields are sent and ignored.
+document.addEventListener("submit", function (event) {
+  "use strict";
+  var form = event.target;
+  if (!form.classList || !form.classList.contains("list-filters")) return;
+  Array.prototype.forEach.call(form.elements, function (field) {
+    if (field.name && field.value === "" && (field.tagName === "SELECT" || field.type === "search")) field.disabled = true;
+  });
 });

@@ -26,7 +26,9 @@
     job.rows.forEach(function (row) {
       var tr = document.querySelector("tr[data-row-id='" + row.id + "']");
       if (!tr) return;
-      tr.querySelector("[data-field='outcome']").textContent = row.outcome;
+      var outcome = tr.querySelector("[data-field='outcome']");
+      outcome.textContent = row.outcome;
+      outcome.className = "pill outcome-" + row.tone;
       var errors = row.field_errors.row || [];
       tr.querySelector("[data-field='message']").textContent = [row.message].concat(errors).join(" ").trim();
     });

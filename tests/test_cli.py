@@ -270,7 +270,8 @@ def test_a_list_that_fails_says_why_and_exits_5(cli_app, sandbox, monkeypatch):
     monkeypatch.setattr(sandbox.state, "find_members", fail)
     result = run(cli_app, "members")
     assert result.exit_code == exits.UNAVAILABLE
-    assert "Could not load the members: Junction failed with a server error (HTTP 500)." in result.stderr
+    assert "Could not load the members: Junction failed with a server error." in result.stderr
+    assert "For support: HTTP 500." in result.stderr
 
 
 # ------------------------------------------------------------------------------------------ activity

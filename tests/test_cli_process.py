@@ -80,8 +80,8 @@ SEND_OUTCOMES = [
     ("status429@example.com", exits.UNAVAILABLE, "rate_limited", "Wait 30 seconds, then send again."),
     # A 5xx may have acted: Junction's list checked after it shows nothing, which leaves it unknown (probably
     # not sent) in words, in the trail and in the exit code alike.
-    ("status500@example.com", exits.UNKNOWN, "unknown", "Unknown: Junction failed while handling it (HTTP 500)"),
-    ("status502@example.com", exits.UNKNOWN, "unknown", "(HTTP 502)"),
+    ("status500@example.com", exits.UNKNOWN, "unknown", "Unknown: may have been sent."),
+    ("status502@example.com", exits.UNKNOWN, "unknown", "For support: HTTP 502."),
     # An answer that cannot be read: Junction may still be acting, so the list proves nothing yet.
     ("oddstatus@example.com", exits.UNKNOWN, "unknown", "`invite invitations --search oddstatus@example.com`"),
 ]

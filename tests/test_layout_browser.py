@@ -116,7 +116,7 @@ def _invitations(page, live, sandbox):
 
 def _invitations_filtered(page, live, sandbox):
     page.goto(live.url + "/invitations?role=team_admin&older_than=7")
-    return page.locator("#list-position").get_by_text("match the filters")
+    return page.locator("#list-title").get_by_text("Invitations for Team admins last sent more than 7 days ago")
 
 
 def _members(page, live, sandbox):

@@ -144,7 +144,7 @@ def test_500_checked_by_reading_again_is_unknown_while_the_old_values_stand(app,
     m = scripted(sandbox, "status500@example.com")
     row = stored(app, change(app, sandbox, m, "org_admin", []))
     assert (row.outcome_kind, row.http_status) == ("unknown", 500)
-    assert row.outcome["title"] == ("Unknown: Junction failed while handling it (HTTP 500). Junction still lists "
+    assert row.outcome["title"] == ("Unknown: Junction failed while handling it. Junction still lists "
                                     "Scripted Person as No role.")
     assert sent(sandbox, "PATCH") == 1
 

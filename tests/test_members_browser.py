@@ -30,7 +30,7 @@ def heading(page: Page) -> Locator:
 
 def test_from_the_list_to_a_change_reviewed_as_before_and_after(page, live, sandbox):
     page.goto(live.url + "/members?q=sam.oconnor")
-    page.get_by_role("link", name="Sam O'Connor").click()
+    page.get_by_role("link", name="Sam O'Connor", exact=True).click()
     expect(heading(page)).to_have_text("Sam O'Connor")
     page.get_by_role("link", name="Change role and teams").click()
     expect(page.get_by_label("Role")).to_have_value("no_role")  # pre-filled with what they are

@@ -11,6 +11,7 @@ from invite.activity.chart import SERIES, chart_svg
 from invite.activity.export import csv_lines
 from invite.activity.forms import ACTION_LABELS, ActivityFilterForm, outcome_group, outcome_label
 from invite.auth import require
+from invite.core.rows import DELETED_TEAM
 from invite.invites.forms import ROLE_LABELS
 
 bp = Blueprint("activity", __name__)
@@ -55,6 +56,7 @@ def _render(form: ActivityFilterForm, filters: dict, valid: bool, *, status: int
         form=form,
         valid=valid,
         filtered=any(value for value in filters.values()),
+        active_filters=[name for name, value in filters.items() if value],
         rows=rows,
         page=number,
         prev_url=url_for("activity.activity", **args, page=number - 1) if number > 1 else None,
@@ -69,6 +71,7 @@ def _render(form: ActivityFilterForm, filters: dict, valid: bool, *, status: int
         outcome_group=outcome_group,
         action_labels=ACTION_LABELS,
         role_labels=ROLE_LABELS,
+        deleted_team=DELETED_TEAM,
     ), status
 
 

@@ -41,6 +41,7 @@ def forbidden(*, missing: str | None = None) -> Response:
         identity=g.get("identity"),
         missing=missing,
         missing_label=PERMISSION_LABELS.get(missing or "", missing),
+        needed_roles=[role for role, granted in PERMISSIONS.items() if missing in granted],
         admin_groups=admin_groups,
         support_groups=support_groups,
         **_way_back(),

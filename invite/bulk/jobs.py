@@ -111,6 +111,7 @@ class DraftRow:
     message: str | None
     sendable: bool
     resendable: bool = False
+    role_text: str = ""  # the role as typed: kept for a row that is not sent, so its page shows what was typed
 
 
 RESENDABLE = "resendable"  # verdict stored for an already-pending row outside the resend cooldown
@@ -137,12 +138,21 @@ def create_draft(rows: Iterable[DraftRow], who: actions.Actor, *, source: str | 
     db.session.add(job)
     db.session.flush()
     db.session.execute(BulkRow.__table__.insert(), [
-        {"job_id": job.id, "position": r.position, "email": r.email[:320], "role": r.role, "teams": r.teams,
+        {"job_id": job.id, "position": r.position, "email": r.email[:320],
+         "role": r.role or (r.role_text[:32] if not (r.sendable or r.resendable) else None) or None, "teams": r.teams,
          "verdict": RESENDABLE if r.resendable else r.verdict, "preview_message": r.message,
          "state": ROW_DRAFT if (r.sendable or r.resendable) else SKIPPED, "attempts": 0}
         for r in rows
     ])
     db.session.commit()
+    return job
+
+
+def draft_for(token: str, who: actions.Actor) -> BulkJob | None:
+    """The unconfirmed preview with this token, if this person made it."""
+    job = db.session.scalar(select(BulkJob).where(BulkJob.token == token, BulkJob.state == DRAFT))
+    if job is None or job.created_by.strip().lower() != who.email.strip().lower():
+        return None
     return job
 
 
@@ -476,7 +486,10 @@ def _record(row: BulkRow, action: Action) -> None:
     checked = outcome.get("checked_invite") or {}
     row.invite_id = checked.get("id") or action.invite_id
     alert = outcome.get("alert") or {}
-    row.message = alert.get("title") if outcome.get("kind") == "form" else None
+    row.message = None
+    if outcome.get("kind") == "form":
+        # The row's pill already says "Unknown: may have been sent": the message says why, not that again.
+        row.message = alert.get("text") if alert.get("sent") == "maybe_sent" else alert.get("title")
     if action.outcome_kind == "confirmed_pending":
         row.message = "Junction did not answer, but now lists the invitation as sent just now."
     errors = {name: list(messages) for name, messages in (outcome.get("field_errors") or {}).items()}
@@ -682,7 +695,12 @@ def draft_rows(preview, cooldown_minutes: float) -> list[DraftRow]:
         message = row.message
         if row.verdict == ALREADY_PENDING and not resendable:
             message += f" It was sent within the last {cooldown_minutes:g} minutes, so it is not resent."
-        rows.append(DraftRow(position=row.input.number, email=row.email, role=row.role,
-                             teams=[{"id": t.id, "name": t.name} for t in row.teams], verdict=row.verdict,
-                             message=message, sendable=row.verdict == READY, resendable=resendable))
+        sendable = row.verdict == READY
+        # A row that is sent keeps the teams it was resolved to; one that is not keeps every team as typed,
+        # each marked with its problem, so the job's page shows the row as the file had it.
+        teams = ([{"id": t.id, "name": t.name} for t in row.teams] if sendable or resendable
+                 else [cell.stored() for cell in row.team_cells])
+        rows.append(DraftRow(position=row.input.number, email=row.email, role=row.role, teams=teams,
+                             verdict=row.verdict, message=message, sendable=sendable, resendable=resendable,
+                             role_text=row.input.role_text))
     return rows

@@ -34,6 +34,7 @@ __all__ = [
     "VERDICT_LABELS",
     "Preview",
     "PreviewRow",
+    "TeamCell",
     "build_preview",
 ]
 
@@ -69,6 +70,27 @@ MAX_SUGGESTIONS = 3
 SUGGESTION_CUTOFF = 75
 
 
+@dataclass(frozen=True)
+class TeamCell:
+    """One team as the row typed it: the team it names, or what is wrong with it and the names it may mean."""
+
+    text: str
+    team: Team | None = None
+    problem: str | None = None  # UNKNOWN_TEAM or AMBIGUOUS_TEAM
+    suggestions: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        """The team's own name when found, else the text as typed."""
+        return self.team.name if self.team is not None else self.text
+
+    def stored(self) -> dict[str, object]:
+        """As a job row keeps it: a found team's id and name; a problem's text, kind and suggestions."""
+        if self.team is not None:
+            return {"id": self.team.id, "name": self.team.name}
+        return {"id": "", "name": self.text, "problem": self.problem, "suggestions": list(self.suggestions)}
+
+
 @dataclass
 class PreviewRow:
     input: InputRow
@@ -81,6 +103,7 @@ class PreviewRow:
     duplicate_of: int | None = None  # the row number of the first row with this address
     pending: Invite | None = None  # the pending invitation for this address
     member: Member | None = None  # the member with this address
+    team_cells: list[TeamCell] = field(default_factory=list)  # every team as typed, each found or marked
     field: str | None = None  # the column the problem is in: 'email', 'role', 'teams' or None
 
 
@@ -145,8 +168,9 @@ def _judge(
 ) -> PreviewRow:
     email = row.email.strip()
     role = row.role if row.role_text else default_role
-    found, team_problem = resolver.resolve(row.teams)
-    result = PreviewRow(input=row, email=email, role=role, teams=found, verdict=READY, message="Ready to invite.")
+    found, team_problem, cells = resolver.resolve(row.teams)
+    result = PreviewRow(input=row, email=email, role=role, teams=found, verdict=READY, message="Ready to invite.",
+                        team_cells=cells)
 
     def verdict(name: str, message: str, column: str | None) -> PreviewRow:
         result.verdict, result.message, result.field = name, message, column
@@ -202,28 +226,32 @@ class _TeamResolver:
         self._keys = list(self._by_name)
         self._suggestions: dict[str, list[str]] = {}
 
-    def resolve(self, wanted: Sequence[str]) -> tuple[list[Team], _TeamProblem | None]:
-        """The teams found (in order, each once) and the first problem, if any."""
+    def resolve(self, wanted: Sequence[str]) -> tuple[list[Team], _TeamProblem | None, list[TeamCell]]:
+        """The teams found (in order, each once), the first problem, if any, and every team as typed."""
         found: list[Team] = []
         problem: _TeamProblem | None = None
+        cells: list[TeamCell] = []
         for text in wanted:
             team = self._by_id.get(text)
+            this: _TeamProblem | None = None
             if team is None:
                 same_name = self._by_name.get(text.casefold(), [])
                 if len(same_name) == 1:
                     team = same_name[0]
-                elif same_name and problem is None:
-                    problem = _TeamProblem(
+                elif same_name:
+                    this = _TeamProblem(
                         AMBIGUOUS_TEAM,
                         f"{len(same_name)} teams are named “{text}”; use the id of the one you mean instead "
                         f"({', '.join(t.id for t in same_name)}).",
                         [],
                     )
-                elif not same_name and problem is None:
-                    problem = self._unknown(text)
+                else:
+                    this = self._unknown(text)
+            problem = problem or this
+            cells.append(TeamCell(text, team, this and this.verdict, tuple(this.suggestions) if this else ()))
             if team is not None and team not in found:
                 found.append(team)
-        return found, problem
+        return found, problem, cells
 
     def _unknown(self, text: str) -> _TeamProblem:
         key = text.casefold()

@@ -18,7 +18,7 @@ from invite.auth import require
 from invite.bulk import jobs
 from invite.bulk.forms import BulkListForm, ConfirmForm, JobControlForm
 from invite.bulk.models import DRAFT, SKIPPED
-from invite.bulk.parser import MAX_BYTES, TEMPLATE_CSV, BulkInputError, InputRow, parse_bulk
+from invite.bulk.parser import MAX_BYTES, TEMPLATE_CSV, BulkInputError, InputRow, parse_bulk, role_from_text
 from invite.bulk.preview import VERDICTS
 from invite.core.invite_rules import ROLE_LABELS
 from invite.core.safe_text import fit
@@ -71,12 +71,24 @@ def template_csv():
 
 
 def _as_csv(rows: list[InputRow]) -> str:
-    """The list as CSV lines for the edit box, whatever it came in as."""
+    """The list as CSV lines for the edit box, whatever it came in as: each row on the line of its number
+    (a header on line 1 when the rows start below it, an empty line for a row taken out), so "Row 7" of
+    the preview is line 7 of the box, as it was of the file."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
+    line = 1
+    if rows and rows[0].number > 1:
+        writer.writerow(["email", "role", "teams"])
+        line = 2
     for row in rows:
+        buffer.write("\n" * max(row.number - line, 0))
+        line = max(row.number, line) + 1
         writer.writerow([row.email, row.role_text, ";".join(row.teams)] if row.role_text or row.teams else [row.email])
     return buffer.getvalue()
+
+
+# The verdicts that are a problem with the row itself (members and pending invitations are not wrong).
+PROBLEM_VERDICTS = ("invalid_email", "duplicate", "invalid_role", "unknown_team", "ambiguous_team")
 
 
 @bp.post("/bulk/preview")
@@ -107,7 +119,7 @@ def preview():
 
 
 def _preview_page(form: BulkListForm, rows: list[InputRow], default_role: str, source: str,
-                  notice: str | None = None):
+                  notice: str | None = None, notice_title: str = "Checked again"):
     """Check the rows against Junction, store them as a draft to confirm, and show the preview."""
     try:
         result = jobs.preview_list(rows, default_role)
@@ -121,14 +133,73 @@ def _preview_page(form: BulkListForm, rows: list[InputRow], default_role: str, s
     return render_template(
         "bulk/preview.html", form=form, preview=result, draft=draft, ready=ready, resendable=resendable,
         confirm=ConfirmForm(formdata=None, token=draft.token), verdicts=VERDICTS, verdict_labels=VERDICT_LABELS,
-        role_labels=ROLE_LABELS, source=source, notice=notice,
+        role_labels=ROLE_LABELS, source=source, notice=notice, notice_title=notice_title,
+        problem_verdicts=PROBLEM_VERDICTS,
     )
 
 
 def _draft_as_input(job_id: int) -> list[InputRow]:
     """A stored draft's rows as a list to preview again (the roles and teams it resolved, by name)."""
-    return [InputRow(number=row.position, email=row.email, role_text=row.role or "", role=row.role,
-                     teams=tuple(row.team_names)) for row in jobs.job_rows(job_id)]
+    return [InputRow(number=row.position, email=row.email, role_text=row.role or "",
+                     role=role_from_text(row.role or ""), teams=tuple(row.team_names))
+            for row in jobs.job_rows(job_id)]
+
+
+@bp.post("/bulk/fix")
+@require("send")
+def fix():
+    """The preview's quick fixes: take out the rows with problems, or take each unknown team's closest name.
+    The rows keep their numbers, so the new preview still matches the file."""
+    form = ConfirmForm()
+    draft = jobs.draft_for(form.token.data or "", _who()) if form.validate() else None
+    if draft is None:
+        flash("That preview had expired or was already sent. Preview the list again.", "error")
+        return redirect(url_for("bulk.index"), code=303)
+    stored = jobs.job_rows(draft.id)
+    rows = []
+    if request.form.get("fix") == "accept":
+        notice = "The closest team name was used for each unknown team; check the rows and confirm."
+        for row, typed in zip(stored, _draft_as_input(draft.id), strict=True):
+            teams = tuple(t["suggestions"][0] if t.get("problem") == "unknown_team" and t.get("suggestions")
+                          else t["name"] for t in row.teams)
+            rows.append(InputRow(number=typed.number, email=typed.email, role_text=typed.role_text, role=typed.role,
+                                 teams=teams))
+    else:
+        removed = [row.position for row in stored if row.verdict in PROBLEM_VERDICTS]
+        notice = (f"Took out {len(removed)} {'row' if len(removed) == 1 else 'rows'} with problems "
+                  f"(row {', '.join(map(str, removed))}); the others keep their row numbers.")
+        rows = [typed for row, typed in zip(stored, _draft_as_input(draft.id), strict=True)
+                if row.verdict not in PROBLEM_VERDICTS]
+    if not rows:
+        flash("Every row had a problem, so none is left to preview. Correct the list and preview it again.", "error")
+        return redirect(url_for("bulk.index"), code=303)
+    return _preview_page(BulkListForm(formdata=None), rows, "no_role", draft.source or "pasted", notice=notice,
+                         notice_title="List changed")
+
+
+PROBLEM_COLUMNS = ("email", "role", "teams", "row", "problem", "suggestion")
+
+
+@bp.get("/bulk/<int:job_id>/problems.csv")
+@require("send")
+def problems_csv(job_id: int):
+    """The rows with problems as they were typed, with what is wrong: to fix in a spreadsheet and upload
+    again (the email, role and teams columns come first, as the list's own)."""
+    job = jobs.get_job(job_id)
+    if job is None or (job.state == DRAFT and job.created_by.strip().lower() != _who().email.strip().lower()):
+        abort(404)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(PROBLEM_COLUMNS)
+    for row in jobs.job_rows(job_id):
+        if row.verdict not in PROBLEM_VERDICTS:
+            continue
+        suggestions = "; ".join(name for t in row.teams for name in t.get("suggestions", [])[:1])
+        values = (row.email, row.role or "", ";".join(row.team_names), row.position,
+                  VERDICT_LABELS.get(row.verdict, row.verdict) + ": " + (row.preview_message or ""), suggestions)
+        writer.writerow([safe_cell(v) for v in values])
+    return Response(buffer.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="bulk-{job_id}-problem-rows.csv"'})
 
 
 @bp.post("/bulk/confirm")
@@ -161,15 +232,59 @@ def _job_or_404(job_id: int):
     return status
 
 
+# Each count group's tone, as the preview's pills: sent is good, not sent a failure, unknown to be checked.
+GROUP_TONES = {"sent": "succeeded", "not_sent": "failed", "unknown": "unknown", "held_back": "held_back"}
+# Rows in these groups need someone to look at them: they come first, in this order.
+ATTENTION_GROUPS = ("not_sent", "unknown", "held_back")
+ENDED_STATES = ("done", "cancelled")
+
+
+def _row_group(row) -> str:
+    return jobs.count_group(row.state, row.outcome_kind)
+
+
+def _summary(status: jobs.JobStatus) -> str | None:
+    """One sentence for a job that has ended: what went out and what needs a look."""
+    if status.job.state not in ENDED_STATES:
+        return None
+    counts = status.counts
+    sent = counts["sent"]
+    words = [f"{sent} of {status.total} {'invitation' if status.total == 1 else 'invitations'} sent"]
+    attention = [f"{counts[g]} {jobs.COUNT_LABELS[g].lower()}" for g in ATTENTION_GROUPS if counts[g]]
+    sentence = ("Finished: " if status.job.state == "done" else "Cancelled: ") + words[0]
+    if counts["already_member"]:
+        members = counts["already_member"]
+        sentence += f", {members} already {'a member' if members == 1 else 'members'}"
+    if counts["cancelled"]:
+        sentence += f", {counts['cancelled']} cancelled before sending"
+    sentence += "."
+    if attention:
+        sentence += f" {' and '.join(attention)} {'needs' if sum(counts[g] for g in ATTENTION_GROUPS) == 1 else 'need'}"
+        sentence += " your attention; listed first."
+    if counts["skipped"]:
+        skipped = counts["skipped"]
+        sentence += f" {skipped} {'row was' if skipped == 1 else 'rows were'} skipped in the preview."
+    return sentence
+
+
 @bp.get("/bulk/<int:job_id>")
 @require("send")
 def job_page(job_id: int):
     status = _job_or_404(job_id)
+    show = request.args.get("show")
+    show = show if show in jobs.COUNT_GROUPS else None
+    rows = jobs.job_rows(job_id)
+    order = {group: i for i, group in enumerate(ATTENTION_GROUPS)}
+    rows.sort(key=lambda row: (order.get(_row_group(row), len(order)), row.position))
+    if show:
+        rows = [row for row in rows if _row_group(row) == show]
     return render_template(
-        "bulk/job.html", status=status, rows=jobs.job_rows(job_id), row_words=jobs.row_words,
+        "bulk/job.html", status=status, rows=rows, row_words=jobs.row_words, row_group=_row_group,
         count_labels=jobs.COUNT_LABELS, count_groups=jobs.COUNT_GROUPS, state_words=STATE_WORDS,
         control=JobControlForm(formdata=None), unknown=jobs.unknown_count(job_id), role_labels=ROLE_LABELS,
-        verdict_labels=VERDICT_LABELS, skipped=SKIPPED,
+        verdict_labels=VERDICT_LABELS, skipped=SKIPPED, group_tones=GROUP_TONES, show=show,
+        summary=_summary(status), ended=status.job.state in ENDED_STATES,
+        filter_url=lambda key: url_for("bulk.job_page", job_id=job_id, show=None if key == "all" else key),
     )
 
 
@@ -180,6 +295,7 @@ def job_json(job_id: int):
     body = status.as_json()
     body["state_words"] = STATE_WORDS.get(status.job.state, status.job.state)
     body["rows"] = [{"id": row.id, "outcome": jobs.row_words(row), "message": row.message or "",
+                     "tone": GROUP_TONES.get(_row_group(row), "neutral"),
                      "field_errors": row.field_errors or {}} for row in jobs.job_rows(job_id) if row.state != SKIPPED]
     return body
 

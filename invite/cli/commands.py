@@ -128,6 +128,10 @@ def finish(report: Report, as_json: bool) -> NoReturn:
         for name, messages in report.field_errors.items():
             for message in messages:
                 say(f"  {FIELD_LABELS.get(name, name)}: {message}", err=err)
+        # Titles carry no HTTP status: where it tells support something (an unknown outcome, an error Junction
+        # did not explain), it follows, as the pages' "For support" line.
+        if report.data.get("http_status") and (report.code == exits.UNKNOWN or report.outcome == "rejected"):
+            say(f"  For support: HTTP {report.data['http_status']}.", err=err)
         for message in report.form_errors:
             say(f"  {message}", err=err)
     click.get_current_context().exit(report.code)
@@ -435,6 +439,8 @@ def _listing(rows: Iterable[Any], doing: str, **how: Any) -> None:
         message = views.failure(exc, doing, paged=False)
         say(message["title"], "error", err=True)
         say(f"  {_with_hint(message['text'], isinstance(exc, UnreachableError))}", err=True)
+        if exc.http_status:
+            say(f"  For support: HTTP {exc.http_status}.", err=True)
         click.get_current_context().exit(exits.for_lookup(exc))
 
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 from invite.core.outcomes import retry_hint
+from invite.core.outcomes import what_went_wrong as what_went_wrong  # the members' words use the same
 from invite.junction.errors import (
     AuthenticationError,
     JunctionError,
     NotFoundError,
     RateLimitError,
-    UnexpectedResponseError,
     UnreachableError,
     UnsendableRequestError,
 )
@@ -90,13 +90,5 @@ def not_done_words(error: JunctionError, verb: str, again: str) -> tuple[str, st
                 "Try again in a minute. If it keeps failing, Junction or the network may be down.")
     if isinstance(error, UnsendableRequestError):
         return f"{lead} {error.message}", "Reload the page and try again."
-    status = f" (HTTP {error.http_status})" if error.http_status else ""
-    return f"{lead} Junction answered with an error{status}.", f"Try again in a minute, then {again}."
+    return f"{lead} Junction answered with an error.", f"Try again in a minute, then {again}."
 
-
-def what_went_wrong(error: JunctionError) -> str:
-    if isinstance(error, UnexpectedResponseError):
-        return f"Junction's answer could not be understood (HTTP {error.http_status})"
-    if error.http_status is None:
-        return "Junction did not answer in time"
-    return f"Junction failed while handling it (HTTP {error.http_status})"

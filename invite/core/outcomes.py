@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from invite.core import vocabulary
 from invite.junction.errors import (
     AuthenticationError,
     ConflictError,
@@ -37,11 +38,15 @@ def result_outcome(status: InviteStatus, request_id: str | None = None) -> dict[
     return {"kind": "result", "status": status.value, "junction_request_id": request_id}
 
 
-def alert(title: str, text: str, sent: str, error: JunctionError | None = None) -> dict[str, Any]:
+def alert(title: str, text: str, sent: str, error: JunctionError | None = None,
+          email: str | None = None) -> dict[str, Any]:
+    """An alert's words. The title never carries an HTTP status (the page shows it under "For support");
+    email, for an invitation that may have been sent, is the address the page offers to look up."""
     return {
         "title": title,
         "text": text,
         "sent": sent,
+        "email": email,
         "http_status": error.http_status if error else None,
         "junction_request_id": error.request_id if error else None,
         "error_kind": type(error).__name__ if error else None,
@@ -94,8 +99,7 @@ def describe_not_sent(error: JunctionError) -> dict[str, Any]:
     if isinstance(error, UnsendableRequestError):
         return alert("Not sent: " + error.message,
                       "Type the address again (or copy it from somewhere else), then send again.", NOT_SENT, error)
-    status = f" (HTTP {error.http_status})" if error.http_status else ""
-    return alert(f"Not sent: Junction answered with an error{status}.",
+    return alert("Not sent: Junction answered with an error.",
                   "Try again in a minute." + _ENTRIES_KEPT, NOT_SENT, error)
 
 
@@ -110,17 +114,13 @@ def describe_unknown(error: JunctionError, email: str, started_at: datetime,
 
     Returns a result outcome when the lookup proves an invitation went out just now.
     """
-    if isinstance(error, UnexpectedResponseError):
-        what = f"Junction's answer could not be understood (HTTP {error.http_status})"
-    elif error.http_status is None:
-        what = "Junction did not answer in time"
-    else:
-        what = f"Junction failed while handling it (HTTP {error.http_status})"
+    what = what_went_wrong(error)
+    # The title is the vocabulary's words for the outcome, as /activity and a bulk job's row show it.
+    title = vocabulary.label("unknown", "send") + "."
     if check_error is not None:
         return form_outcome(alert(
-            f"Unknown: {what}, so the invitation may or may not have been sent.",
-            f"Checking Junction's invitations list failed too. Before sending again, look {email} up "
-            "on the Invitations page in a minute.", MAYBE_SENT, error))
+            title, f"{what}, and checking Junction's invitations list failed too. Before sending again, look "
+            f"{email} up on the Invitations page in a minute.", MAYBE_SENT, error, email))
     if pending is not None and _is_recent(pending, started_at):
         return {"kind": "result", "status": "confirmed_pending", "junction_request_id": error.request_id,
                 "checked_invite": {"id": pending.id, "invited_at": pending.invited_at.isoformat(),
@@ -128,21 +128,28 @@ def describe_unknown(error: JunctionError, email: str, started_at: datetime,
     if pending is not None:
         last = (pending.resent_at or pending.invited_at).strftime("%Y-%m-%d %H:%M UTC")
         return form_outcome(alert(
-            f"Unknown: {what}. An invitation for {email} was already pending, last sent {last}.",
-            "This resend may not have gone out. If they still have not received it, send again.",
-            MAYBE_SENT, error))
+            title, f"{what}. An invitation for {email} was already pending, last sent {last}; this resend may not "
+            "have gone out. If they still have not received it, send again.", MAYBE_SENT, error, email))
     if isinstance(error, OutcomeUnknownError | UnexpectedResponseError):
         # No answer, or one we cannot read: Junction may have acted or still be acting, so an empty list
         # proves nothing yet.
         return form_outcome(alert(
-            f"Unknown: {what}, and Junction does not list an invitation for {email} yet.",
-            "It may still be on its way. Look the address up on the Invitations page in a minute "
-            "before sending again.", MAYBE_SENT, error))
+            title, f"{what}, and Junction does not list an invitation for {email} yet. It may still be on its "
+            "way. Look the address up on the Invitations page in a minute before sending again.",
+            MAYBE_SENT, error, email))
     return form_outcome(alert(
-        f"Unknown: {what}, and its invitations list, checked right after, shows none for {email}.",
-        "It was probably not sent. Look the address up on the Invitations page in a minute before sending "
-        "again. (If they are already a member, Junction will say so.)",
-        MAYBE_SENT, error))
+        title, f"{what}, and its invitations list, checked right after, shows none for {email}. It was probably "
+        "not sent. Look the address up on the Invitations page in a minute before sending again. (If they are "
+        "already a member, Junction will say so.)", MAYBE_SENT, error, email))
+
+
+def what_went_wrong(error: JunctionError) -> str:
+    """What went wrong with an answer, in words (its HTTP status goes with the details for support)."""
+    if isinstance(error, UnexpectedResponseError):
+        return "Junction's answer could not be understood"
+    if error.http_status is None:
+        return "Junction did not answer in time"
+    return "Junction failed while handling it"
 
 
 def revoke_outcome(level: str, title: str, text: str = "") -> dict[str, Any]:

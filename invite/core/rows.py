@@ -22,6 +22,9 @@ from invite.junction.errors import (
 )
 from invite.junction.models import Creator, Invite, Member
 
+# A team Junction no longer lists, in the same words on every page (never its raw id).
+DELETED_TEAM = "a deleted team"
+
 
 def role_label(role: str) -> str:
     return ROLE_LABELS.get(role, role)
@@ -31,7 +34,7 @@ def team_labels(role: str, team_ids: tuple[str, ...], names: dict[str, str]) -> 
     """Team names for a role's bindings; an org admin without bindings has every team."""
     if not team_ids:
         return ["All teams"] if role == "org_admin" else []
-    return [names.get(team_id, "unknown team") for team_id in team_ids]
+    return [names.get(team_id, DELETED_TEAM) for team_id in team_ids]
 
 
 def creator_label(creator: Creator) -> str:
@@ -45,7 +48,7 @@ def creator_label(creator: Creator) -> str:
     if creator.type == "vital_staff":
         return "Junction staff"
     if creator.type == "removed_org_member":
-        return "removed member"
+        return "a former member"
     return creator.type.replace("_", " ")
 
 
@@ -61,14 +64,23 @@ class InviteRow:
     created_by: str
     creator_type: str
     # Who in the company sent / last resent it, from our own audit trail (routes.dashboard_senders()).
-    sent_via_dashboard_by: str | None = None
+    sent_by: str | None = None
+    resent_by: str | None = None
+
+    @property
+    def sent_via_dashboard_by(self) -> str | None:
+        """Both, in words: "sent by a@x; last resent by b@x"."""
+        parts = [f"sent by {self.sent_by}"] if self.sent_by else []
+        parts += [f"last resent by {self.resent_by}"] if self.resent_by else []
+        return "; ".join(parts) or None
 
     @property
     def last_sent(self) -> datetime:
         return self.resent_at or self.invited_at
 
 
-def invite_row(invite: Invite, names: dict[str, str], sent_by: str | None = None) -> InviteRow:
+def invite_row(invite: Invite, names: dict[str, str],
+               senders: tuple[str | None, str | None] = (None, None)) -> InviteRow:
     return InviteRow(
         id=invite.id,
         email=invite.email,
@@ -79,7 +91,8 @@ def invite_row(invite: Invite, names: dict[str, str], sent_by: str | None = None
         resent_at=utc(invite.resent_at) if invite.resent_at else None,
         created_by=creator_label(invite.creator),
         creator_type=invite.creator.type,
-        sent_via_dashboard_by=sent_by,
+        sent_by=senders[0],
+        resent_by=senders[1],
     )
 
 
@@ -164,7 +177,7 @@ def failure(error: JunctionError, doing: str, *, paged: bool = False) -> dict[st
     if isinstance(error, UnexpectedResponseError):
         return message("error", f"{doing}: Junction's answer could not be read.", "Try again in a minute.", error)
     if isinstance(error, ServerError):
-        return message("error", f"{doing}: Junction failed with a server error (HTTP {error.http_status}).",
+        # No HTTP status in a title: the page shows it under "For support".
+        return message("error", f"{doing}: Junction failed with a server error.",
                        "Try again in a minute.", error)
-    status = f" (HTTP {error.http_status})" if error.http_status else ""
-    return message("error", f"{doing}: Junction answered with an error{status}.", "Try again in a minute.", error)
+    return message("error", f"{doing}: Junction answered with an error.", "Try again in a minute.", error)

@@ -50,18 +50,11 @@ def _row_token(action: str, invite_id: str) -> str:
     return issue_row_token(current_app.secret_key, action, invite_id)
 
 
-def dashboard_senders(invites: tuple[Invite, ...]) -> dict[str, str]:
-    """Invite id -> who in the company sent and last resent it, from our own trail (Junction only knows
-    "management key")."""
-    described = {}
-    for invite_id, (created, resent) in queries.senders(invites).items():
-        parts = []
-        if created:
-            parts.append(f"sent by {created.actor_email}")
-        if resent:
-            parts.append(f"last resent by {resent.actor_email}")
-        described[invite_id] = "; ".join(parts)
-    return described
+def dashboard_senders(invites: tuple[Invite, ...]) -> dict[str, tuple[str | None, str | None]]:
+    """Invite id -> (who in the company sent it, who last resent it), from our own trail (Junction only
+    knows "management key")."""
+    return {invite_id: (created.actor_email if created else None, resent.actor_email if resent else None)
+            for invite_id, (created, resent) in queries.senders(invites).items()}
 
 
 class RowLinks:
@@ -169,24 +162,26 @@ def _matches(invite: Invite, pager: Pager) -> bool:
                  or when.older_than(invite.resent_at or invite.invited_at, pager.older_than_days)))
 
 
-def _filtered_page(client: JunctionClient, pager: Pager) -> tuple[Page[Invite] | None, int, dict[str, Any] | None]:
+def _filtered_page(client: JunctionClient, pager: Pager, *, lister: Any = None, matches: Any = _matches,
+                   what: str = "invitations") -> tuple[Page[Any] | None, int, dict[str, Any] | None]:
     """The invitations matching the role and age filters among up to FILTERED_PAGES of Junction's pages, as
     one page whose next_cursor continues after the last page looked at, and how many were looked at; or
     the problem to show."""
-    matches: list[Invite] = []
+    found: list[Any] = []
     looked_at = 0
     cursor = pager.cursor
+    list_page = lister or client.list_invites
     try:
         for _ in range(FILTERED_PAGES):
-            page = client.list_invites(search_query=pager.search_query, cursor=cursor)
+            page = list_page(search_query=pager.search_query, cursor=cursor)
             looked_at += len(page.items)
-            matches.extend(invite for invite in page.items if _matches(invite, pager))
+            found.extend(item for item in page.items if matches(item, pager))
             cursor = page.next_cursor
-            if cursor is None or len(matches) >= len(page.items):
+            if cursor is None or len(found) >= len(page.items):
                 break
     except JunctionError as exc:
-        return None, 0, views.failure(exc, "Could not load the invitations", paged=pager.cursor is not None)
-    return Page(items=tuple(matches), next_cursor=cursor), looked_at, None
+        return None, 0, views.failure(exc, f"Could not load the {what}", paged=pager.cursor is not None)
+    return Page(items=tuple(found), next_cursor=cursor), looked_at, None
 
 
 @bp.get("/invitations")
@@ -205,15 +200,13 @@ def invitations():
     rows: list[views.InviteRow] = []
     if page is not None:
         senders = dashboard_senders(page.items)
-        rows = [views.invite_row(invite, names, senders.get(invite.id)) for invite in page.items]
+        rows = [views.invite_row(invite, names, senders.get(invite.id, (None, None))) for invite in page.items]
     return render_template(
         "support/invitations.html",
         pager=pager,
         rows=rows,
         on_page=on_page,
         revoked=any(m is not None and m.get("level") == "success" for m in messages),
-        # Junction's creator column says nothing when every row is "Management Key": drop it then.
-        show_creator=any(row.creator_type != "management_key" for row in rows),
         role_filters=[(value, views.role_label(value)) for value in ROLE_FILTERS],
         age_filters=AGE_FILTERS,
         next_cursor=page.next_cursor if page is not None else None,
@@ -257,10 +250,15 @@ def members():
     pager = Pager.from_args(request.args)
     upstream = get_upstream()
     names = upstream.team_names()
-    page, problem = _one_page(upstream.client.list_members, pager, "members")
+    if pager.role:  # Junction cannot filter members by role either: looked for as invitations are
+        page, _, problem = _filtered_page(upstream.client, pager, lister=upstream.client.list_members,
+                                          matches=lambda member, p: member.role == p.role, what="members")
+    else:
+        page, problem = _one_page(upstream.client.list_members, pager, "members")
     rows = [views.member_row(member, names, pager.q) for member in page.items] if page is not None else []
     return render_template("support/members.html", pager=pager, rows=rows,
-                           next_cursor=page.next_cursor if page is not None else None, problem=problem)
+                           next_cursor=page.next_cursor if page is not None else None, problem=problem,
+                           role_filters=[(value, views.role_label(value)) for value in ROLE_FILTERS])
 
 
 # ------------------------------------------------------------------------------------------ resend
