@@ -222,6 +222,7 @@ def test_no_serious_accessibility_violations(variant, width, page, live, sandbox
     page.set_viewport_size({"width": width, "height": 900})
     proof = PAGE_VARIANTS[variant](page, live, sandbox)
     expect(proof.first).to_be_visible()  # the page under test really is the variant named
+    page.wait_for_load_state("load")  # its stylesheet applied: on a loaded machine the text can come first
     scroll_width, window_width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
     assert scroll_width <= window_width, f"{variant} is {scroll_width} px wide at {window_width} px"
     results = Axe().run(page)
