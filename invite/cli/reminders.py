@@ -46,15 +46,6 @@ def _policy() -> ReminderPolicy:
     return policy
 
 
-def describe_policy(policy: ReminderPolicy) -> str:
-    if not policy.on:
-        return "Reminders are off: INVITE_REMIND_AFTER is not set (or INVITE_REMIND_MAX is 0)."
-    assert policy.after is not None
-    return (f"Reminders: {rules.duration_text(policy.after)} after the last send, at most {policy.max_reminders} "
-            f"per invitation, {rules.describe_window(policy)}, checked every "
-            f"{rules.duration_text(policy.check_every)}; stale after {rules.duration_text(policy.stale_after)}.")
-
-
 def _item(planned: reminders.Planned, now: datetime) -> dict[str, Any]:
     decision = planned.decision
     return {"email": planned.invite.email, "invite_id": planned.invite.id, "state": decision.state,
@@ -88,9 +79,9 @@ def plan(as_json: bool) -> None:
     if as_json:
         emit_json({"outcome": "planned", "exit_code": exits.DONE, "on": policy.on,
                    "paused": {"by": paused.by, "at": paused.at.isoformat()} if paused else None,
-                   "policy": describe_policy(policy), "due": len(due), "invitations": items})
+                   "policy": rules.describe_policy(policy), "due": len(due), "invitations": items})
         return
-    say(describe_policy(policy))
+    say(rules.describe_policy(policy))
     if paused is not None:
         say(f"All reminders are paused (by {paused.by}, {paused.at:%Y-%m-%d %H:%M} UTC): "
             "`invite reminders resume` turns them on again.", "warning")
@@ -105,7 +96,7 @@ def run(as_json: bool) -> None:
     """One check now, within the same rules as the worker's: the send limits, the hours, the maximum."""
     policy = _policy()
     if not policy.on:
-        _finish("off", exits.NOT_DONE, describe_policy(policy), "Nothing was sent.", as_json=as_json)
+        _finish("off", exits.NOT_DONE, rules.describe_policy(policy), "Nothing was sent.", as_json=as_json)
     upstream = get_upstream()
     settings = current_app.extensions["settings"]
     in_doubt_after = reminders.in_doubt_after(settings.timeout_seconds)

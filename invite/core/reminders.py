@@ -235,3 +235,14 @@ def _until(span: timedelta) -> str:
     if hours < 48:
         return f"{hours} hours"
     return f"{hours // 24} days"
+
+
+def describe_policy(policy: ReminderPolicy) -> str:
+    """The policy in one sentence, as /reminders and `invite reminders plan` both say it."""
+    if not policy.on:
+        return "Reminders are off: INVITE_REMIND_AFTER is not set (or INVITE_REMIND_MAX is 0)."
+    assert policy.after is not None
+    return (f"A pending invitation is reminded {duration_words(policy.after)} after the last send, at most "
+            f"{policy.max_reminders} times, {describe_window(policy)}, checked every "
+            f"{duration_words(policy.check_every)}. Older than {duration_words(policy.stale_after)}, it is stale "
+            "and no longer reminded.")

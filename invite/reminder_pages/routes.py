@@ -54,21 +54,12 @@ def overview():
                   key=lambda p: (p.decision.due_at, p.invite.email.lower()))
     stale = sorted((p for p in planned if p.decision.stale), key=lambda p: p.invite.invited_at)
     return render_template(
-        "reminders/overview.html", nav_section="reminders", policy=policy, policy_words=_policy_words(policy),
+        "reminders/overview.html", nav_section="reminders", policy=policy, policy_words=rules.describe_policy(policy),
         now=now, week=week,
         stale=stale, problem=problem, paused=reminders.paused_by(), trail=reminders.switch_trail(),
         pause_token=forms.issue(current_app.secret_key, "pause"),
         resume_token=forms.issue(current_app.secret_key, "resume"), ago=when.ago,
         words=rules.words, due_state=DUE, notice=request.args.get("notice"))
-
-
-def _policy_words(policy: ReminderPolicy) -> str:
-    if not policy.on:
-        return "Reminders are off: INVITE_REMIND_AFTER is not set."
-    assert policy.after is not None
-    return (f"A pending invitation is reminded {rules.duration_words(policy.after)} after the last send, at most "
-            f"{policy.max_reminders} times, {rules.describe_window(policy)}. Older than "
-            f"{rules.duration_words(policy.stale_after)}, it is stale and no longer reminded.")
 
 
 @bp.post("/reminders/pause")
