@@ -39,18 +39,28 @@ def _teams() -> list[Team]:
         return []
 
 
-def _load(raw_id: str) -> tuple[str, Member | None, dict[str, Any] | None]:
-    """(member id, the member as Junction lists them now or None, a problem to show instead)."""
+class _MemberMissing(Exception):
+    """No member to show: not in the org (problem None), or Junction could not be asked (problem says why)."""
+
+    def __init__(self, member_id: str, problem: dict[str, Any] | None):
+        super().__init__(member_id)
+        self.member_id, self.problem = member_id, problem
+
+
+def _load(raw_id: str) -> tuple[str, Member]:
+    """(member id, the member as Junction lists them now); every view's page for a missing member otherwise."""
     member_id = canonical_uuid(raw_id)
     if member_id is None:
         abort(404)
     try:
         member = get_upstream().client.get_member(member_id)
     except JunctionError as exc:
-        return member_id, None, views.message(
+        raise _MemberMissing(member_id, views.message(
             "error", "The member could not be loaded from Junction.",
-            f"{exc.message} Nothing was changed. Try again in a minute.", exc)
-    return member_id, member, None
+            f"{exc.message} Nothing was changed. Try again in a minute.", exc)) from None
+    if member is None:
+        raise _MemberMissing(member_id, None)
+    return member_id, member
 
 
 def _is_self(member: Member) -> bool:
@@ -73,6 +83,11 @@ def history_detail(row: Any) -> str:
     return ""
 
 
+@bp.errorhandler(_MemberMissing)
+def _missing(error: _MemberMissing):
+    return _render_missing(error.member_id, error.problem)
+
+
 def _render_missing(member_id: str, problem: dict[str, Any] | None):
     status = 502 if problem else 404
     if problem is None:
@@ -85,9 +100,7 @@ def _render_missing(member_id: str, problem: dict[str, Any] | None):
 @bp.get("/members/<member_id>")
 @require("view")
 def member_page(member_id: str):
-    member_id, member, problem = _load(member_id)
-    if member is None:
-        return _render_missing(member_id, problem)
+    member_id, member = _load(member_id)
     names = get_upstream().team_names()
     rows = history.history(member.email)
     return render_template(
@@ -111,9 +124,7 @@ def _change_form(member: Member, *, role: str, team_ids: list[str], errors: dict
 @bp.get("/members/<member_id>/change")
 @require("change_member")
 def change_form(member_id: str):
-    member_id, member, problem = _load(member_id)
-    if member is None:
-        return _render_missing(member_id, problem)
+    member_id, member = _load(member_id)
     # The "already a member" result offers this pre-filled with what the invitation asked for.
     role = request.args.get("role") if request.args.get("role") in ROLES else member.role
     team_ids = request.args.getlist("teams") if request.args.get("role") in ROLES else list(member.team_ids)
@@ -124,9 +135,7 @@ def change_form(member_id: str):
 @require("change_member")
 def change_review(member_id: str):
     """The change as posted, checked; then a confirmation showing it as before → after."""
-    member_id, member, problem = _load(member_id)
-    if member is None:
-        return _render_missing(member_id, problem)
+    member_id, member = _load(member_id)
     names = {t.id: t.name for t in _teams()}
     change = forms.read_change(request.form, set(names))
     seen = (change.seen_role or member.role, change.seen_team_ids if change.seen_role else list(member.team_ids))
@@ -154,9 +163,7 @@ def change_confirm(member_id: str):
         return redirect(url_for("members.member_page", member_id=member_id, notice="expired"), code=303)
     if (existing := get_action(change.token)) is not None:
         return redirect(url_for("members.done", member_id=member_id, token=existing.token), code=303)
-    _, member, problem = _load(member_id)
-    if member is None:
-        return _render_missing(member_id, problem)
+    _, member = _load(member_id)
     if change.errors:
         return _change_form(member, role=change.role, team_ids=change.team_ids, errors=change.errors, status=422)
     before, after = _seen(change.seen_role, change.seen_team_ids, names), _seen(change.role, change.team_ids, names)
@@ -183,9 +190,7 @@ def change_confirm(member_id: str):
 @bp.get("/members/<member_id>/remove")
 @require("remove_member")
 def remove_confirm(member_id: str):
-    member_id, member, problem = _load(member_id)
-    if member is None:
-        return _render_missing(member_id, problem)
+    member_id, member = _load(member_id)
     names = get_upstream().team_names()
     token = forms.issue_member_token(current_app.secret_key, "remove_member", member_id, current_identity().email)
     return render_template("members/remove.html", member=member, row=views.member_row(member, names, ""),
@@ -201,9 +206,7 @@ def remove(member_id: str):
         return redirect(url_for("members.member_page", member_id=member_id, notice="expired"), code=303)
     if (existing := get_action(token)) is not None:
         return redirect(url_for("members.done", member_id=member_id, token=existing.token), code=303)
-    _, member, problem = _load(member_id)
-    if member is None:
-        return _render_missing(member_id, problem)
+    _, member = _load(member_id)
     names = get_upstream().team_names()
     seen_role = (request.form.get("seen_role") or member.role).strip()
     seen_teams = [t for t in request.form.getlist("seen_teams") if t] if request.form.get("seen_role") \
