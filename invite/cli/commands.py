@@ -28,6 +28,7 @@ from invite.adapters.logs import JsonLogFormatter
 from invite.adapters.storage import ACTIONS, Action, Claim
 from invite.adapters.upstream import Upstream, get_upstream
 from invite.cli import exits
+from invite.cli.access import access_group
 from invite.cli.acting import acting_option
 from invite.cli.bulk import bulk_group
 from invite.cli.configuration import ConfiguredGroup, refuse_a_throwaway_junction, unreachable_hint
@@ -554,3 +555,4 @@ def activity(who: str | None, target: str | None, action: str | None, outcome: s
 invite_group.add_command(bulk_group)
 invite_group.add_command(member_group)  # invite/cli/members.py
 invite_group.add_command(reminders_group)  # invite/cli/reminders.py
+invite_group.add_command(access_group)  # invite/cli/access.py
