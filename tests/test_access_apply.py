@@ -417,3 +417,46 @@ def test_promotions_go_before_the_demotions_and_removals_of_the_same_plan():
     assert [(c.kind, c.email) for c in ordered] == [(INVITE, "dee@example.com"), (UPDATE, "bob@example.com"),
                                                     (UPDATE, "ada@example.com")]
     assert set(KINDS) >= {c.kind for c in ordered}
+
+
+def test_a_429_on_a_member_change_holds_the_job_for_retry_after_then_makes_it_once(app, sandbox, monkeypatch):
+    """The bulk machinery's pacing holds for every kind of change: the member change Junction rate-limits goes
+    back to the queue, nothing is sent before Retry-After, then it is made once (two trail rows: the 429's and
+    the change's)."""
+    from flask import Response
+
+    from invite.bulk import jobs
+    from invite.sandbox import member_scripts
+
+    limited = sandbox.state.add_member("Rate Limited", "limited@example.com", "no_role")
+    asked: list[tuple[float, str]] = []
+    original = member_scripts.scripted_failure
+
+    def once_rate_limited(email: str):
+        asked.append((time.monotonic(), email))
+        if email == "limited@example.com" and len([e for _, e in asked if e == email]) == 1:
+            return Response('{"detail":"Too many requests"}', status=429, mimetype="application/json",
+                            headers={"Retry-After": "2"})
+        return original(email)
+
+    monkeypatch.setattr(member_scripts, "scripted_failure", once_rate_limited)
+    client = app.extensions["upstream"].client
+    app.extensions["bulk_queue"].wake = lambda job_id: None  # run below, in this process
+    with app.app_context():
+        plan = plan_for(client, changes={"limited@example.com": ("org_admin", []),
+                                         "sam.oconnor@acmehealth.com": ("team_admin", [CARDIOLOGY])})
+        job_id = access_apply.apply_plan(plan, actor=Actor(email=ACTOR, role="admin", channel="cli"), client=client,
+                                         max_removals=0)
+    assert jobs.run_job(app, job_id) == "done"
+    with app.app_context():
+        trail = list(db.session.scalars(db.select(Action).where(Action.bulk_job_id == job_id).order_by(Action.id)))
+        job = db.session.get(BulkJob, job_id)
+        assert job.state == "done"
+    assert [(a.target_email, a.outcome_kind) for a in trail] == [
+        ("limited@example.com", "rate_limited"), ("limited@example.com", "member_changed"),
+        ("sam.oconnor@acmehealth.com", "member_changed")]
+    patches = [(e["path"], e["status"]) for e in sandbox.state.requests_log() if e["method"] == "PATCH"]
+    assert [status for _, status in patches] == [429, 200, 200] and patches[0][0].endswith(limited["id"])
+    # Nothing at all was changed while Junction's Retry-After ran.
+    limited_at = asked[0][0]
+    assert all(at - limited_at >= 1.8 for at, _ in asked[1:]), asked
