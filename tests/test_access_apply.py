@@ -460,3 +460,25 @@ def test_a_429_on_a_member_change_holds_the_job_for_retry_after_then_makes_it_on
     # Nothing at all was changed while Junction's Retry-After ran.
     limited_at = asked[0][0]
     assert all(at - limited_at >= 1.8 for at, _ in asked[1:]), asked
+
+
+def test_a_file_that_is_not_a_plan_says_so_and_changes_nothing(app, sandbox, tmp_path):
+    def apply(text: str, *args: str):
+        path = tmp_path / "plan.json"
+        path.write_text(text, encoding="utf-8")
+        return app.test_cli_runner().invoke(args=["invite", "access", "apply", str(path), "--as", ACTOR, *args],
+                                            env={"INVITE_ACTOR": None, "NO_COLOR": None})
+
+    cases = {"{not json": "plan.json: not JSON (line 1, column 2",
+             '{"format": 9}': "plan.json: not a plan this version can read (format 9).",
+             '{"format": 1, "changes": []}': "plan.json: not a plan: a field a plan has is missing"}
+    for text, said in cases.items():
+        result = apply(text)
+        assert result.exit_code == exits.NOT_DONE, result.output
+        assert said in result.stderr and "nothing was changed" in result.stderr and result.exception is not None
+        assert isinstance(result.exception, SystemExit)
+    assert sandbox.state.requests_log() == []
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(BulkJob)) == 0
+    as_json = apply("[]", "--json")
+    assert json.loads(as_json.stdout)["outcome"] == "bad_plan"
