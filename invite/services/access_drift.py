@@ -39,7 +39,8 @@ class DriftResult:
 def file_problems_text(source: str, error: AccessFileError) -> str:
     """A file's problems in one paragraph, each with its line: what /access and the log say about it."""
     problems = list(error.problems)
-    named = "; ".join(f"line {p.line}: {p.message}" if p.line else p.message for p in problems[:PROBLEMS_NAMED])
+    named = "; ".join(f"line {p.line}: {p.message.rstrip('.')}" if p.line else p.message.rstrip(".")
+                      for p in problems[:PROBLEMS_NAMED])
     more = len(problems) - PROBLEMS_NAMED
     count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
     return (f"{source} has {count}: {named}" + (f"; and {more} more" if more > 0 else "")
