@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import hashlib
 import textwrap
+from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from invite.core.access import DEFAULT_MANAGED, AccessFile
-from invite.core.access_file import MAX_BYTES, AccessFileError, parse_access_file
-from invite.junction.models import Team
+from invite.core.access import DEFAULT_MANAGED, AccessFile, OrgState, compute_plan
+from invite.core.access_file import MAX_BYTES, AccessFileError, parse_access_file, render_access_file
+from invite.junction.models import Creator, Invite, Member, Team
 
 CARDIOLOGY = Team("80240536-14a5-521a-a7ab-b13f2741d88b", "Cardiology", "us")
 BERLIN = Team("59897663-6785-514e-b626-7f993a79f223", "Berlin Clinic", "eu")
@@ -491,3 +494,130 @@ def test_toml_means_the_same_as_yaml():
 def test_toml_problems_have_lines_too(text, line, words):
     found = problems(text, "access.toml")
     assert any(number == line and words in message for number, message in found), found
+
+
+# ------------------------------------------------------------------------------------------- export, round trip
+
+WHEN = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+
+def member(email: str, role: str, *teams: str, name: str = "") -> Member:
+    return Member(id=f"m-{email}", name=name or email.split("@")[0].title(), email=email, role=role,
+                  team_ids=tuple(teams), created_on=WHEN)
+
+
+def invite(email: str, role: str, *teams: str) -> Invite:
+    return Invite(id=f"i-{email}", email=email, role=role, team_ids=tuple(teams), invited_at=WHEN, resent_at=None,
+                  creator=Creator(type="management_key"))
+
+
+ORG = OrgState(
+    members=(member("zed@example.com", "org_admin", name="Zed Zero"),
+             member("Ada@Example.com", "team_admin", BERLIN.id, CARDIOLOGY.id, name="Ada Lovelace"),
+             member("noteam@example.com", "team_admin"),
+             member("twin@example.com", "team_admin", TWIN_A.id),
+             member("plain@example.com", "no_role", CARDIOLOGY.id),
+             member("odd@example", "no_role")),
+    invites=(invite("pending@example.com", "no_role", BERLIN.id), invite("ada@example.com", "org_admin"),
+             invite("later@example.com", "team_admin", "gone-team-id", CARDIOLOGY.id)),
+    teams=tuple(TEAMS),
+)
+
+
+def test_the_export_reads_as_a_file_to_start_from():
+    text = render_access_file(ORG, notes={"ada@example.com": "invited by sam@example.com on 2026-01-02"},
+                              exported_at=datetime(2026, 12, 7, 13, 5, tzinfo=UTC))
+    assert text == textwrap.dedent(f"""\
+        # Access as code: who should have which role and teams in the Junction org.
+        # Exported from Junction on 2026-12-07 13:05 UTC: 5 members, 2 pending invitations.
+        # `invite access plan access.yaml` lists what would change; nothing changes until a plan is applied.
+        # Roles: org_admin, team_admin, no_role. Teams by name (or by id). Addresses are compared without case.
+
+        # What this file owns: pending invitations (invites) and members' roles and teams (members).
+        # Add removals to remove members who are not in the file.
+        manage: [invites, members]
+
+        # Addresses the plan never touches, as patterns (* and ?): service accounts, say.
+        # Listed here: addresses Junction holds that the invite form would not accept.
+        ignore:
+          - odd@example
+
+        # What an entry gets for a key it leaves out.
+        defaults:
+          role: no_role
+
+        people:
+          # Members (5)
+          - email: Ada@Example.com  # Ada Lovelace, member since 2026-01-05; invited by sam@example.com on 2026-01-02
+            role: team_admin
+            teams: [Berlin Clinic, Cardiology]
+          - email: noteam@example.com  # Noteam, member since 2026-01-05
+            role: team_admin
+            teams: []
+          - email: plain@example.com  # Plain, member since 2026-01-05
+            role: no_role
+          - email: twin@example.com  # Twin, member since 2026-01-05
+            role: team_admin
+            teams: [{TWIN_A.id}]
+          - email: zed@example.com  # Zed Zero, member since 2026-01-05
+            role: org_admin
+          # Pending invitations (2)
+          - email: later@example.com  # pending, invited 2026-01-05; left out teams the org does not list: gone-team-id
+            role: team_admin
+            teams: [Cardiology]
+          - email: pending@example.com  # pending, invited 2026-01-05
+            role: no_role
+            teams: [Berlin Clinic]
+        """)
+
+
+@pytest.mark.parametrize("toml", [False, True])
+def test_the_export_parses_back_and_plans_nothing(toml):
+    text = render_access_file(ORG, toml=toml)
+    wanted = parse_access_file(text.encode(), TEAMS, filename="access.toml" if toml else "access.yaml")
+    assert wanted.manage == {"invites", "members"} and wanted.ignore == ("odd@example",)
+    plan = compute_plan(wanted, ORG)
+    # The one change: an invitation for a team the org no longer lists cannot be written back.
+    assert [(c.kind, c.email) for c in plan.changes] == [("reinvite", "later@example.com")]
+    assert plan.left_alone == () and plan.ignored == 1
+
+
+def test_an_empty_org_exports_a_file_that_wants_nobody():
+    for toml in (False, True):
+        text = render_access_file(OrgState((), (), ()), toml=toml)
+        wanted = parse_access_file(text.encode(), [], filename="a.toml" if toml else "a.yaml")
+        assert wanted.people == ()
+
+
+_NAMES = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=12)
+_ADDRESSES = st.builds(lambda first, sep, last, domain: f"{first}{sep}{last}@{domain}.example.com",
+                       st.sampled_from(["ada", "Bob", "x9"]), st.sampled_from(["", ".", "+", "-", "_"]),
+                       st.sampled_from(["lee", "O", "42"]), st.sampled_from(["a", "b-c", "Mail"]))
+
+
+@st.composite
+def _orgs(draw) -> OrgState:
+    names = draw(st.lists(_NAMES, min_size=0, max_size=6))
+    teams = tuple(Team(f"{i:08d}-0000-4000-8000-000000000000", name, "us") for i, name in enumerate(names))
+    ids = [t.id for t in teams]
+    addresses = draw(st.lists(_ADDRESSES, max_size=8, unique_by=str.lower))
+    members, invites = [], []
+    for address in addresses:
+        role = draw(st.sampled_from(["org_admin", "team_admin", "no_role"]))
+        team_ids = tuple(draw(st.lists(st.sampled_from(ids), max_size=3))) if ids else ()
+        if draw(st.booleans()):
+            members.append(Member(f"m-{address}", draw(_NAMES), address, role, team_ids, WHEN))
+        else:
+            invites.append(Invite(f"i-{address}", address, role, team_ids, WHEN, None, Creator("management_key")))
+    return OrgState(tuple(members), tuple(invites), teams)
+
+
+@settings(max_examples=100, deadline=None)
+@given(org=_orgs(), toml=st.booleans(), note=_NAMES)
+def test_any_org_exports_to_a_file_that_plans_nothing(org, toml, note):
+    notes = {m.email.lower(): note for m in org.members}
+    text = render_access_file(org, notes=notes, toml=toml)
+    wanted = parse_access_file(text.encode(), org.teams, filename="access.toml" if toml else "access.yaml")
+    plan = compute_plan(wanted, org)
+    assert plan.is_empty and plan.left_alone == (), text
+    assert plan.unchanged == len(org.members) + len(org.invites)

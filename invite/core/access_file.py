@@ -25,18 +25,19 @@ from __future__ import annotations
 import hashlib
 import re
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import yaml
 from rapidfuzz import fuzz, process
 
-from invite.core.access import DEFAULT_MANAGED, MANAGED, AccessFile, Person
+from invite.core.access import DEFAULT_MANAGED, MANAGED, AccessFile, OrgState, Person
 from invite.core.invite_rules import MAX_EMAIL_CHARS, ROLE_LABELS, email_errors
 from invite.junction.models import ROLES, Team
 
-__all__ = ["MAX_BYTES", "AccessFileError", "Problem", "parse_access_file", "resolve_teams"]
+__all__ = ["MAX_BYTES", "AccessFileError", "Problem", "parse_access_file", "render_access_file", "resolve_teams"]
 
 # An access file for an org of many thousands of people is a few hundred kilobytes.
 MAX_BYTES = 2_000_000
@@ -554,3 +555,172 @@ def _people(check: _Checker, items: list[_Node], default_role: str | None, defau
             continue
         people.append(Person(email=email, role=role, team_ids=teams.ids, line=item.line))
     return people
+
+
+# ------------------------------------------------------------------------------------------- writing
+
+# A scalar written bare, in YAML, when it reads back as the same text: letters, digits and the characters
+# addresses and team names mostly have. Anything else is written in double quotes.
+_BARE = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._@+'-]*")
+
+
+def _quoted(text: str) -> str:
+    """Double quotes, with the escapes YAML's double-quoted scalars and TOML's basic strings share."""
+    out = []
+    for char in text:
+        if char in '"\\':
+            out.append("\\" + char)
+        elif char.isprintable() or char == " ":
+            out.append(char)
+        else:
+            out.append(f"\\U{ord(char):08X}")
+    return '"' + "".join(out) + '"'
+
+
+def _yaml_text(text: str) -> str:
+    # Safe: libyaml's safe loader or PyYAML's, which build nothing but plain values.
+    reads_back = _BARE.fullmatch(text) and yaml.load(text, Loader=_FAST_LOADER or yaml.SafeLoader) == text  # noqa: S506
+    if reads_back and not text.endswith(" "):
+        return text
+    return _quoted(text)
+
+
+def _pattern_for(address: str) -> str:
+    """An ignore pattern that matches exactly this address (fnmatch's own characters in brackets)."""
+    return "".join(f"[{char}]" if char in "*?[" else char for char in address)
+
+
+@dataclass(frozen=True)
+class _Entry:
+    email: str
+    role: str
+    teams: list[str]  # as written: names, or ids where a name is not unique
+    teams_written: bool
+    note: str
+
+
+def _entries(state: OrgState, notes: Mapping[str, str]) -> tuple[list[_Entry], list[_Entry], list[str]]:
+    """Members, then pending invitations (each sorted by address), and the addresses to ignore: those the
+    invite form would not accept (Junction holds them, but a file that lists them would not parse)."""
+    by_name: dict[str, list[Team]] = {}
+    for team in state.teams:
+        by_name.setdefault(team.name.strip().casefold(), []).append(team)
+    teams_by_id = {team.id: team for team in state.teams}
+
+    def team_texts(ids: Sequence[str]) -> tuple[list[str], list[str]]:
+        written, missing = [], []
+        for team_id in sorted(set(ids), key=lambda i: (teams_by_id[i].name.casefold(), i) if i in teams_by_id
+                              else ("", i)):
+            team = teams_by_id.get(team_id)
+            if team is None:
+                missing.append(team_id)
+            elif len(by_name[team.name.strip().casefold()]) == 1 and team.name.strip():
+                written.append(team.name.strip())
+            else:
+                written.append(team.id)
+        return written, missing
+
+    def entry(email: str, role: str, ids: Sequence[str], member: bool, note: str) -> _Entry:
+        keep = role == "team_admin" or not member  # a member's teams count only for a Team admin
+        written, missing = team_texts(ids if keep else ())
+        if missing:
+            note = "; ".join(filter(None, [note, f"left out teams the org does not list: {', '.join(missing)}"]))
+        return _Entry(email.strip(), role, written, role == "team_admin" or bool(written), note)
+
+    members: list[_Entry] = []
+    invites: list[_Entry] = []
+    ignored: list[str] = []
+    seen: set[str] = set()
+    for member in sorted(state.members, key=lambda m: m.email.strip().lower()):
+        key = member.email.strip().lower()
+        if key in seen:
+            continue
+        seen.add(key)
+        if email_errors(member.email):
+            ignored.append(member.email.strip())
+            continue
+        since = f"member since {member.created_on:%Y-%m-%d}"
+        about = ", ".join(filter(None, [member.name.strip(), since]))
+        members.append(entry(member.email, member.role, member.team_ids, True,
+                             "; ".join(filter(None, [about, notes.get(key, "")]))))
+    for invite in sorted(state.invites, key=lambda i: i.email.strip().lower()):
+        key = invite.email.strip().lower()
+        if key in seen:
+            continue
+        seen.add(key)
+        if email_errors(invite.email):
+            ignored.append(invite.email.strip())
+            continue
+        sent = f"pending, invited {invite.invited_at:%Y-%m-%d}"
+        invites.append(entry(invite.email, invite.role, invite.team_ids, False,
+                             "; ".join(filter(None, [sent, notes.get(key, "")]))))
+    return members, invites, ignored
+
+
+def render_access_file(state: OrgState, *, notes: Mapping[str, str] | None = None,
+                       exported_at: datetime | None = None, toml: bool = False) -> str:
+    """Today's org as an access file to start from: members, then pending invitations, each sorted by address,
+    teams by name (by id where two teams share a name), `manage` written out (invites and members; removals
+    off), each person commented with `notes` (by lower-case address: who invited them through this
+    dashboard). It parses back with no problem, and a plan of it against the same org changes nothing."""
+    members, invites, ignored = _entries(state, notes or {})
+    when = f" on {exported_at:%Y-%m-%d %H:%M} UTC" if exported_at else ""
+    name = "access.toml" if toml else "access.yaml"
+    head = [
+        "# Access as code: who should have which role and teams in the Junction org.",
+        f"# Exported from Junction{when}: {_count(len(members), 'member')}, "
+        f"{_count(len(invites), 'pending invitation')}.",
+        f"# `invite access plan {name}` lists what would change; nothing changes until a plan is applied.",
+        "# Roles: org_admin, team_admin, no_role. Teams by name (or by id). Addresses are compared without case.",
+        "",
+        "# What this file owns: pending invitations (invites) and members' roles and teams (members).",
+        "# Add removals to remove members who are not in the file.",
+    ]
+    ignore_note = ["# Addresses the plan never touches, as patterns (* and ?): service accounts, say."]
+    if ignored:
+        ignore_note.append("# Listed here: addresses Junction holds that the invite form would not accept.")
+    defaults_note = "# What an entry gets for a key it leaves out."
+    if toml:
+        return _toml(head, ignore_note, defaults_note, members, invites, ignored)
+    lines = [*head, "manage: [invites, members]", "", *ignore_note]
+    lines.append("ignore: []" if not ignored else "ignore:")
+    lines += [f"  - {_yaml_text(_pattern_for(address))}" for address in ignored]
+    lines += ["", defaults_note, "defaults:", "  role: no_role", "", "people:"]
+    if not members and not invites:
+        lines[-1] = "people: []"
+    for title, entries in (("Members", members), ("Pending invitations", invites)):
+        if entries:
+            lines.append(f"  # {title} ({len(entries)})")
+        for person in entries:
+            note = f"  # {_one_line(person.note)}" if person.note else ""
+            lines.append(f"  - email: {_yaml_text(person.email)}{note}")
+            lines.append(f"    role: {person.role}")
+            if person.teams_written:
+                lines.append(f"    teams: [{', '.join(_yaml_text(t) for t in person.teams)}]")
+    return "\n".join(lines) + "\n"
+
+
+def _toml(head: list[str], ignore_note: list[str], defaults_note: str, members: list[_Entry],
+          invites: list[_Entry], ignored: list[str]) -> str:
+    lines = [*head, 'manage = ["invites", "members"]', "", *ignore_note]
+    lines.append(f"ignore = [{', '.join(_quoted(_pattern_for(address)) for address in ignored)}]")
+    if not members and not invites:  # a `people` key all the same (a file without one is refused), above tables
+        lines += ["", "people = []"]
+    lines += ["", defaults_note, "[defaults]", 'role = "no_role"']
+    for title, entries in (("Members", members), ("Pending invitations", invites)):
+        if entries:
+            lines += ["", f"# {title} ({len(entries)})"]
+        for person in entries:
+            note = f"  # {_one_line(person.note)}" if person.note else ""
+            lines += ["", f"[[people]]{note}", f"email = {_quoted(person.email)}", f'role = "{person.role}"']
+            if person.teams_written:
+                lines.append(f"teams = [{', '.join(_quoted(t) for t in person.teams)}]")
+    return "\n".join(lines) + "\n"
+
+
+def _one_line(text: str) -> str:
+    return " ".join("".join(c if c.isprintable() else " " for c in text).split())
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
