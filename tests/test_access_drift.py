@@ -160,7 +160,7 @@ def test_a_real_worker_checks_on_its_schedule(sandbox, tmp_path, access_file):
     with running_bulk(sandbox, tmp_path, ACCESS_FILE=str(access_file), ACCESS_DRIFT_CHECK_EVERY="1m") as (
             app, client, workers):
         deadline = time.monotonic() + 60  # the consumer checks as it starts, then on each whole minute
-        while time.monotonic() < deadline and not reports(app):
+        while time.monotonic() < deadline and not (reports(app) and "access drift check:" in workers[0].log()):
             time.sleep(0.3)
         found = reports(app)
         assert found, "no drift check ran\n" + workers[0].log()[-3000:]

@@ -27,6 +27,7 @@ from invite.core.access_file import AccessFileError, parse_access_file
 from invite.core.reminders import duration_words
 from invite.junction import JunctionError
 from invite.services.access import read_state
+from invite.services.access_apply import AlreadyApplied, ApplyRefused, PlanDrifted, TooManyRemovals, apply_plan
 from invite.web import current_actor
 
 bp = Blueprint("access", __name__)
@@ -143,12 +144,14 @@ def plan_page():
     return _plan_page(record)
 
 
+def _reread(record: records.AccessPlanRecord) -> records.AccessPlanRecord:
+    return records.get_plan(record.id) or record
+
+
 @bp.post("/access/apply")
 @require("manage_access")
 def apply():
     """Apply the saved plan the confirmation names, once, as shown; then follow its job."""
-    from invite.services.access_apply import PlanDrifted, TooManyRemovals, apply_plan
-
     confirmation = forms.read_confirmation(request.form)
     record = records.get_plan(confirmation.plan_id)
     if record is None:
@@ -169,16 +172,21 @@ def apply():
     try:
         job_id = apply_plan(planned, actor=current_actor(), client=get_upstream().client,
                             max_removals=confirmation.allowed_removals)
-    except PlanDrifted:
+    except AlreadyApplied as exc:  # by another way in (the command line applies the same plans)
+        records.settle_plan(record.id, records.APPLIED, exc.job_id or None)
+        return redirect(url_for("access.plan_page", id=record.id, notice="taken"), code=303)
+    except PlanDrifted as exc:
         records.settle_plan(record.id, records.DRIFTED)
-        return _plan_page(records.get_plan(record.id) or record, status=409)
+        return _plan_page(_reread(record), status=409, alert=messages.message("warning", exc.title, exc.text))
     except TooManyRemovals as exc:
         records.settle_plan(record.id, records.PLANNED)
-        return _plan_page(records.get_plan(record.id) or record, status=422,
-                          errors={"allow_removals": [f"{exc} Nothing was applied."]})
+        return _plan_page(_reread(record), status=422, errors={"allow_removals": [f"{exc.title} {exc.text}"]})
+    except ApplyRefused as exc:
+        records.settle_plan(record.id, records.PLANNED)
+        return _plan_page(_reread(record), status=409, alert=messages.message("warning", exc.title, exc.text))
     except JunctionError as exc:
         records.settle_plan(record.id, records.PLANNED)
-        return _plan_page(records.get_plan(record.id) or record, status=502, alert=messages.failure(
+        return _plan_page(_reread(record), status=502, alert=messages.failure(
             exc, "Nothing was applied: the org could not be read from Junction"))
     # Anything else leaves the plan "applying": it may have been applied in part, and must never be applied twice.
     records.settle_plan(record.id, records.APPLIED, job_id)

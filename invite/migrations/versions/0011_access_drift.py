@@ -1,7 +1,7 @@
 """Access as code (issue 27): the plans /access made, kept until applied, and the drift check's latest report
 
 Revision ID: 0011_access_drift
-Revises: 0009_trail_search_trigrams
+Revises: 0010_access_jobs
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0011_access_drift'
-down_revision = '0009_trail_search_trigrams'
+down_revision = '0010_access_jobs'
 branch_labels = None
 depends_on = None
 
