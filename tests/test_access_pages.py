@@ -268,7 +268,7 @@ def test_the_latest_drift_check_is_shown(app, access_file):
     from invite.services import access_drift
 
     admin = as_(app, ADMIN)
-    assert "Not checked yet. The worker compares the org with access.yaml every 1 hour." in text(admin.get("/access"))
+    assert "Not checked yet. The worker compares the org with access.yaml every hour." in text(admin.get("/access"))
     with app.app_context():
         access_drift.check(app.extensions["upstream"].client, access_file)
     shown = text(admin.get("/access"))

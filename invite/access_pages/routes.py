@@ -54,7 +54,8 @@ def _drift() -> dict[str, Any] | None:
         return None
     latest, compared = records.latest_drift()
     plan = Plan.from_json(compared.plan) if compared is not None and compared.plan else None
-    return {"source": settings.access_file.name, "every": duration_words(settings.access_drift_check_every),
+    every = duration_words(settings.access_drift_check_every)
+    return {"source": settings.access_file.name, "every": every[2:] if every.startswith("1 ") else every,
             "latest": latest, "compared": compared, "plan": plan,
             "groups": views.groups(plan) if plan else [], "tiles": views.tiles(plan) if plan else []}
 
