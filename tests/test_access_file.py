@@ -562,10 +562,10 @@ def test_the_export_reads_as_a_file_to_start_from():
           - email: zed@example.com  # Zed Zero, member since 2026-01-05
             role: org_admin
           # Pending invitations (2)
-          - email: later@example.com  # pending, invited 2026-01-05; left out teams the org does not list: gone-team-id
+          - email: later@example.com  # pending since 2026-01-05; left out teams the org does not list: gone-team-id
             role: team_admin
             teams: [Cardiology]
-          - email: pending@example.com  # pending, invited 2026-01-05
+          - email: pending@example.com  # pending since 2026-01-05
             role: no_role
             teams: [Berlin Clinic]
         """)

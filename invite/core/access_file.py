@@ -651,7 +651,7 @@ def _entries(state: OrgState, notes: Mapping[str, str]) -> tuple[list[_Entry], l
         if email_errors(invite.email):
             ignored.append(invite.email.strip())
             continue
-        sent = f"pending, invited {invite.invited_at:%Y-%m-%d}"
+        sent = f"pending since {invite.invited_at:%Y-%m-%d}"
         invites.append(entry(invite.email, invite.role, invite.team_ids, False,
                              "; ".join(filter(None, [sent, notes.get(key, "")]))))
     return members, invites, ignored
