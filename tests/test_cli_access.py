@@ -8,12 +8,13 @@ from __future__ import annotations
 import hashlib
 import json
 import socket
+from pathlib import Path
 
 import pytest
 from conftest import app_env, make_app
 from test_cli_process import ACTOR, command_env, run
 
-from invite.cli.access import CHANGES, FAILED, NO_CHANGES
+from invite.cli.access import CHANGES, FAILED, NO_CHANGES, PLAN_EXITS
 from invite.core.access import Plan
 
 
@@ -205,3 +206,10 @@ def test_junction_unreachable_or_refusing_the_key_exits_1(sandbox, database_url,
     assert "Management Key" in data["title"] and "mg_not_the_key" not in result.stdout + result.stderr
     # export is a lookup like `invite members`: the command line's own exit codes (4: the key).
     assert run(rejected, "access", "export").returncode == 4
+
+
+def test_the_docs_table_of_plan_exit_codes_says_what_the_code_says():
+    text = (Path(__file__).resolve().parents[1] / "docs" / "access.md").read_text()
+    table = text[text.index("### Exit codes"):text.index("## Tests")]
+    rows = [line for line in table.splitlines() if line.startswith("| ") and line[2].isdigit()]
+    assert rows == [f"| {row.code} | {row.meaning} |" for row in PLAN_EXITS]

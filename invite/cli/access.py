@@ -37,9 +37,9 @@ from invite.services.access import read_state
 NO_CHANGES, FAILED, CHANGES = 0, 1, 2
 PLAN_EXITS = (
     exits.ExitCode(NO_CHANGES, "no changes", "nothing would change: the org matches the file"),
-    exits.ExitCode(FAILED, "error", "the file has problems (each with its line), or Junction could not be read"),
-    exits.ExitCode(CHANGES, "changes", "something would change (listed); `invite access apply` makes exactly that "
-                   "change"),
+    exits.ExitCode(FAILED, "error", "the file has problems (each with its line) or cannot be read, the plan could not "
+                   "be saved, or Junction could not be read (unreachable, failing, rate limiting, the key rejected)"),
+    exits.ExitCode(CHANGES, "changes", "something would change (listed)"),
 )
 
 
