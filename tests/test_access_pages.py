@@ -8,6 +8,7 @@ from __future__ import annotations
 import html
 import re
 import socket
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from conftest import app_env, make_app
@@ -240,6 +241,8 @@ def test_a_plan_is_refused_once_the_org_moved_and_planned_again_on_request(app, 
     assert "late.joiner@acmehealth.com" in text(page)  # against the org as it is now, from the same file
     fresh = hidden(page.get_data(as_text=True))
     assert fresh["plan_id"] != fields["plan_id"]
+    # The same file's bytes: the same sha256 as the first plan's, as `invite access plan` would give.
+    assert plan_row(app, fresh["plan_id"]).plan["file_sha256"] == plan_row(app, fields["plan_id"]).plan["file_sha256"]
     assert admin.post("/access/apply", data=fresh).status_code == 303 and len(jobs(app)) == 1
 
 
@@ -256,6 +259,19 @@ def test_removals_need_the_explicit_allowance(app):
     assert admin.post("/access/apply", data={**fields, "allow_removals": "5"}).status_code == 422
     done = admin.post("/access/apply", data={**fields, "allow_removals": "6"})
     assert done.status_code == 303 and len(jobs(app)) == 1
+
+
+def test_plans_nobody_applied_are_dropped_after_30_days(app):
+    admin = as_(app, ADMIN)
+    old = hidden(plan_through_the_page(admin).get_data(as_text=True))["plan_id"]
+    applied = hidden(plan_through_the_page(admin).get_data(as_text=True))
+    assert admin.post("/access/apply", data=applied).status_code == 303
+    with app.app_context():
+        db.session.execute(db.update(AccessPlanRecord).values(
+            created_at=datetime.now(UTC) - records.KEEP_UNAPPLIED - timedelta(minutes=1)))
+        db.session.commit()
+    plan_through_the_page(admin)
+    assert plan_row(app, old) is None and plan_row(app, applied["plan_id"]).state == records.APPLIED
 
 
 def test_an_unknown_plan_is_a_404_with_the_way_back(app):
@@ -280,3 +296,39 @@ def test_the_latest_drift_check_is_shown(app, access_file):
     shown = text(admin.get("/access"))
     assert "could not compare the org with the file" in shown and "line 3: “chief” is not a role" in shown
     assert re.search(r"The check before, \d+ people differ from the file, found less than a minute ago", shown)
+
+
+def test_one_confirmation_of_a_plan_wins_however_many_race(sandbox, database_url):
+    """claim_plan is one conditional UPDATE: of eight confirmations at once, on SQLite and PostgreSQL, one
+    applies the plan; after a refusal that applied nothing the plan can be confirmed again."""
+    import threading
+
+    app = make_app(app_env(sandbox, database_url))
+    try:
+        with app.app_context():
+            records.save_plan({"id": "a" * 32, "changes": []}, actor_email="ada@corp.example", source="access.yaml",
+                              file_text="people: []\n")
+        won, start = [], threading.Barrier(8)
+
+        def confirm():
+            with app.app_context():
+                start.wait()
+                if records.claim_plan("a" * 32, "ada@corp.example"):
+                    won.append(1)
+
+        threads = [threading.Thread(target=confirm) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        assert len(won) == 1
+        with app.app_context():
+            assert records.get_plan("a" * 32).state == records.APPLYING
+            records.settle_plan("a" * 32, records.PLANNED)
+            assert records.claim_plan("a" * 32, "ada@corp.example")
+            records.settle_plan("a" * 32, records.APPLIED, 7)
+            row = records.get_plan("a" * 32)
+            assert (row.state, row.job_id, row.applied_by) == (records.APPLIED, 7, "ada@corp.example")
+            assert not records.claim_plan("a" * 32, "ada@corp.example")
+    finally:
+        app.extensions["upstream"].client.close()

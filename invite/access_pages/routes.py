@@ -117,7 +117,7 @@ def plan():
         return _overview(status=422, problems=exc, upload_name=name)
     planned = compute_plan(wanted, state, source=name)
     records.save_plan(planned.as_json(), actor_email=current_identity().email, source=name,
-                      file_text=data.decode("utf-8-sig", errors="replace"))
+                      file_text=data.decode("utf-8"))  # the parser took it as UTF-8: the same bytes come back
     return redirect(url_for("access.plan_page", id=planned.id), code=303)
 
 

@@ -9,7 +9,7 @@ second tab, a replayed form) cannot both apply it.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Integer, Text, delete, or_, select, update
@@ -18,6 +18,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from invite.adapters.storage import CleanJSON, FittedString, FittedText, UTCDateTime, db, utcnow
 
 PLANNED, APPLYING, APPLIED, DRIFTED = "planned", "applying", "applied", "drifted"
+# A plan nobody applied is kept this long (to read again, to plan again from), then dropped as the next is saved.
+KEEP_UNAPPLIED = timedelta(days=30)
 
 
 class AccessPlanRecord(db.Model):
@@ -53,6 +55,8 @@ def save_plan(plan_json: dict[str, Any], *, actor_email: str, source: str, file_
     row = AccessPlanRecord(id=plan_json["id"], created_at=utcnow(), actor_email=actor_email, source=source,
                            file_text=file_text.replace("\x00", ""), plan=plan_json, state=PLANNED)
     db.session.add(row)
+    db.session.execute(delete(AccessPlanRecord).where(AccessPlanRecord.state.in_((PLANNED, DRIFTED)),
+                                                      AccessPlanRecord.created_at < row.created_at - KEEP_UNAPPLIED))
     db.session.commit()
     return row
 
