@@ -132,3 +132,42 @@ def test_every_renderer_shows_the_vocabularys_words_for_each_reminder_switch(app
     as_csv = runner.invoke(args=["invite", "activity", "--action", action], env={"NO_COLOR": None})
     assert [(r["action_words"], r["outcome_words"]) for r in csv.DictReader(io.StringIO(as_csv.output))] == [
         (words, outcome)]
+
+
+def test_a_reason_beside_its_label_does_not_repeat_it():
+    assert vocabulary.reason("Not sent: the dashboard could not connect to Junction.") == (
+        "The dashboard could not connect to Junction.")
+    assert vocabulary.reason("Not revoked: gone.", "revoke") == "Gone."
+    assert vocabulary.reason("Not sent: gone.", "revoke") == "Not sent: gone."
+    assert vocabulary.reason("Junction did not accept this invitation.") == "Junction did not accept this invitation."
+    assert vocabulary.reason(None) is None and vocabulary.reason("") == ""
+
+
+def test_a_bulk_row_not_sent_says_not_sent_once(sandbox, tmp_path):
+    """Its pill says "Not sent: conflict"; beside it the reason, not "Not sent: Junction refused …" again (issue 23):
+    on the job page, in its JSON poll, in its results CSV; `invite bulk status` shows counts, not the words twice."""
+    from tests.bulk_support import preview_and_confirm, running_bulk, wait_for
+
+    with running_bulk(sandbox, tmp_path, AUTH_MODE="dev") as (app, client, workers):
+        job_id = preview_and_confirm(client, "status409@example.com\nfine@example.com\n")
+        wait_for(client, job_id, worker=workers[0])
+        page = html.unescape(client.get(f"/bulk/{job_id}").get_data(as_text=True))
+        [row] = re.findall(r'<tr data-row-id="\d+">(?:(?!</tr>).)*status409@example\.com.*?</tr>', page, re.S)
+        outcome = re.search(r'data-field="outcome">(.*?)</span>', row).group(1)
+        message = re.search(r'data-field="message">(.*?)</span>', row, re.S).group(1).strip()
+        assert outcome == "Not sent: conflict"
+        assert message.startswith("Junction refused this invitation as a conflict.")
+        poll = [r for r in client.get(f"/bulk/{job_id}.json").get_json()["rows"] if r["outcome"] != "Invitation sent"]
+        assert [(r["outcome"], r["message"]) for r in poll] == [(outcome, message)]
+        results = csv.DictReader(io.StringIO(client.get(f"/bulk/{job_id}.csv").get_data(as_text=True)))
+        [failed] = [r for r in results if r["email"] == "status409@example.com"]
+        assert (failed["outcome"], failed["message"]) == (outcome, message)
+        status = app.test_cli_runner().invoke(args=["invite", "bulk", "status", str(job_id)], env={"NO_COLOR": None})
+        assert status.exit_code == 0, status.output
+        assert "Not sent: 1" in status.output and "Junction refused" not in status.output
+        for shown in (_visible_text(row), failed["outcome"] + " " + failed["message"], status.output):
+            assert shown.count("Not sent") == 1, shown
+
+
+def _visible_text(fragment: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", fragment))
