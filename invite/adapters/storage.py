@@ -41,6 +41,7 @@ from sqlalchemy.orm import Mapped, configure_mappers, mapped_column
 from sqlalchemy.orm.attributes import instance_dict, set_committed_value
 
 from invite.adapters.cache import Kept
+from invite.core.rows import DELETED_TEAM
 from invite.core.safe_text import fit
 from invite.core.vocabulary import RECORDED, REMINDER_SWITCHES
 
@@ -150,7 +151,10 @@ class Action(db.Model):
 
     @property
     def team_names(self) -> list[str]:
-        return [team["name"] for team in self.teams]
+        """The names as the page showed them; a team Junction no longer listed then (kept under its id) in the
+        words every page uses for it, never its raw id."""
+        return [team["name"] if team.get("name") and team["name"] != team["id"] else DELETED_TEAM
+                for team in self.teams]
 
 
 # Every send and resend asks how often this address was mailed lately (invite/activity/queries.py,
