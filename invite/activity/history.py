@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from sqlalchemy import func, select
 
 from invite.adapters.storage import Action, db, once_more_if_dropped
+from invite.core.vocabulary import REMINDER_SWITCHES
 
 HISTORY_ROWS = 50
 # Sends after which the invitation went out: the earliest is who invited them.
@@ -15,8 +16,10 @@ _INVITED = ("invite_created", "invite_resent", "confirmed_pending")
 
 
 def history(email: str, limit: int = HISTORY_ROWS) -> list[Action]:
-    """Newest first."""
-    query = (select(Action).where(func.lower(Action.target_email) == email.strip().lower())
+    """Newest first: what was done to the member and their invitations in Junction (the reminders' switches of
+    their invitation are /activity's, not their membership's)."""
+    query = (select(Action).where(func.lower(Action.target_email) == email.strip().lower(),
+                                  Action.action.not_in(REMINDER_SWITCHES))
              .order_by(Action.created_at.desc(), Action.id.desc()).limit(limit))
     return list(once_more_if_dropped(lambda: db.session.scalars(query).all()))
 
