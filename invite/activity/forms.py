@@ -17,7 +17,7 @@ OUTCOME_GROUPS = vocabulary.KINDS_BY_GROUP
 ACTION_LABELS = {"send": "Invited", "resend": "Resent", "revoke": "Revoked", "update_member": "Changed role and teams",
                  "remove_member": "Removed from the org"}
 # Where an action came from (the trail's channel column).
-CHANNEL_LABELS = {"web": "The pages", "cli": "The command line", "reminder": "Reminders"}
+CHANNEL_LABELS = {"web": "The pages", "cli": "The command line", "reminder": "Reminders", "access": "Access as code"}
 OUTCOME_LABELS = {kind: vocabulary.label(kind) for kind in vocabulary.OUTCOMES}
 outcome_group = vocabulary.group
 outcome_label = vocabulary.label

@@ -157,3 +157,8 @@ def plan(file: str, out: str | None, as_json: bool) -> None:
             say(f"Saved the plan to {out}: `invite access apply {out} --as EMAIL` makes exactly these changes, "
                 "and refuses if the org moved meanwhile." if not result.is_empty else f"Saved the plan to {out}.")
     click.get_current_context().exit(NO_CHANGES if result.is_empty else CHANGES)
+
+
+from invite.cli.access_apply import apply_command  # noqa: E402 - at the end: `plan` and `export` are above
+
+access_group.add_command(apply_command)  # `invite access apply`: invite/cli/access_apply.py
