@@ -582,6 +582,15 @@ def test_the_export_parses_back_and_plans_nothing(toml):
     assert plan.left_alone == () and plan.ignored == 1
 
 
+def test_the_export_quotes_what_yaml_would_not_read_as_text():
+    teams = (Team("t1", "No", "us"), Team("t2", "2026-01-05", "us"), Team("t3", "Ops: EU", "eu"),
+             Team("t4", " padded ", "us"), Team("t5", 'say "hi"\tnow', "us"), Team("t6", "Ops EU", "eu"))
+    org = OrgState((member("a@example.com", "team_admin", *(t.id for t in teams)),), (), teams)
+    text = render_access_file(org)
+    assert '    teams: ["2026-01-05", "No", Ops EU, "Ops: EU", padded, "say \\"hi\\"\\U00000009now"]\n' in text
+    assert compute_plan(parse_access_file(text.encode(), teams, filename="access.yaml"), org).is_empty
+
+
 def test_an_empty_org_exports_a_file_that_wants_nobody():
     for toml in (False, True):
         text = render_access_file(OrgState((), (), ()), toml=toml)

@@ -133,13 +133,17 @@ def test_without_invites_managed_nobody_is_invited_re_invited_or_revoked():
     org = state(invites=[invite("pending@example.com", "no_role"), invite("stale@example.com", "no_role")])
     plan = compute_plan(wanted(person("new@example.com", "no_role"), person("pending@example.com", "org_admin"),
                                manage=("members",)), org)
-    assert plan.is_empty
+    assert plan.is_empty and plan.unchanged == 0 and plan.unmanaged == 2
+    assert summary(plan) == "No changes. 2 differ from the file, left alone (not in its manage)."
 
 
 def test_without_members_managed_members_keep_their_role_and_teams():
-    org = state([member("a@example.com", "no_role")])
-    plan = compute_plan(wanted(person("a@example.com", "org_admin"), manage=("invites",)), org)
-    assert plan.is_empty and plan.unchanged == 1
+    org = state([member("a@example.com", "no_role"), member("b@example.com", "no_role")])
+    plan = compute_plan(wanted(person("a@example.com", "org_admin"), person("b@example.com", "no_role"),
+                               manage=("invites",)), org)
+    assert plan.is_empty and plan.unchanged == 1 and plan.unmanaged == 1
+    assert summary(plan) == "No changes. 1 already matches; 1 differs from the file, left alone (not in its manage)."
+    assert Plan.from_json(plan.as_json()).unmanaged == 1
 
 
 def test_removals_alone_removes_but_changes_nobody():
@@ -245,6 +249,7 @@ def test_a_plan_survives_its_json_form():
     data = json.loads(json.dumps(plan.as_json()))
     assert data["format"] == 1 and data["counts"] == {"invite": 1, "update": 1, "reinvite": 0, "revoke": 1,
                                                        "remove": 0}
+    assert (data["unchanged"], data["ignored"], data["unmanaged"]) == (0, 0, 0)
     again = Plan.from_json(data)
     assert again == plan
     with pytest.raises(ValueError, match="format 2"):

@@ -22,6 +22,7 @@ a Team admin whose teams are not written (`teams: []` says "none" on purpose), a
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import tomllib
@@ -122,9 +123,9 @@ class _TooDeep(Exception):
         self.line = line
 
 
-class _Loader(yaml.SafeLoader):
-    """PyYAML's safe loader, stopped early at a depth no access file has: a file of thousands of `[` would
-    otherwise recurse through Python's limit, slowly."""
+class _Loader(yaml.BaseLoader):
+    """PyYAML's base loader (every value text, as the C one below), stopped early at a depth no access file
+    has: a file of thousands of `[` would otherwise recurse through Python's limit, slowly."""
 
     _depth = 0
 
@@ -154,8 +155,17 @@ def _flow_too_deep(text: str) -> int:
 
 
 # libyaml's loader when PyYAML was built with it (the wheels are): about six times faster than PyYAML's own,
-# and it refuses nesting past its own limit itself. The pure Python one stops at _MAX_DEPTH (above).
-_FAST_LOADER: Any = getattr(yaml, "CSafeLoader", None)
+# and it refuses nesting past its own limit itself. The pure Python one stops at _MAX_DEPTH (above). Base
+# loaders: no value is resolved to a boolean, number or date (an access file's values are all text, `no`
+# included), which also spares a regular expression per value; only an empty value is told apart (_null).
+_FAST_LOADER: Any = getattr(yaml, "CBaseLoader", None)
+_NULLS = frozenset({"", "~", "null", "Null", "NULL"})
+
+
+def _null(node: yaml.ScalarNode) -> bool:
+    if node.tag == "tag:yaml.org,2002:null":  # written `!!null`
+        return True
+    return not node.style and node.value in _NULLS  # plain (libyaml says '', PyYAML None): `teams:`, `role: ~`
 
 
 def _from_yaml(text: str) -> _Node:
@@ -189,7 +199,7 @@ def _from_yaml(text: str) -> _Node:
         if depth > _MAX_DEPTH:
             raise _Unreadable(Problem(line, "The file is nested far deeper than an access file is."))
         if isinstance(node, yaml.ScalarNode):
-            null = node.tag == "tag:yaml.org,2002:null"
+            null = _null(node)
             memo[id(node)] = done = _Node(NULL if null else SCALAR, line, "" if null else str(node.value))
             return done
         if isinstance(node, yaml.SequenceNode):
@@ -276,6 +286,13 @@ def _from_toml(text: str) -> _Node:
 
 
 # ------------------------------------------------------------------------------------------- checking
+
+
+@functools.lru_cache(maxsize=50_000)
+def _not_an_address(text: str) -> bool:
+    """The invite form's own rules (invite.core.invite_rules), remembered: a drift check reads the same few
+    thousand addresses again and again, and each costs a fraction of a millisecond."""
+    return bool(email_errors(text))
 
 
 def _closest(text: str, choices: Sequence[str], cutoff: int = SUGGESTION_CUTOFF) -> list[str]:
@@ -501,7 +518,7 @@ def _email(check: _Checker, node: _Node) -> str | None:
     if not text:
         check.problem(node.line, "The address is empty: write the person's email address.")
         return None
-    if email_errors(text):
+    if _not_an_address(text):
         too_long = len(text) > MAX_EMAIL_CHARS
         shown = text if len(text) <= 80 else text[:77] + "…"
         what = "longer than an email address can be" if too_long else "not an email address"
@@ -577,10 +594,15 @@ def _quoted(text: str) -> str:
     return '"' + "".join(out) + '"'
 
 
+_RESOLVER = yaml.resolver.Resolver()
+_STR = "tag:yaml.org,2002:str"
+
+
 def _yaml_text(text: str) -> str:
-    # Safe: libyaml's safe loader or PyYAML's, which build nothing but plain values.
-    reads_back = _BARE.fullmatch(text) and yaml.load(text, Loader=_FAST_LOADER or yaml.SafeLoader) == text  # noqa: S506
-    if reads_back and not text.endswith(" "):
+    # Bare only when YAML itself would read it as text: `no`, `null`, `1.5` and `2026-01-05` are quoted (this
+    # parser reads every value as written, but other tools reading the file should not see a boolean).
+    bare = _BARE.fullmatch(text) and not text.endswith(" ")
+    if bare and _RESOLVER.resolve(yaml.ScalarNode, text, (True, False)) == _STR:  # type: ignore[no-untyped-call]
         return text
     return _quoted(text)
 
@@ -609,8 +631,8 @@ def _entries(state: OrgState, notes: Mapping[str, str]) -> tuple[list[_Entry], l
 
     def team_texts(ids: Sequence[str]) -> tuple[list[str], list[str]]:
         written, missing = [], []
-        for team_id in sorted(set(ids), key=lambda i: (teams_by_id[i].name.casefold(), i) if i in teams_by_id
-                              else ("", i)):
+        for team_id in sorted(set(ids), key=lambda i: (teams_by_id[i].name.strip().casefold(), i)
+                              if i in teams_by_id else ("", i)):
             team = teams_by_id.get(team_id)
             if team is None:
                 missing.append(team_id)
@@ -636,7 +658,7 @@ def _entries(state: OrgState, notes: Mapping[str, str]) -> tuple[list[_Entry], l
         if key in seen:
             continue
         seen.add(key)
-        if email_errors(member.email):
+        if _not_an_address(member.email):
             ignored.append(member.email.strip())
             continue
         since = f"member since {member.created_on:%Y-%m-%d}"
@@ -648,7 +670,7 @@ def _entries(state: OrgState, notes: Mapping[str, str]) -> tuple[list[_Entry], l
         if key in seen:
             continue
         seen.add(key)
-        if email_errors(invite.email):
+        if _not_an_address(invite.email):
             ignored.append(invite.email.strip())
             continue
         sent = f"pending since {invite.invited_at:%Y-%m-%d}"

@@ -108,6 +108,9 @@ def summary(plan: Plan) -> str:
         rest.append(_plural(plan.unchanged, "already matches", "already match"))
     if plan.left_alone:
         rest.append(f"{len(plan.left_alone)} not in the file, left alone")
+    if plan.unmanaged:
+        rest.append(f"{plan.unmanaged} differ{'s' if plan.unmanaged == 1 else ''} from the file, left alone (not in "
+                    "its manage)")
     if plan.ignored:
         rest.append(f"{plan.ignored} ignored")
     return f"{head} {'; '.join(rest)}." if rest else head
