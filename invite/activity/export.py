@@ -12,7 +12,7 @@ from invite.core import vocabulary
 
 COLUMNS = ("when_utc", "who", "who_role", "action", "target_email", "role", "team_ids", "team_names", "outcome",
            "junction_http_status", "request_id", "junction_request_id", "client_address", "invite_id", "channel",
-           "os_user", "host", "own_request_id", "outcome_words")
+           "os_user", "host", "own_request_id", "outcome_words", "action_words")
 
 # A spreadsheet runs a cell that starts with one of these as a formula (OWASP: CSV injection), and skips
 # leading whitespace first: stored text has had its tabs and line breaks turned into spaces
@@ -47,7 +47,7 @@ def _values(action: Action) -> tuple[object, ...]:
         action.role, " ".join(_team_ids(action)), "; ".join(_team_names(action)), action.outcome_kind,
         action.http_status, action.request_id, action.junction_request_id, action.client_addr, action.invite_id,
         action.channel, action.os_user, action.host, action.own_request_id,
-        vocabulary.label(action.outcome_kind, action.action),
+        vocabulary.label(action.outcome_kind, action.action), vocabulary.action_words(action.action),
     )
 
 

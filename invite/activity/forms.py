@@ -13,11 +13,8 @@ from invite.core import vocabulary
 
 # The vocabulary's groups and words (invite.core.vocabulary), as the filters offer them.
 OUTCOME_GROUPS = vocabulary.KINDS_BY_GROUP
-# The words every other page uses, not the stored codes.
-ACTION_LABELS = {"send": "Invited", "resend": "Resent", "revoke": "Revoked", "update_member": "Changed role and teams",
-                 "remove_member": "Removed from the org"}
 # Where an action came from (the trail's channel column).
-CHANNEL_LABELS = {"web": "The pages", "cli": "The command line", "reminder": "Reminders", "access": "Access as code"}
+CHANNEL_LABELS = vocabulary.CHANNEL_WORDS
 OUTCOME_LABELS = {kind: vocabulary.label(kind) for kind in vocabulary.OUTCOMES}
 outcome_group = vocabulary.group
 outcome_label = vocabulary.label
@@ -49,7 +46,8 @@ class ActivityFilterForm(Form):
     who = StringField("Who", validators=_SEARCH)
     target = StringField("Target email", validators=_SEARCH)
     action = SelectField("Action", default="", choices=[SelectChoice("", "Any")]
-                         + [SelectChoice(a, ACTION_LABELS.get(a, a.capitalize())) for a in ACTIONS])
+                         + [SelectChoice(a, vocabulary.action_words(a)) for a in ACTIONS]
+                         + [SelectChoice(g, label) for g, label in vocabulary.ACTION_GROUP_WORDS.items()])
     outcome = SelectField("Outcome", default="", choices=[SelectChoice("", "Any")]
                           + [SelectChoice(g, vocabulary.GROUP_LABELS[g]) for g in OUTCOME_GROUPS]
                           # a group of one kind (held back) is offered once, as its group

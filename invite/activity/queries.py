@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import Select, func, select
 
 from invite.adapters.storage import Action, db
+from invite.core.vocabulary import ACTION_GROUPS, RECORDED
 from invite.core.vocabulary import KINDS_BY_GROUP as OUTCOME_GROUPS
 from invite.core.vocabulary import group as outcome_group
 
@@ -27,7 +28,9 @@ def filtered(*, who: str | None = None, target: str | None = None, action: str |
         query = query.where(func.lower(Action.actor_email).like(_like(who.strip()), escape="\\"))
     if target:
         query = query.where(func.lower(Action.target_email).like(_like(target.strip()), escape="\\"))
-    if action:
+    if action in ACTION_GROUPS:
+        query = query.where(Action.action.in_(ACTION_GROUPS[action]))
+    elif action:
         query = query.where(Action.action == action)
     if outcome in OUTCOME_GROUPS:
         query = query.where(Action.outcome_kind.in_(OUTCOME_GROUPS[outcome]))
@@ -89,7 +92,8 @@ def per_day(query: Select, first: date, last: date) -> dict[date, Counter]:
     grouped = window.with_only_columns(day, Action.outcome_kind, func.count()).group_by(day, Action.outcome_kind)
     for when, kind, number in db.session.execute(grouped).all():
         moment = when if isinstance(when, date) else date.fromisoformat(str(when)[:10])
-        if moment in counts:
+        # A decision recorded without a call (reminders switched or paused) is no outcome of Junction's.
+        if moment in counts and outcome_group(kind) != RECORDED:
             counts[moment][outcome_group(kind)] += number
     return counts
 

@@ -9,9 +9,10 @@ from flask import Blueprint, Response, render_template, request, stream_with_con
 from invite.activity import queries
 from invite.activity.chart import SERIES, chart_svg
 from invite.activity.export import csv_lines
-from invite.activity.forms import ACTION_LABELS, ActivityFilterForm, outcome_group, outcome_label
+from invite.activity.forms import ActivityFilterForm, outcome_group, outcome_label
 from invite.auth import require
 from invite.core.rows import DELETED_TEAM
+from invite.core.vocabulary import REMINDER_SWITCHES, action_words
 from invite.invites.forms import ROLE_LABELS
 
 bp = Blueprint("activity", __name__)
@@ -69,7 +70,8 @@ def _render(form: ActivityFilterForm, filters: dict, valid: bool, *, status: int
         series=SERIES,
         outcome_label=outcome_label,
         outcome_group=outcome_group,
-        action_labels=ACTION_LABELS,
+        action_words=action_words,
+        reminder_switches=REMINDER_SWITCHES,
         role_labels=ROLE_LABELS,
         deleted_team=DELETED_TEAM,
     ), status

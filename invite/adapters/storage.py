@@ -41,7 +41,9 @@ from sqlalchemy.orm import Mapped, configure_mappers, mapped_column
 from sqlalchemy.orm.attributes import instance_dict, set_committed_value
 
 from invite.adapters.cache import Kept
+from invite.core.rows import DELETED_TEAM
 from invite.core.safe_text import fit
+from invite.core.vocabulary import RECORDED, REMINDER_SWITCHES
 
 # Rows are read right after they are committed (to show the outcome): keep their loaded values.
 db = SQLAlchemy(session_options={"expire_on_commit": False})
@@ -51,7 +53,8 @@ PENDING = "pending"
 DONE = "done"
 UNKNOWN = "unknown"  # outcome_kind of a row whose call never reported back
 
-ACTIONS = ("send", "resend", "revoke", "update_member", "remove_member")
+# The calls to Junction, then the decisions recorded without one (reminders switched or paused).
+ACTIONS = ("send", "resend", "revoke", "update_member", "remove_member", *REMINDER_SWITCHES)
 
 
 def utcnow() -> datetime:
@@ -148,7 +151,10 @@ class Action(db.Model):
 
     @property
     def team_names(self) -> list[str]:
-        return [team["name"] for team in self.teams]
+        """The names as the page showed them; a team Junction no longer listed then (kept under its id) in the
+        words every page uses for it, never its raw id."""
+        return [team["name"] if team.get("name") and team["name"] != team["id"] else DELETED_TEAM
+                for team in self.teams]
 
 
 # Every send and resend asks how often this address was mailed lately (invite/activity/queries.py,
@@ -340,6 +346,21 @@ def claim_action(token: str, *, hold_back: HoldBack | None = None, **fields: Any
     if existing is None:  # pragma: no cover - rows are never deleted
         raise RuntimeError("action vanished between insert and read")
     return Claim(existing, is_new=False)
+
+
+def add_recorded_row(connection: Connection, token: str, **fields: Any) -> int:
+    """A row of the trail for a decision that calls nobody (reminders switched off, paused …): complete as
+    written, its outcome RECORDED, inserted on the caller's connection so that it commits, or rolls back, with
+    the decision itself. The token is unique as every row's: the same token twice raises IntegrityError."""
+    unknown = fields.keys() - _UNSET.keys()
+    if unknown:
+        raise TypeError(f"not a column of actions: {', '.join(sorted(unknown))}")
+    at = fields.pop("created_at", None) or utcnow()
+    values = _fitted({**_UNSET, "teams": [], **fields, "token": token, "state": DONE, "outcome_kind": RECORDED,
+                      "created_at": at, "completed_at": at})
+    values["teams"] = _clean_json(values["teams"] or [])
+    new_id: int = connection.execute(_INSERT_ACTION, values).inserted_primary_key[0]
+    return new_id
 
 
 def _as_utc(moment: datetime) -> datetime:

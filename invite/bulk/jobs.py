@@ -560,11 +560,12 @@ def _record(row: BulkRow, action: Action) -> None:
     alert = outcome.get("alert") or {}
     row.message = None
     if outcome.get("kind") == "form":
-        # The row's pill already says "Unknown: may have been sent": the message says why, not that again.
-        row.message = alert.get("text") if alert.get("sent") == "maybe_sent" else alert.get("title")
+        # The row's pill already says "Unknown: may have been sent" or "Not sent: …": the message says why, once.
+        row.message = alert.get("text") if alert.get("sent") == "maybe_sent" else vocabulary.reason(alert.get("title"))
     elif outcome.get("kind") in ("member", "revoke") and outcome.get("level") != "success":
         # A change or revoke that was not made (or may have been): its title says why, its text what next.
-        row.message = " ".join(filter(None, (outcome.get("title"), outcome.get("text"))))
+        why = vocabulary.reason(outcome.get("title"), action.action)
+        row.message = " ".join(filter(None, (why, outcome.get("text"))))
     if action.outcome_kind == "confirmed_pending":
         row.message = "Junction did not answer, but now lists the invitation as sent just now."
     errors = {name: list(messages) for name, messages in (outcome.get("field_errors") or {}).items()}

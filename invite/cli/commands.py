@@ -520,17 +520,20 @@ def teams(search: str, as_json: bool) -> None:
 @invite_group.command("activity")
 @click.option("--who", metavar="TEXT", help="Only actions by someone whose email contains TEXT.")
 @click.option("--target", metavar="TEXT", help="Only actions on an address containing TEXT.")
-@click.option("--action", type=click.Choice(ACTIONS), help="Only this action.")
+@click.option("--action", type=click.Choice([*ACTIONS, *vocabulary.ACTION_GROUPS]),
+              help="Only this action (reminder_switches: reminders switched off or on, paused or resumed).")
 @click.option("--outcome", type=click.Choice(list(dict.fromkeys([*vocabulary.GROUPS, *vocabulary.OUTCOMES]))),
               help="Only this outcome, or group of outcomes.")
+@click.option("--channel", type=click.Choice(list(vocabulary.CHANNEL_WORDS)),
+              help="Only actions from the pages (web), the command line (cli) or the reminders themselves.")
 @click.option("--since", type=Day(), help="From this UTC day on (YYYY-MM-DD, or 7d for a week ago).")
 @click.option("--until", type=Day(), help="Up to and including this UTC day.")
 @click.option("--format", "output_format", type=click.Choice(["csv", "jsonl"]),
               help="csv (the default): the activity page's export (safe to open in a spreadsheet); jsonl: the "
                    "same as --json.")
 @json_option
-def activity(who: str | None, target: str | None, action: str | None, outcome: str | None, since: date | None,
-             until: date | None, output_format: str | None, as_json: bool) -> None:
+def activity(who: str | None, target: str | None, action: str | None, outcome: str | None, channel: str | None,
+             since: date | None, until: date | None, output_format: str | None, as_json: bool) -> None:
     """The audit trail, oldest first, streamed: the activity page's CSV export, or JSON Lines with --json.
 
     An action whose answer never came (a crash, Ctrl-C, a timeout) is listed with the outcome "unknown".
@@ -542,7 +545,7 @@ def activity(who: str | None, target: str | None, action: str | None, outcome: s
     if since and until and until < since:
         raise click.BadParameter("--until must be on or after --since.", param_hint="--until")
     query = queries.filtered(who=who, target=target, action=action, outcome=outcome, date_from=since,
-                             date_to=until)
+                             date_to=until, channel=channel)
     render = json_lines if output_format == "jsonl" else csv_lines
     for chunk in render(queries.each_row(query)):
         click.echo(chunk, nl=False, color=False)

@@ -122,15 +122,14 @@ def run(as_json: bool) -> None:
 
 
 def _switch_all(paused: bool, actor: Actor, as_json: bool) -> NoReturn:
-    was = reminders.paused_by()
-    reminders.set_paused(paused, actor)
+    recorded = reminders.set_paused(paused, actor)
     word = "Paused" if paused else "Resumed"
     text = ("No reminder goes out until `invite reminders resume`." if paused else
             "Reminders go out again at the next check.")
-    if (was is not None) == paused:
-        text = f"They already were{'' if paused else ' on'}; recorded again. {text}"
-    _finish("paused" if paused else "resumed", exits.DONE, f"{word} all reminders (recorded as {actor.email}).",
-            text, as_json=as_json)
+    title = f"{word} all reminders (recorded as {actor.email})."
+    if not recorded:  # as a second click on the page: nothing changed, so nothing is recorded
+        title = f"All reminders already were {'paused' if paused else 'running'}: nothing changed, nothing recorded."
+    _finish("paused" if paused else "resumed", exits.DONE, title, text, as_json=as_json, recorded=recorded)
 
 
 @reminders_group.command("pause")

@@ -13,6 +13,9 @@ SUCCEEDED = "succeeded"
 FAILED = "failed"
 HELD_BACK = "held_back"
 UNKNOWN = "unknown"
+# A person's decision the dashboard recorded without calling Junction (reminders switched off, paused …):
+# never a send, never a Junction call, in no count of either.
+RECORDED = "recorded"
 
 
 @dataclass(frozen=True)
@@ -68,12 +71,38 @@ OUTCOMES: dict[str, Outcome] = {o.kind: o for o in (
     Outcome("unknown", "may have been {done}", UNKNOWN,
             "Junction's answer never came or could not be read, and checking did not settle it: look before "
             "trying again."),
+    Outcome(RECORDED, "Recorded", RECORDED,
+            "A decision about reminders (switched off or on for one invitation, all paused or resumed), recorded "
+            "by the dashboard; Junction was not called and nothing was sent."),
 )}
 
-GROUPS = (SUCCEEDED, FAILED, HELD_BACK, UNKNOWN)
-GROUP_LABELS = {SUCCEEDED: "Succeeded", FAILED: "Failed", HELD_BACK: "Held back", UNKNOWN: "Unknown"}
+GROUPS = (SUCCEEDED, FAILED, HELD_BACK, UNKNOWN, RECORDED)
+GROUP_LABELS = {SUCCEEDED: "Succeeded", FAILED: "Failed", HELD_BACK: "Held back", UNKNOWN: "Unknown",
+                RECORDED: "Recorded (no call to Junction)"}
 # Each group's kinds, in OUTCOMES' order: what a filter by group matches.
 KINDS_BY_GROUP = {g: tuple(o.kind for o in OUTCOMES.values() if o.group == g) for g in GROUPS}
+
+
+# The actions that only record a person's decision about reminders (issue 26): rows of the trail, written in
+# the same transaction as the decision, that call nobody; their outcome is always RECORDED.
+REMINDER_SWITCHES = ("reminders_off", "reminders_on", "reminders_pause", "reminders_resume")
+# What each action of the trail is called, on /activity, in the exports' action_words and on the command line.
+ACTION_WORDS = {
+    "send": "Invited", "resend": "Resent", "revoke": "Revoked", "update_member": "Changed role and teams",
+    "remove_member": "Removed from the org",
+    "reminders_off": "Switched reminders off", "reminders_on": "Switched reminders on",
+    "reminders_pause": "Paused all reminders", "reminders_resume": "Resumed all reminders",
+}
+# Where an action came from (the trail's channel column), as the filters offer it.
+CHANNEL_WORDS = {"web": "The pages", "cli": "The command line", "reminder": "Reminders", "access": "Access as code"}
+# Names a filter may use for several actions at once (/activity's Action filter, `invite activity --action`).
+ACTION_GROUPS = {"reminder_switches": REMINDER_SWITCHES}
+ACTION_GROUP_WORDS = {"reminder_switches": "Reminders switched or paused (all four)"}
+
+
+def action_words(action: str | None) -> str:
+    """The words for an action of the trail; an action this version does not know reads as its stored name."""
+    return ACTION_WORDS.get(action or "", action or "")
 
 
 # What each action does, as "Not sent" and "may have been sent" say it.
@@ -97,3 +126,16 @@ def label(kind: str | None, action: str | None = "send") -> str:
 def group(kind: str | None) -> str:
     outcome = OUTCOMES.get(kind or "")
     return outcome.group if outcome else UNKNOWN
+
+
+def reason(text: str | None, action: str | None = "send") -> str | None:
+    """A failure's own explanation, to show beside label(): without the "Not sent: " it may open with, which the
+    label already says ("Not sent: conflict" then "Junction refused this invitation as a conflict.", not "Not
+    sent: conflict" then "Not sent: Junction refused …")."""
+    if not text:
+        return text
+    prefix = f"Not {_DONE.get(action or '', 'done')}: "
+    if not text.startswith(prefix):
+        return text
+    rest = text[len(prefix):].lstrip()
+    return rest[:1].upper() + rest[1:]

@@ -78,8 +78,8 @@ def _pause(paused: bool):
     action = "pause" if paused else "resume"
     if not forms.verified(request.form, current_app.secret_key, action):
         return redirect(url_for("reminders.overview", notice="expired"), code=303)
-    if (reminders.paused_by() is not None) != paused:  # a second click changes nothing and records nothing
-        reminders.set_paused(paused, current_actor())
+    # A second click (or tab) changes nothing and records nothing: set_paused decides, in the same transaction.
+    reminders.set_paused(paused, current_actor(), form_token=request.form.get("submission_token"))
     return redirect(url_for("reminders.overview", notice=action + "d"), code=303)
 
 
@@ -90,13 +90,14 @@ def switch(invite_id: str):
     invite_id = canonical_uuid(invite_id) or ""
     action = request.form.get("action", "")
     back = _back(url_for("support.invitations"))
-    if not invite_id or action not in forms.SWITCH_ACTIONS or not forms.verified(
+    if not invite_id or action not in forms.SWITCH_ACTIONS or not forms.switch_verified(
             request.form, current_app.secret_key, action, invite_id):
         return redirect(url_for("support.invitations", notice="expired"), code=303)
-    off = action == "reminders_off"
-    if (reminders.switched_off(invite_id) is not None) != off:
-        email = (request.form.get("email") or "").strip()[:320] or None
-        reminders.set_switch(invite_id, off, current_actor(), email)
+    # The address is the one the token was issued for (switch_verified): the trail records what the page showed.
+    email = (request.form.get("email") or "").strip()[:320] or None
+    # A second click changes nothing and records nothing: set_switch decides, in the same transaction.
+    reminders.set_switch(invite_id, action == "reminders_off", current_actor(), email,
+                         form_token=request.form.get("submission_token"))
     return redirect(back, code=303)
 
 

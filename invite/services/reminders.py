@@ -13,7 +13,9 @@ never posted again.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import secrets
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -130,10 +132,6 @@ def decisions(invites: Iterable[Invite], policy: ReminderPolicy, now: datetime |
     return {invite.id: policy_rules.decide(policy, invite, trails[invite.id].history, now) for invite in invites}
 
 
-def switched_off(invite_id: str) -> Switch | None:
-    return switches.current([invite_id]).get(invite_id)
-
-
 def token_for(secret: str, invite: Invite, attempt: int) -> str:
     """The token of the `attempt`-th reminder attempt (from 0) of this invitation: the same in every worker."""
     return tokens.issue(secret, CHANNEL, ACTOR_EMAIL, invite.id, str(attempt),
@@ -209,20 +207,40 @@ def run_check(client: JunctionClient, secret: str, limits: SendLimits, policy: R
     return result
 
 
-def set_switch(invite_id: str, off: bool, who: Actor, email: str | None = None) -> None:
-    """Reminders off (or on again) for one invitation, recorded with who and when."""
-    switches.record(invite_id, off, who.email, who.channel, email)
-    audit_log.info("reminders %s for %s by %s", "switched off" if off else "switched on", email or invite_id, who.email,
-             extra={"fields": {"audit": "reminder_switch", "invite_id": invite_id, "off": off,
-                               "actor_email": who.email, "channel": who.channel}})
+def _trail_token(form_token: str | None) -> str:
+    """The key of a decision's row in the audit trail: from the form's server-issued token when there is one, so a
+    form posted twice is recorded once whatever else happened in between; else a fresh one (the command line).
+    Never a token some other page could look an action up by."""
+    if form_token:
+        return "switch-" + hashlib.sha256(form_token.encode()).hexdigest()[:48]
+    return "switch-" + secrets.token_hex(24)
 
 
-def set_paused(paused: bool, who: Actor) -> None:
-    """Pause (or resume) every reminder, recorded with who and when."""
-    switches.record(switches.ALL, paused, who.email, who.channel)
+def set_switch(invite_id: str, off: bool, who: Actor, email: str | None = None,
+               form_token: str | None = None) -> bool:
+    """Reminders off (or on again) for one invitation, recorded with who and when, in the audit trail too.
+    False when nothing changed (they already were so, or the form was posted before): nothing is recorded."""
+    action = "reminders_off" if off else "reminders_on"
+    row = switches.record(invite_id, off, who, token=_trail_token(form_token), action=action, email=email)
+    if row is None:
+        return False
+    audit_log.info("reminders %s for %s by %s", "switched off" if off else "switched on", email or invite_id,
+                   who.email, extra={"fields": {"audit": "reminder_switch", "invite_id": invite_id, "off": off,
+                                                "actor_email": who.email, "channel": who.channel}})
+    return True
+
+
+def set_paused(paused: bool, who: Actor, form_token: str | None = None) -> bool:
+    """Pause (or resume) every reminder, recorded with who and when, in the audit trail too. False when nothing
+    changed (they already were so, or the form was posted before): nothing is recorded."""
+    action = "reminders_pause" if paused else "reminders_resume"
+    row = switches.record(switches.ALL, paused, who, token=_trail_token(form_token), action=action)
+    if row is None:
+        return False
     audit_log.info("reminders %s by %s", "paused" if paused else "resumed", who.email,
-             extra={"fields": {"audit": "reminder_pause", "paused": paused, "actor_email": who.email,
-                               "channel": who.channel}})
+                   extra={"fields": {"audit": "reminder_pause", "paused": paused, "actor_email": who.email,
+                                     "channel": who.channel}})
+    return True
 
 
 def switch_trail(limit: int = 20) -> list[switches.ReminderSwitch]:

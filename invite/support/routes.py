@@ -21,9 +21,10 @@ from invite.adapters.storage import PENDING, Action, get_action
 from invite.adapters.upstream import get_upstream
 from invite.auth import require
 from invite.core import rows as views
-from invite.core import tokens, when
+from invite.core import when
 from invite.core.reminders import words as reminder_words
 from invite.junction import Invite, JunctionClient, JunctionError, Page
+from invite.reminder_pages.forms import switch_token
 from invite.services import actions, reminders
 from invite.services.invitations import find_invite, last_sent_within, teams_of
 from invite.support.forms import RowAction, canonical_uuid, confirmation_for, issue_row_token, read_row_action
@@ -233,6 +234,7 @@ def _reminder_cells(invites: tuple[Invite, ...]) -> dict[str, dict[str, Any]]:
     switch_url = url_for("reminders.switch", invite_id=placeholder).split(placeholder)
     back = request.full_path if request.query_string else request.path
     cells = {}
+    emails = {invite.id: invite.email for invite in invites}
     for invite_id, decision in decided.items():
         off = decision.reason is not None and decision.reason.startswith("switched off")
         action = "reminders_on" if off else "reminders_off"
@@ -240,7 +242,7 @@ def _reminder_cells(invites: tuple[Invite, ...]) -> dict[str, dict[str, Any]]:
         cells[invite_id] = {"words": reminder_words(decision, now), "state": decision.state, "off": off,
                             "switchable": off or not spent, "url": quote(invite_id, safe="-").join(switch_url),
                             "next": f"{back}#invite-{invite_id}", "action": action,
-                            "token": tokens.issue(current_app.secret_key, "row", action, invite_id)}
+                            "token": switch_token(current_app.secret_key, action, invite_id, emails[invite_id])}
     return cells
 
 
