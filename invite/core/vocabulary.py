@@ -139,4 +139,4 @@ def reason(text: str | None, action: str | None = "send") -> str | None:
         return text
     rest = text[len(prefix):].lstrip()
     # "the dashboard could not …" opens a sentence now; an address ("ada@example.org was sent …") stays as typed.
-    return rest[:1].upper() + rest[1:] if rest.split(" ", 1)[0].isalpha() else rest
+    return rest[:1].upper() + rest[1:] if rest.split(" ", 1)[0].rstrip(".,;:").isalpha() else rest
