@@ -8,7 +8,8 @@ Starts a sandbox with hundreds of teams and dozens of pending invitations with l
 screenshot-invite[-390].png (the form, a team admin with teams picked), screenshot-result[-390].png
 (the page that follows), screenshot-invitations[-390].png (the support list), screenshot-members[-390].png,
 screenshot-activity[-390].png, screenshot-bulk-preview[-390].png (50 mixed rows) and
-screenshot-bulk-job[-390].png (a finished job with failures; a real worker process sends it).
+screenshot-bulk-job[-390].png (a finished job with failures; a real worker process sends it); and, for
+docs/pages.md rather than the README, access-plan[-390].png (/access: an uploaded file's plan).
 Nothing reaches Junction and no browser is ever downloaded.
 """
 
@@ -69,6 +70,34 @@ def mixed_list(sandbox: SandboxServer, width: int) -> str:
     return "\n".join(rows) + "\n"
 
 
+def access_file(sandbox: SandboxServer) -> str:
+    """The org as a reviewed file would have it: every pending invitation as it is, a promotion, a Team admin's
+    teams changed, two new people with long addresses, two members left out (removals managed)."""
+    with sandbox.state.lock:
+        members = [dict(m) for m in sandbox.state.members]
+        invites = [dict(i) for i in sandbox.state.invites]
+        names = {t["id"]: t["name"] for t in sandbox.state.teams}
+        extra = [t["name"] for t in sandbox.state.teams[16:]]
+    lines = ["manage: [invites, members, removals]", "people:"]
+
+    def person(email: str, role: str, teams: list[str]) -> None:
+        lines.extend([f"  - email: {email}", f"    role: {role}"])
+        if role == "team_admin":
+            lines.append("    teams: [" + ", ".join(f'"{t}"' for t in teams) + "]")
+
+    for i, entry in enumerate(members[2:] + invites):
+        teams = [names[b["team_id"]] for b in entry["team_role_bindings"] or []]
+        role = entry["role"]
+        if i == 1:
+            role, teams = "team_admin", extra[:14]
+        elif i == 3 and role == "team_admin":
+            teams = teams[1:] + extra[20:22]
+        person(entry["email"], role, teams)
+    for i, address in enumerate(LONG_ADDRESSES[:2]):
+        person(address.replace("@", "+access@"), "team_admin", extra[30 + 5 * i:33 + 5 * i])
+    return "\n".join(lines) + "\n"
+
+
 def make_screenshots(out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
@@ -123,6 +152,16 @@ def make_screenshots(out: Path) -> list[Path]:
                 job_url = page.url
             page.goto(job_url)
             written.append(out / _name("screenshot-bulk-job", width))
+            page.screenshot(path=str(written[-1]), full_page=True)
+
+            if width == WIDTHS[0]:
+                (Path(tmp) / "access.yaml").write_text(access_file(sandbox))
+            page.goto(server.url + "/access")
+            page.get_by_label("Access file").set_input_files(str(Path(tmp) / "access.yaml"))
+            page.get_by_role("button", name="Plan", exact=True).click()
+            expect(page.get_by_role("heading", level=1)).to_have_text("Plan for access.yaml")
+            page.evaluate("document.activeElement && document.activeElement.blur()")
+            written.append(out / _name("access-plan", width))
             page.screenshot(path=str(written[-1]), full_page=True)
             page.close()
         server.stop()

@@ -77,6 +77,7 @@ def create_app(env: Mapping[str, str] | None = None, *, settings: Settings | Non
                                 x_host=settings.proxy_fix_host, x_prefix=settings.proxy_fix_prefix)
 
     from invite import web
+    from invite.access_pages import routes as access_routes
     from invite.activity import routes as activity_routes
     from invite.adapters import metrics, storage, upstream
     from invite.bulk import routes as bulk_routes
@@ -112,6 +113,7 @@ def create_app(env: Mapping[str, str] | None = None, *, settings: Settings | Non
     app.register_blueprint(bulk_routes.bp)
     app.register_blueprint(member_routes.bp)
     app.register_blueprint(reminder_routes.bp)
+    app.register_blueprint(access_routes.bp)
     app.register_error_handler(CSRFError, invite_routes.handle_csrf_error)
     app.cli.add_command(invite_group)
 

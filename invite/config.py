@@ -63,6 +63,10 @@ class Settings:
     metrics_bearer_token: str | None = field(default=None, repr=False)
     # Reminders of pending invitations (issue 26): off unless INVITE_REMIND_AFTER is set.
     reminders: ReminderPolicy = field(default_factory=ReminderPolicy)
+    # Access as code (issue 27): the reviewed file /access and the drift check read, and how often the worker
+    # compares the org with it. No file: no drift check.
+    access_file: Path | None = None
+    access_drift_check_every: timedelta = timedelta(hours=1)
 
 
 def _flag(value: str | None) -> bool:
@@ -189,6 +193,34 @@ def _reminder_policy(env: Mapping[str, str], problems: list[str]) -> ReminderPol
     return ReminderPolicy(**values)  # type: ignore[arg-type]
 
 
+DEFAULT_ACCESS_DRIFT_CHECK_EVERY = timedelta(hours=1)
+
+
+def _access(env: Mapping[str, str], problems: list[str]) -> tuple[Path | None, timedelta]:
+    """ACCESS_FILE (a readable file: the drift check reads it on every check) and ACCESS_DRIFT_CHECK_EVERY.
+    What the file says is checked when it is read, not here: a file with mistakes is the drift check's and the
+    page's to report, line by line, and must not stop the dashboard."""
+    raw = env.get("ACCESS_FILE", "").strip()
+    path = Path(raw) if raw else None
+    if path is not None:
+        if path.is_dir():
+            problems.append(f"ACCESS_FILE names a directory, not a file: {raw}")
+        elif not os.access(path, os.R_OK) or not path.is_file():
+            problems.append(f"ACCESS_FILE cannot be read (missing, or not readable by this process): {raw}")
+    every = DEFAULT_ACCESS_DRIFT_CHECK_EVERY
+    raw_every = env.get("ACCESS_DRIFT_CHECK_EVERY", "").strip()
+    if raw_every:
+        try:
+            every = parse_duration(raw_every)
+        except ValueError as exc:
+            problems.append(f"ACCESS_DRIFT_CHECK_EVERY: {exc}.")
+        else:
+            if every < timedelta(minutes=1):
+                problems.append("ACCESS_DRIFT_CHECK_EVERY must be at least 1m: the worker looks once a minute at most.")
+                every = DEFAULT_ACCESS_DRIFT_CHECK_EVERY
+    return path, every
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     problems: list[str] = []
@@ -260,6 +292,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     problems.extend(auth_problems)
     metrics_cidrs, metrics_token = _metrics_access(env, problems)
     reminders = _reminder_policy(env, problems)
+    access_file, access_every = _access(env, problems)
 
     if problems:
         raise ConfigError(problems)
@@ -287,6 +320,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         metrics_allowed_cidrs=metrics_cidrs,
         metrics_bearer_token=metrics_token,
         reminders=reminders,
+        access_file=access_file,
+        access_drift_check_every=access_every,
     )
 
 

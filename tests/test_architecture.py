@@ -22,7 +22,7 @@ LAYERS = {
                  "invite.bulk.preview", "invite.bulk.sqlite_writes", "invite.support.paging", "invite.migrations"),
     "services": ("invite.services", "invite.bulk.jobs"),
     "channels": ("invite.web", "invite.auth", "invite.invites", "invite.support", "invite.activity", "invite.bulk",
-                 "invite.cli", "invite.members", "invite.reminder_pages"),
+                 "invite.cli", "invite.members", "invite.reminder_pages", "invite.access_pages"),
     # What builds the app for a process: the factory, and the worker's and the command line's entry points.
     "app": ("invite", "invite.bulk.worker", "invite.cli.script", "invite.cli.__main__"),
 }
@@ -32,7 +32,7 @@ CHANNELS = {
     "web": ("invite.web", "invite.auth.hooks", "invite.auth.pages", "invite.auth.identity",
             "invite.auth.permissions", "invite.invites", "invite.support", "invite.activity.routes",
             "invite.activity.forms", "invite.bulk.routes", "invite.bulk.forms", "invite.members",
-            "invite.reminder_pages"),
+            "invite.reminder_pages", "invite.access_pages"),
     "cli": ("invite.cli",),
     "worker": ("invite.bulk.worker", "invite.bulk.tasks"),
 }

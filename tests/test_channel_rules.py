@@ -117,6 +117,28 @@ def remind_on_schedule(app, sandbox, email: str) -> Seen:
     return Seen(shown, _last_row(app, email))
 
 
+def apply_an_access_plan(app, sandbox, email: str) -> Seen:
+    """A plan that wants the address invited (or, when pending, invited with another role), applied as its
+    one-row access job by a worker. Made from the org as it is, so nothing else in it changes."""
+    from access_support import plan_for
+
+    from invite.services.access_apply import apply_plan
+
+    upstream = app.extensions["upstream"]
+    pending = upstream.client.find_pending_invite(email)
+    role = "no_role" if pending is None or pending.role != "no_role" else "org_admin"
+    with app.app_context():
+        plan = plan_for(upstream.client, changes={email: (role, [])})
+        assert [c.email for c in plan.changes] == [email], plan.changes
+        job_id = apply_plan(plan, actor=Actor(email=ACTOR, role="admin", channel="cli"), client=upstream.client,
+                            max_removals=0)
+    jobs.run_job(app, job_id)
+    with app.app_context():
+        row = jobs.job_rows(job_id)[0]
+        shown = f"{jobs.row_words(row)}: {row.message or ''}"
+    return Seen(shown, _last_row(app, email))
+
+
 @dataclass(frozen=True)
 class Channel:
     name: str
@@ -132,6 +154,7 @@ CHANNELS = [
     Channel("invite resend --force", "cli", resend_by_command_line, needs_pending=True),
     Channel("bulk job", "bulk", send_by_bulk_job),
     Channel("reminder", "reminder", remind_on_schedule, needs_pending=True),
+    Channel("access apply", "access", apply_an_access_plan),
 ]
 BY_NAME = [pytest.param(channel, id=channel.name) for channel in CHANNELS]
 

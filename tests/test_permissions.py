@@ -140,7 +140,7 @@ def page_text(response) -> str:
 
 def test_permissions_table_is_exactly_the_two_roles():
     expected = {"admin": {"send", "resend", "revoke", "view", "change_member", "remove_member", "switch_reminders",
-                          "pause_reminders"},
+                          "pause_reminders", "manage_access"},
                 "support": {"resend", "view", "switch_reminders"}}
     assert expected == PERMISSIONS
 

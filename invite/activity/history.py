@@ -3,6 +3,8 @@ dashboard (Junction records every invitation made with the key as "management ke
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import func, select
 
 from invite.adapters.storage import Action, db, once_more_if_dropped
@@ -27,3 +29,17 @@ def invited_by(email: str) -> Action | None:
                                   Action.action.in_(("send", "resend")), Action.outcome_kind.in_(_INVITED))
              .order_by(Action.created_at, Action.id).limit(1))
     return once_more_if_dropped(lambda: db.session.scalars(query).first())
+
+
+def inviters(emails: Iterable[str], batch: int = 500) -> dict[str, Action]:
+    """invited_by for many addresses at once (an access file's export): by lower-case address, the earliest
+    send after which the invitation went out; addresses nobody invited through this dashboard are left out."""
+    keys = sorted({email.strip().lower() for email in emails})
+    found: dict[str, Action] = {}
+    for start in range(0, len(keys), batch):
+        query = (select(Action).where(func.lower(Action.target_email).in_(keys[start:start + batch]),
+                                      Action.action.in_(("send", "resend")), Action.outcome_kind.in_(_INVITED))
+                 .order_by(Action.created_at, Action.id))
+        for row in once_more_if_dropped(lambda query=query: db.session.scalars(query).all()):
+            found.setdefault(row.target_email.strip().lower(), row)
+    return found

@@ -27,7 +27,10 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+from prometheus_client.core import GaugeMetricFamily
 
+from invite.adapters.access_records import latest_drift
+from invite.adapters.storage import db
 from invite.auth.peers import peer_address
 from invite.junction.client import CallRecord
 
@@ -73,8 +76,60 @@ reminders = Counter("invite_reminders", "Reminders of pending invitations, by th
 reminders_due = Gauge("invite_reminders_due", "Pending invitations the last reminders check found due.",
                       multiprocess_mode="livemax")
 
+
+
+class AccessDriftCollector:
+    """Access as code (issue 27): how far the org is from ACCESS_FILE, read from the drift check's latest
+    stored report at each scrape (one small query), not from a worker's memory: whichever process answers
+    /metrics, after any restart, reports the same numbers, and the worker needs no PROMETHEUS_MULTIPROC_DIR.
+
+    - invite_access_drift{kind}: the changes the latest check that could compare found, by kind (invite,
+      update, reinvite, revoke, remove); members outside the file that it leaves alone are not drift.
+    - invite_access_drift_checked_timestamp_seconds: when that check ran (Unix time).
+    - invite_access_drift_check_ok: 1 when the latest check could read the file and Junction, 0 when not.
+    Nothing at all without ACCESS_FILE, or before the first check."""
+
+    KINDS = ("invite", "update", "reinvite", "revoke", "remove")  # invite.core.access.KINDS
+
+    def _families(self) -> tuple[GaugeMetricFamily, GaugeMetricFamily, GaugeMetricFamily]:
+        return (GaugeMetricFamily("invite_access_drift", "Members and invitations that differ from ACCESS_FILE "
+                                  "at the last drift check that could compare, by the kind of change it would make.",
+                                  labels=["kind"]),
+                GaugeMetricFamily("invite_access_drift_checked_timestamp_seconds",
+                                  "When the last drift check that could compare ran (Unix time)."),
+                GaugeMetricFamily("invite_access_drift_check_ok",
+                                  "1 when the latest drift check could read ACCESS_FILE and Junction, else 0."))
+
+    def describe(self) -> list[GaugeMetricFamily]:
+        return list(self._families())
+
+    def collect(self) -> list[GaugeMetricFamily]:
+        if current_app.extensions["settings"].access_file is None:
+            return []
+        try:
+            latest, compared = latest_drift()
+        except Exception:  # noqa: BLE001 - a scrape must answer whatever the database does
+            db.session.rollback()
+            return []
+        if latest is None:
+            return []
+        drift, checked, ok = self._families()
+        ok.add_metric([], 1.0 if latest.problem is None else 0.0)
+        if compared is None:
+            return [ok]
+        counts = compared.counts or {}
+        for kind in self.KINDS:
+            drift.add_metric([kind], float(counts.get(kind, 0)))
+        checked.add_metric([], compared.checked_at.timestamp())
+        return [drift, checked, ok]
+
+
+access_drift = AccessDriftCollector()
+_access_registry = CollectorRegistry(auto_describe=False)
+_access_registry.register(access_drift)
+
 EXPORTED = (http_request_seconds, junction_calls, junction_call_seconds, audit_actions_started, audit_actions,
-            team_cache_loaded, bulk_jobs, bulk_rows, reminders, reminders_due)
+            team_cache_loaded, bulk_jobs, bulk_rows, reminders, reminders_due, access_drift)
 
 
 def exported_series() -> set[str]:
@@ -190,4 +245,4 @@ def metrics():
     else:
         registry = REGISTRY
     # content_type, not mimetype: Flask would add a second charset to the one the constant carries.
-    return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
+    return Response(generate_latest(registry) + generate_latest(_access_registry), content_type=CONTENT_TYPE_LATEST)

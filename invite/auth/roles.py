@@ -14,7 +14,7 @@ __all__ = ["ALL_PERMISSIONS", "PERMISSIONS", "PERMISSION_LABELS", "role_for"]
 
 PERMISSIONS: dict[str, frozenset[str]] = {
     "admin": frozenset({"send", "resend", "revoke", "view", "change_member", "remove_member", "switch_reminders",
-                        "pause_reminders"}),
+                        "pause_reminders", "manage_access"}),
     "support": frozenset({"resend", "view", "switch_reminders"}),
 }
 ALL_PERMISSIONS = frozenset().union(*PERMISSIONS.values())
@@ -29,6 +29,7 @@ PERMISSION_LABELS = {
     "remove_member": "remove members from the org",
     "switch_reminders": "switch reminders off or on for an invitation",
     "pause_reminders": "pause or resume all reminders",
+    "manage_access": "plan and apply the org's access file (who has which role and teams)",
 }
 
 

@@ -35,6 +35,7 @@ from sqlalchemy import delete, func, or_, select, update
 
 from invite.adapters.storage import PENDING, Action, db, get_action, utcnow
 from invite.bulk.models import (
+    ACCESS_JOB,
     CANCELLED,
     DONE,
     DRAFT,
@@ -51,8 +52,10 @@ from invite.bulk.models import (
     BulkRow,
 )
 from invite.core import tokens, vocabulary
-from invite.junction import AuthenticationError, OutcomeUnknownError, RateLimitError, UnreachableError
-from invite.services import actions
+from invite.core.access import Change
+from invite.core.member_outcomes import ROLE_WORDS
+from invite.junction import AuthenticationError, RateLimitError, UnreachableError
+from invite.services import access_changes, actions
 
 log = logging.getLogger("invite.bulk")
 
@@ -203,6 +206,33 @@ def confirm_job(token: str, who: actions.Actor, *, resend_pending: bool = False)
     return job, True
 
 
+def start_access_job(changes: Iterable[Change], who: actions.Actor, *, plan_id: str, file_sha256: str,
+                     source: str) -> BulkJob:
+    """Store an access plan's changes as a job that runs at once (the plan was the preview, and the caller
+    has checked it against the org: invite.services.access_apply), one queued row per change in the order
+    given, and wake a worker. A second job for the same plan is refused by the database (IntegrityError)."""
+    now = utcnow()
+    job = BulkJob(token=new_token(), created_by=who.email, created_by_role=who.role, client_addr=who.client_addr,
+                  channel=who.channel, os_user=who.os_user and who.os_user[:64], host=who.host and who.host[:255],
+                  source=source[:255], state=RUNNING, created_at=now, confirmed_at=now, kind=ACCESS_JOB,
+                  plan_id=plan_id, file_sha256=file_sha256)
+    db.session.add(job)
+    db.session.flush()
+    db.session.execute(BulkRow.__table__.insert(), [
+        {"job_id": job.id, "position": position, "email": change.email[:320],
+         "role": (change.after or change.before).role if (change.after or change.before) else None,
+         "teams": [dict(t) for t in (change.after or change.before).teams] if (change.after or change.before) else [],
+         "verdict": "ready", "state": QUEUED, "attempts": 0, "confirmed_by": who.email,
+         "confirmed_by_role": who.role, "operation": change.kind, "change": change.as_json(),
+         "invite_id": change.invite_id}
+        for position, change in enumerate(changes, start=1)
+    ])
+    db.session.commit()
+    _audit(job, "confirmed", who, plan_id=plan_id, file_sha256=file_sha256)
+    wake(job.id)
+    return job
+
+
 def _audit(job: BulkJob, event: str, who: actions.Actor | None, **fields: Any) -> None:
     log.info("bulk job %s %s by %s", job.id, event, who.email if who else "worker",
              extra={"fields": {"bulk_job_id": job.id, "bulk_event": event,
@@ -344,7 +374,18 @@ def count_group(state: str, outcome_kind: str | None) -> str:
         return "not_sent"
     if outcome_kind == "held_back":
         return "held_back"
-    return "unknown"
+    # An access job's other kinds (a member changed or removed, a revoke, a guard's refusal): by the
+    # vocabulary's group, the way every other page counts them.
+    group = vocabulary.group(outcome_kind)
+    return {vocabulary.SUCCEEDED: "sent", vocabulary.FAILED: "not_sent"}.get(group, "unknown")
+
+
+# An access job's counts: its rows are changes, not only invitations sent.
+ACCESS_COUNT_LABELS = {**COUNT_LABELS, "sent": "Done", "not_sent": "Not done"}
+
+
+def count_labels(job: BulkJob) -> dict[str, str]:
+    return ACCESS_COUNT_LABELS if job.kind == ACCESS_JOB else COUNT_LABELS
 
 
 def job_status(job_id: int) -> JobStatus | None:
@@ -381,8 +422,39 @@ def row_words(row: BulkRow) -> str:
     if row.state == QUEUED:
         return "Waiting to retry" if row.attempts else "Waiting"
     if row.state in (SENDING, ROW_DRAFT):
-        return "Sending"
-    return vocabulary.label(row.outcome_kind)
+        return "Applying" if row.operation else "Sending"
+    return vocabulary.label(row.outcome_kind, access_changes.ACTION_OF.get(row.operation or "", "send"))
+
+
+def _grant_words(grant: dict[str, Any] | None) -> str:
+    if not grant:
+        return ""
+    role = ROLE_WORDS.get(grant.get("role") or "", grant.get("role") or "")
+    teams = [team["name"] for team in grant.get("teams") or []]
+    return f"{role} ({', '.join(teams)})" if teams else role
+
+
+def change_words(row: BulkRow) -> str:
+    """What an access job's row changes, in a few words: "Change role: Team admin → Org admin", "Remove";
+    empty for a row of an invite job."""
+    if not row.operation:
+        return ""
+    change = row.change or {}
+    before, after = change.get("before") or {}, change.get("after") or {}
+    if row.operation == "invite":
+        return f"Invite as {_grant_words(after)}"
+    if row.operation == "update":
+        teams = [[t["name"] for t in grant.get("teams") or []] for grant in (before, after)]
+        if before.get("role") == after.get("role"):
+            return f"Change teams: {', '.join(teams[0]) or 'none'} → {', '.join(teams[1]) or 'none'}"
+        return f"Change role: {_grant_words(before)} → {_grant_words(after)}"
+    if row.operation == "reinvite":
+        return f"Re-invite: {_grant_words(before)} → {_grant_words(after)}"
+    if row.operation == "revoke":
+        return f"Revoke the invitation ({_grant_words(before)})"
+    if row.operation == "remove":
+        return f"Remove from the org ({_grant_words(before)})"
+    return row.operation
 
 
 # --------------------------------------------------------------------------------------------- running
@@ -468,7 +540,7 @@ def _token(row: BulkRow, secret: str) -> str:
     """The row's attempt's action token: issued by the server like every channel's, and the same each time
     it is asked for, so a worker that takes the job over finds the attempt's audit row."""
     place = (str(row.job_id), str(row.id), str(row.attempts))
-    return tokens.issue(secret, "bulk", *place, nonce="-".join(place))
+    return tokens.issue(secret, "access" if row.operation else "bulk", *place, nonce="-".join(place))
 
 
 def _legacy_token(row: BulkRow) -> str:
@@ -490,6 +562,10 @@ def _record(row: BulkRow, action: Action) -> None:
     if outcome.get("kind") == "form":
         # The row's pill already says "Unknown: may have been sent" or "Not sent: …": the message says why, once.
         row.message = alert.get("text") if alert.get("sent") == "maybe_sent" else vocabulary.reason(alert.get("title"))
+    elif outcome.get("kind") in ("member", "revoke") and outcome.get("level") != "success":
+        # A change or revoke that was not made (or may have been): its title says why, its text what next.
+        why = vocabulary.reason(outcome.get("title"), action.action)
+        row.message = " ".join(filter(None, (why, outcome.get("text"))))
     if action.outcome_kind == "confirmed_pending":
         row.message = "Junction did not answer, but now lists the invitation as sent just now."
     errors = {name: list(messages) for name, messages in (outcome.get("field_errors") or {}).items()}
@@ -520,14 +596,20 @@ class _Control:
 
 def _send_row(app: Flask, job: BulkJob, row: BulkRow, control: _Control) -> None:
     """One attempt at one claimed row, through the audited Action path; then what it means for the job."""
+    # An access job's changes are the "access" channel's in the trail (the job keeps where it was started).
     actor = actions.Actor(email=row.confirmed_by or job.created_by, role=row.confirmed_by_role,
                           client_addr=job.client_addr, request_id=f"bulk-{job.id}",
-                          channel=job.channel, os_user=job.os_user, host=job.host)
+                          channel=ACCESS_JOB if row.operation else job.channel, os_user=job.os_user, host=job.host)
     upstream = app.extensions["upstream"]
-    claim, error = actions.send_and_report(upstream.client, _token(row, app.secret_key), actor, email=row.email,
-                                           role=row.role or "no_role", teams=row.teams, bulk_job_id=job.id,
-                                           limits=upstream.limits,
-                                           commit=False)  # the outcome is committed with the row's, below
+    token = _token(row, app.secret_key)
+    if row.operation:
+        claim, error = access_changes.carry_out(upstream.client, token, actor, Change.from_json(row.change or {}),
+                                                limits=upstream.limits, bulk_job_id=job.id)
+    else:
+        claim, error = actions.send_and_report(upstream.client, token, actor, email=row.email,
+                                               role=row.role or "no_role", teams=row.teams, bulk_job_id=job.id,
+                                               limits=upstream.limits,
+                                               commit=False)  # the outcome is committed with the row's, below
     row.action_id = claim.action.id
     if isinstance(error, AuthenticationError):
         row.state = QUEUED  # not acted on: it goes out when the job is resumed with a key Junction accepts
@@ -580,8 +662,7 @@ def settle_in_doubt(job_id: int, client) -> int:
         if action is None:
             row.state = QUEUED  # claimed, but stopped before its audit row was written: nothing went out
         elif action.state == PENDING:
-            gone = OutcomeUnknownError("The worker stopped while this invitation was being sent.")
-            actions.settle_unanswered(client, action, gone, action.created_at, commit=False)
+            actions.settle_in_flight(client, action, commit=False)
             _record(row, action)
         else:
             _record(row, action)
@@ -611,7 +692,10 @@ def run_job(app: Flask, job_id: int) -> str:
     with app.app_context():
         if not _acquire(job_id, me):
             return "not running here"
-        concurrency = app.extensions["settings"].bulk_concurrency
+        # An access job's changes go one at a time, in the plan's order: each member's guard (never the org's
+        # last Org admin) then sees the changes made before it.
+        job = get_job(job_id)
+        concurrency = 1 if job is not None and job.kind == ACCESS_JOB else app.extensions["settings"].bulk_concurrency
         control = _Control()
         senders: list[Future] = []
         pool = ThreadPoolExecutor(concurrency, thread_name_prefix=f"bulk-{job_id}")

@@ -28,6 +28,11 @@ CANCELLED = "cancelled"
 DONE = "done"
 ACTIVE_STATES = (RUNNING,)
 
+# Job kinds: a list of invitations (the bulk page, `invite bulk FILE`), or an access plan's changes
+# (`invite access apply`, /access: issue 27), each row one change carried out through invite.services.actions.
+INVITE_JOB = "invite"
+ACCESS_JOB = "access"
+
 # Row states.
 ROW_DRAFT = "draft"
 QUEUED = "queued"
@@ -62,6 +67,15 @@ class BulkJob(db.Model):
     # Which worker runs it, until when (renewed while it runs): one runner per job at a time.
     runner: Mapped[str | None] = mapped_column(FittedString(200))
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    kind: Mapped[str] = mapped_column(FittedString(16), default=INVITE_JOB, server_default=INVITE_JOB)
+    # An access job's plan (its id, unique: a plan is applied once) and the sha256 of the file it was made
+    # from; the trail reaches both from each of its actions through bulk_job_id.
+    plan_id: Mapped[str | None] = mapped_column(FittedString(64))
+    file_sha256: Mapped[str | None] = mapped_column(FittedString(64))
+
+    @property
+    def is_access(self) -> bool:
+        return self.kind == ACCESS_JOB
 
 
 class BulkRow(db.Model):
@@ -87,6 +101,10 @@ class BulkRow(db.Model):
     field_errors: Mapped[dict[str, Any] | None] = mapped_column(CleanJSON)
     invite_id: Mapped[str | None] = mapped_column(FittedString(64))
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # An access job's row: the change's kind (invite.core.access.KINDS) and the change as the plan gave it
+    # (Change.as_json: before, after, the member's or invitation's id, the file's line). None on invite jobs.
+    operation: Mapped[str | None] = mapped_column(FittedString(16))
+    change: Mapped[dict[str, Any] | None] = mapped_column(CleanJSON)
 
     @property
     def team_names(self) -> list[str]:
@@ -94,3 +112,5 @@ class BulkRow(db.Model):
 
 
 db.Index("ix_bulk_rows_job_state", BulkRow.job_id, BulkRow.state, BulkRow.position)
+# One job per plan (NULL, every invite job, never clashes): two applies of one plan cannot both start.
+db.Index("ix_bulk_jobs_plan_id", BulkJob.plan_id, unique=True)

@@ -249,8 +249,12 @@ def _summary(status: jobs.JobStatus) -> str | None:
         return None
     counts = status.counts
     sent = counts["sent"]
-    words = [f"{sent} of {status.total} {'invitation' if status.total == 1 else 'invitations'} sent"]
-    attention = [f"{counts[g]} {jobs.COUNT_LABELS[g].lower()}" for g in ATTENTION_GROUPS if counts[g]]
+    if status.job.is_access:
+        words = [f"{sent} of {status.total} {'change' if status.total == 1 else 'changes'} made"]
+    else:
+        words = [f"{sent} of {status.total} {'invitation' if status.total == 1 else 'invitations'} sent"]
+    labels = jobs.count_labels(status.job)
+    attention = [f"{counts[g]} {labels[g].lower()}" for g in ATTENTION_GROUPS if counts[g]]
     sentence = ("Finished: " if status.job.state == "done" else "Cancelled: ") + words[0]
     if counts["already_member"]:
         members = counts["already_member"]
@@ -280,7 +284,8 @@ def job_page(job_id: int):
         rows = [row for row in rows if _row_group(row) == show]
     return render_template(
         "bulk/job.html", status=status, rows=rows, row_words=jobs.row_words, row_group=_row_group,
-        count_labels=jobs.COUNT_LABELS, count_groups=jobs.COUNT_GROUPS, state_words=STATE_WORDS,
+        change_words=jobs.change_words, count_labels=jobs.count_labels(status.job), count_groups=jobs.COUNT_GROUPS,
+        state_words=STATE_WORDS,
         control=JobControlForm(formdata=None), unknown=jobs.unknown_count(job_id), role_labels=ROLE_LABELS,
         verdict_labels=VERDICT_LABELS, skipped=SKIPPED, group_tones=GROUP_TONES, show=show,
         summary=_summary(status), ended=status.job.state in ENDED_STATES,

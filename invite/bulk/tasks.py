@@ -7,6 +7,9 @@ running job, so a job survives even a lost message; the worker also sweeps when 
 The same consumer runs the reminders' check (issue 26) every INVITE_REMINDERS_CHECK_EVERY, when reminders
 are on. Each worker process's scheduler enqueues it; two checks at once send nothing twice (the reminders'
 tokens, invite/services/reminders.py).
+
+And, with ACCESS_FILE set, the access drift check (issue 27) every ACCESS_DRIFT_CHECK_EVERY: it only reads
+Junction and the file and keeps a report (invite/services/access_drift.py), so two at once cost a second read.
 """
 
 from __future__ import annotations
@@ -29,6 +32,9 @@ class BulkQueue:
         if settings.reminders.on:
             every = max(1, int(settings.reminders.check_every.total_seconds() // 60))
             self.huey.periodic_task(every_minutes(every), name="reminders.check")(self.check_reminders)
+        if settings.access_file is not None:
+            every = max(1, int(settings.access_drift_check_every.total_seconds() // 60))
+            self.huey.periodic_task(every_minutes(every), name="access.drift_check")(self.check_access_drift)
 
     def _run(self, job_id: int) -> str:
         from invite.bulk.jobs import run_job
@@ -60,6 +66,15 @@ class BulkQueue:
                                          upstream.team_names(),
                                          in_doubt_after=reminders.in_doubt_after(settings.timeout_seconds))
         return dict(result.outcomes)
+
+    def check_access_drift(self) -> int:
+        """One drift check of the org against ACCESS_FILE; how many members and invitations differ."""
+        from invite.services import access_drift
+
+        settings = self.app.extensions["settings"]
+        with self.app.app_context():
+            result = access_drift.check(self.app.extensions["upstream"].client, settings.access_file)
+        return result.differ
 
 
 def every_minutes(every: int):

@@ -24,6 +24,7 @@ from invite.cli.acting import acting_option, as_option, cli_actor
 from invite.cli.configuration import ConfiguredGroup, refuse_a_throwaway_junction
 from invite.cli.terminal import Column, asked, emit_json, interactive, json_option, say, table
 from invite.core import rows as views
+from invite.core import vocabulary
 from invite.core.actor import Actor
 from invite.core.invite_rules import ROLE_LABELS
 from invite.junction import ROLES, JunctionError
@@ -205,7 +206,8 @@ def _seconds(value: float | None) -> str:
 def progress_text(status: jobs.JobStatus) -> str:
     """Rows done, the counts that matter, the rate and the time left, on one line."""
     counts = status.counts
-    shown = ", ".join(f"{counts[g]} {jobs.COUNT_LABELS[g].lower()}" for g in jobs.COUNT_GROUPS
+    labels = jobs.count_labels(status.job)
+    shown = ", ".join(f"{counts[g]} {labels[g].lower()}" for g in jobs.COUNT_GROUPS
                       if counts.get(g) and g not in ("waiting", "skipped"))
     text = f"{status.finished}/{status.total} rows done"
     if shown:
@@ -229,25 +231,57 @@ def status(job_id: int, as_json: bool) -> None:
     found = _status_or_end(job_id, as_json)
     job = found.job
     if as_json:
+        extra: dict[str, Any] = {}
+        if job.is_access:  # the plan it applies, and what each row changes
+            extra = {"plan_id": job.plan_id, "file_sha256": job.file_sha256,
+                     "rows": [_access_row_json(row) for row in jobs.job_rows(job_id)]}
         emit_json({**found.as_json(), "state_words": _state_words(found), "created_by": job.created_by,
-                   "source": job.source, "exit_code_when_ended": end_code(job_id) if _ended(found) else None})
+                   "source": job.source, "kind": job.kind, **extra,
+                   "exit_code_when_ended": end_code(job_id) if _ended(found) else None})
         return
     say(f"Job {job.id}: {_state_words(found)} ({found.percent} %), started by {job.created_by} from {job.source}.",
         "header")
-    say("  " + "  ".join(f"{jobs.COUNT_LABELS[g]}: {found.counts.get(g, 0)}" for g in jobs.COUNT_GROUPS))
+    labels = jobs.count_labels(job)
+    say("  " + "  ".join(f"{labels[g]}: {found.counts.get(g, 0)}" for g in jobs.COUNT_GROUPS))
     say(f"  {progress_text(found)}")
     if job.message:
         say(f"  {job.message}")
+    if job.is_access:
+        say(f"  Plan {job.plan_id}, from a file with sha256 {job.file_sha256}.")
+        rows = jobs.job_rows(job_id)
+        table([Column("ROW", 4), Column("EMAIL", 32), Column("OUTCOME", 30), Column("CHANGE", None)],
+              ([str(row.position), row.email, jobs.row_words(row), jobs.change_words(row)] for row in rows))
+        for row in rows:
+            if row.message:
+                say(f"  Row {row.position} ({row.email}): {row.message}")
+
+
+def _access_row_json(row: Any) -> dict[str, Any]:
+    return {"row": row.position, "operation": row.operation, "change": jobs.change_words(row), "email": row.email,
+            "before": (row.change or {}).get("before"), "after": (row.change or {}).get("after"),
+            "outcome": row.outcome_kind, "outcome_words": jobs.row_words(row), "message": row.message}
+
+
+def _row_code(kind: str) -> int:
+    """A row's exit code: the command line's table (exits.for_outcome) for the kinds it names; an access
+    job's others (a member changed, removed, or left alone by a guard) by the vocabulary's group."""
+    if kind in ("check_failed",):  # the check before a change could not reach Junction: nothing was done
+        return exits.UNAVAILABLE
+    code = exits.for_outcome(kind)
+    if code != exits.UNKNOWN or kind == "unknown" or kind not in vocabulary.OUTCOMES:
+        return code
+    return {vocabulary.SUCCEEDED: exits.DONE, vocabulary.FAILED: exits.NOT_DONE,
+            vocabulary.HELD_BACK: exits.UNAVAILABLE}.get(vocabulary.group(kind), exits.UNKNOWN)
 
 
 def end_code(job_id: int) -> int:
     """An ended job's exit code: 4 stopped (the key was refused), 3 a row unknown, 5 a row not sent because
     Junction was unavailable or rate limiting, 1 a row not sent otherwise or cancelled, 0 all sent or
-    already members."""
+    already members (an access job: every change made)."""
     job = jobs.get_job(job_id)
     if job.state == STOPPED:
         return exits.CONFIGURATION
-    codes = Counter(exits.for_outcome(row.outcome_kind or "") if row.outcome_kind else exits.NOT_DONE
+    codes = Counter(_row_code(row.outcome_kind) if row.outcome_kind else exits.NOT_DONE
                     for row in jobs.job_rows(job_id) if row.state != SKIPPED)
     for code in (exits.CONFIGURATION, exits.UNKNOWN, exits.UNAVAILABLE, exits.NOT_DONE):
         if codes[code]:
@@ -303,6 +337,12 @@ def wait(job_id: int, timeout: float | None, as_json: bool) -> None:
     Junction refused the key, 5 when rows were not sent because Junction was unavailable or rate limiting.
     With --json: a progress object per change (as the plain lines), then the summary.
     """
+    follow(job_id, timeout, as_json)
+
+
+def follow(job_id: int, timeout: float | None, as_json: bool) -> NoReturn:
+    """`invite bulk wait`: watch the job to its end (or `timeout`), then end the command with its exit code.
+    `invite access apply --wait` follows its job the same way."""
     deadline = None if timeout is None else time.monotonic() + timeout
     first = _status_or_end(job_id, as_json)
     if interactive(sys.stdout) and not as_json:
@@ -317,7 +357,11 @@ def wait(job_id: int, timeout: float | None, as_json: bool) -> None:
     code = end_code(job_id)
     unknown = found.counts.get("unknown", 0)
     text = job.message or ""
-    if unknown:
+    if unknown and job.is_access:
+        them = "it" if unknown == 1 else "them"
+        text = (f"{_plural(unknown, 'row')}: Junction may or may not have made the change; `invite bulk status "
+                f"{job_id}` lists {them}. Look in Junction, then plan again. {text}").strip()
+    elif unknown:
         text = (f"{_plural(unknown, 'row')}: Junction may or may not have sent the invitation; "
                 f"`invite bulk retry-unknown {job_id}` sends {'it' if unknown == 1 else 'them'} again. {text}").strip()
     _end(code, f"Job {job_id} {_state_words(found).lower()}: {progress_text(found)}.", text, as_json=as_json,

@@ -134,6 +134,8 @@ class Plan:
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     source: str = ""  # the file's name, for people reading the plan
+    # people in the file who differ from the org (or are not in it) in a way the file's `manage` leaves out
+    unmanaged: int = 0
 
     def counts(self) -> dict[str, int]:
         return {kind: sum(1 for c in self.changes if c.kind == kind) for kind in KINDS}
@@ -145,7 +147,7 @@ class Plan:
     def as_json(self) -> dict[str, Any]:
         return {"format": PLAN_FORMAT, "id": self.id, "created_at": self.created_at, "source": self.source,
                 "file_sha256": self.file_sha256, "fingerprint": self.fingerprint, "counts": self.counts(),
-                "unchanged": self.unchanged, "ignored": self.ignored,
+                "unchanged": self.unchanged, "ignored": self.ignored, "unmanaged": self.unmanaged,
                 "changes": [c.as_json() for c in self.changes],
                 "left_alone": [c.as_json() for c in self.left_alone]}
 
@@ -157,7 +159,8 @@ class Plan:
                    left_alone=tuple(Change.from_json(c) for c in data.get("left_alone") or []),
                    unchanged=int(data.get("unchanged") or 0), ignored=int(data.get("ignored") or 0),
                    file_sha256=data["file_sha256"], fingerprint=data["fingerprint"], id=data["id"],
-                   created_at=data["created_at"], source=data.get("source") or "")
+                   created_at=data["created_at"], source=data.get("source") or "",
+                   unmanaged=int(data.get("unmanaged") or 0))
 
 
 def _grant(role: str, team_ids: tuple[str, ...] | list[str], names: dict[str, str], *, member: bool) -> Grant:
@@ -174,7 +177,7 @@ def compute_plan(wanted: AccessFile, state: OrgState, *, source: str = "") -> Pl
     invites = {i.email.strip().lower(): i for i in state.invites}
     changes: list[Change] = []
     left_alone: list[Change] = []
-    unchanged = ignored = 0
+    unchanged = ignored = unmanaged = 0
     in_file = set()
     for person in wanted.people:
         in_file.add(person.key)
@@ -185,21 +188,27 @@ def compute_plan(wanted: AccessFile, state: OrgState, *, source: str = "") -> Pl
         if member is not None:
             before = _grant(member.role, member.team_ids, names, member=True)
             after = _grant(person.role, person.team_ids, names, member=True)
-            if before == after or "members" not in wanted.manage:
+            if before == after:
                 unchanged += 1
+            elif "members" not in wanted.manage:
+                unmanaged += 1
             else:
                 changes.append(Change(UPDATE, member.email, before, after, member_id=member.id, name=member.name,
                                       line=person.line))
         elif invite is not None:
             before = _grant(invite.role, invite.team_ids, names, member=False)
             after = _grant(person.role, person.team_ids, names, member=False)
-            if before == after or "invites" not in wanted.manage:
+            if before == after:
                 unchanged += 1
+            elif "invites" not in wanted.manage:
+                unmanaged += 1
             else:
                 changes.append(Change(REINVITE, invite.email, before, after, invite_id=invite.id, line=person.line))
         elif "invites" in wanted.manage:
             changes.append(Change(INVITE, person.email, None, _grant(person.role, person.team_ids, names,
                                                                       member=False), line=person.line))
+        else:
+            unmanaged += 1
     for key, invite in sorted(invites.items()):
         if key in in_file or key in members:
             continue
@@ -219,4 +228,4 @@ def compute_plan(wanted: AccessFile, state: OrgState, *, source: str = "") -> Pl
         (changes if "removals" in wanted.manage else left_alone).append(removal)
     changes.sort(key=lambda c: (KINDS.index(c.kind), c.email.lower()))
     return Plan(changes=tuple(changes), left_alone=tuple(left_alone), unchanged=unchanged, ignored=ignored,
-                file_sha256=wanted.sha256, fingerprint=fingerprint(state), source=source)
+                file_sha256=wanted.sha256, fingerprint=fingerprint(state), source=source, unmanaged=unmanaged)

@@ -16,12 +16,12 @@ import re
 import secrets
 
 # Every channel that records actions; a token starts with its channel's prefix.
-CHANNELS = ("form", "row", "cli", "bulk", "reminder")
-_PREFIX = {"form": "f", "row": "r", "cli": "c", "bulk": "b", "reminder": "m"}
+CHANNELS = ("form", "row", "cli", "bulk", "reminder", "access")
+_PREFIX = {"form": "f", "row": "r", "cli": "c", "bulk": "b", "reminder": "m", "access": "a"}
 _NONCE_CHARS = 16  # secrets.token_urlsafe(12)
 _MAC_CHARS = 22  # 128 bits, base64url without padding
 # What a token looks like on the wire (a URL path segment, a hidden field): prefix, "-", nonce, MAC.
-TOKEN_PATTERN = re.compile(r"^[frcbm]-[A-Za-z0-9_-]{38}$")
+TOKEN_PATTERN = re.compile(r"^[frcbma]-[A-Za-z0-9_-]{38}$")
 
 
 def _mac(secret: str, channel: str, nonce: str, bound: tuple[str, ...]) -> str:

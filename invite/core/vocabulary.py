@@ -94,7 +94,7 @@ ACTION_WORDS = {
     "reminders_pause": "Paused all reminders", "reminders_resume": "Resumed all reminders",
 }
 # Where an action came from (the trail's channel column), as the filters offer it.
-CHANNEL_WORDS = {"web": "The pages", "cli": "The command line", "reminder": "Reminders"}
+CHANNEL_WORDS = {"web": "The pages", "cli": "The command line", "reminder": "Reminders", "access": "Access as code"}
 # Names a filter may use for several actions at once (/activity's Action filter, `invite activity --action`).
 ACTION_GROUPS = {"reminder_switches": REMINDER_SWITCHES}
 ACTION_GROUP_WORDS = {"reminder_switches": "Reminders switched or paused (all four)"}

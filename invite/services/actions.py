@@ -30,6 +30,7 @@ from invite.junction import (
     JunctionError,
     Member,
     NotFoundError,
+    OutcomeUnknownError,
     ValidationError,
 )
 from invite.junction.client import outcome_of_error
@@ -187,30 +188,44 @@ def resend_invite(client: JunctionClient, token: str, actor: Actor, invite: Invi
 def revoke_invite(client: JunctionClient, token: str, actor: Actor, *, invite_id: str, email: str,
                   role: str | None, teams: list[dict[str, str]]) -> Claim:
     """Revoke a pending invitation; the outcome (kind "revoke") is a message for the invitations list."""
-    claim = _start(token, actor, action="revoke", target_email=email, role=role, teams=teams, invite_id=invite_id)
+    return revoke_and_report(client, token, actor, invite_id=invite_id, email=email, role=role, teams=teams)[0]
+
+
+def revoke_and_report(client: JunctionClient, token: str, actor: Actor, *, invite_id: str, email: str,
+                      role: str | None, teams: list[dict[str, str]],
+                      bulk_job_id: int | None = None) -> tuple[Claim, JunctionError | None]:
+    """revoke_invite, also handing back the error Junction's answer raised (a job paces itself by it)."""
+    claim = _start(token, actor, action="revoke", target_email=email, role=role, teams=teams, invite_id=invite_id,
+                   bulk_job_id=bulk_job_id)
     if not claim.is_new:
-        return claim
+        return claim, None
     row = claim.action
     try:
         client.revoke_invite(invite_id)
     except NotFoundError as exc:
         _finish(row, outcomes.describe_revoke_failure(exc, email), "already_gone", exc)
-        return claim
+        return claim, exc
     except ValidationError as exc:
         _finish(row, outcomes.revoke_outcome("error", "Not revoked: Junction did not accept that invitation id.",
                                              "Reload the invitations list and try again."), "invalid_id", exc)
-        return claim
+        return claim, exc
     except JunctionError as exc:
         if not exc.may_have_taken_effect:
             _finish(row, outcomes.describe_revoke_failure(exc, email), _error_kind(exc), exc)
-            return claim
-        still_pending, check_error = _look_up_pending(client, email)
-        outcome, kind = outcomes.describe_revoke_unknown(exc, email, invite_id, still_pending, check_error)
-        _finish(row, outcome, kind, exc)
-        return claim
+            return claim, exc
+        _settle_revoke(client, row, exc)
+        return claim, exc
     _finish(row, outcomes.revoke_outcome("success", f"Revoked the invitation for {email}.",
                                          "The link in their email no longer works."), "revoked")
-    return claim
+    return claim, None
+
+
+def _settle_revoke(client: JunctionClient, row: Action, error: JunctionError, *, commit: bool = True) -> None:
+    """A revoke whose answer never came: record what List Invites shows for the address now."""
+    still_pending, check_error = _look_up_pending(client, row.target_email)
+    outcome, kind = outcomes.describe_revoke_unknown(error, row.target_email, row.invite_id or "", still_pending,
+                                                     check_error)
+    _finish(row, outcome, kind, error, commit=commit)
 
 
 # ------------------------------------------------------------------------------------------ members (issue 24)
@@ -223,10 +238,11 @@ def revoke_invite(client: JunctionClient, token: str, actor: Actor, *, invite_id
 class _Refused(Exception):
     """A guard said no before Junction was asked to change anything: the outcome and its kind."""
 
-    def __init__(self, outcome: dict[str, Any], kind: str):
+    def __init__(self, outcome: dict[str, Any], kind: str, error: JunctionError | None = None):
         super().__init__(kind)
         self.outcome = outcome
         self.kind = kind
+        self.error = error  # a failed check: a job paces itself by it (a 429, no connection)
 
 
 def _read_member(client: JunctionClient, member_id: str, email: str) -> Member | None:
@@ -263,7 +279,7 @@ def _guard(client: JunctionClient, member_id: str, email: str, name: str, before
         title, text = member_words.not_done_words(exc, verb, "try again")
         raise _Refused(member_words.member_outcome(
             "error", member_words.NOT_CHANGED, f"Not {verb}: the dashboard could not check {name}'s membership first.",
-            f"{title.split(':', 1)[1].strip()} {text}", before=before, error=exc), "check_failed") from None
+            f"{title.split(':', 1)[1].strip()} {text}", before=before, error=exc), "check_failed", exc) from None
     if current is None:
         raise _Refused(member_words.member_outcome(
             "warning", member_words.NOT_CHANGED, f"{name} is no longer a member of the org.",
@@ -356,18 +372,26 @@ def update_member(client: JunctionClient, token: str, actor: Actor, *, member_id
                   before: dict[str, Any], role: str, teams: list[dict[str, str]]) -> Claim:
     """Change a member's role and teams to `role`/`teams`, provided Junction still lists them as `before`
     (member_words.snapshot: what the person saw). The outcome (kind "member") says what happened."""
+    return update_member_and_report(client, token, actor, member_id=member_id, email=email, name=name,
+                                    before=before, role=role, teams=teams)[0]
+
+
+def update_member_and_report(client: JunctionClient, token: str, actor: Actor, *, member_id: str, email: str,
+                             name: str, before: dict[str, Any], role: str, teams: list[dict[str, str]],
+                             bulk_job_id: int | None = None) -> tuple[Claim, JunctionError | None]:
+    """update_member, also handing back the error Junction's answer (or the check before) raised."""
     after = member_words.snapshot(role, teams if role == "team_admin" else [])
     claim = _start(token, actor, action="update_member", target_email=email, role=role, teams=after["teams"],
-                   outcome={"before": before, "member_id": member_id, "name": name})
+                   outcome={"before": before, "member_id": member_id, "name": name}, bulk_job_id=bulk_job_id)
     if not claim.is_new:
-        return claim
+        return claim, None
     row = claim.action
     names = {t["id"]: t["name"] for t in [*before.get("teams", []), *after["teams"]]}
     try:
         _guard(client, member_id, email, name, before, "changed", role != "org_admin", names)
     except _Refused as refused:
-        _finish(row, {**refused.outcome, "member_id": member_id, "name": name}, refused.kind)
-        return claim
+        _finish(row, {**refused.outcome, "member_id": member_id, "name": name}, refused.kind, refused.error)
+        return claim, refused.error
     try:
         client.update_member(member_id, role=role,
                              team_ids=[t["id"] for t in after["teams"]] if role == "team_admin" else None)
@@ -375,38 +399,71 @@ def update_member(client: JunctionClient, token: str, actor: Actor, *, member_id
         outcome, kind = _member_failure(client, exc, member_id, email, name, before, after, "changed", "change again",
                                         names)
         _finish(row, {**outcome, "member_id": member_id, "name": name}, kind, exc)
-        return claim
+        return claim, exc
     _finish(row, {**member_words.member_outcome(
         "success", member_words.CHANGED, f"Changed {name}: {member_words.describe(after)}.",
         f"Before: {member_words.describe(before)}.", before=before, after=after),
         "member_id": member_id, "name": name}, "member_changed")
-    return claim
+    return claim, None
 
 
 def remove_member(client: JunctionClient, token: str, actor: Actor, *, member_id: str, email: str, name: str,
                   before: dict[str, Any]) -> Claim:
     """Remove a member from the org, provided Junction still lists them as `before` and they are not its last
     Org admin. The outcome (kind "member") says what happened."""
+    return remove_member_and_report(client, token, actor, member_id=member_id, email=email, name=name,
+                                    before=before)[0]
+
+
+def remove_member_and_report(client: JunctionClient, token: str, actor: Actor, *, member_id: str, email: str,
+                             name: str, before: dict[str, Any],
+                             bulk_job_id: int | None = None) -> tuple[Claim, JunctionError | None]:
+    """remove_member, also handing back the error Junction's answer (or the check before) raised."""
     claim = _start(token, actor, action="remove_member", target_email=email, role=before.get("role"),
-                   teams=before.get("teams") or [], outcome={"before": before, "member_id": member_id, "name": name})
+                   teams=before.get("teams") or [], outcome={"before": before, "member_id": member_id, "name": name},
+                   bulk_job_id=bulk_job_id)
     if not claim.is_new:
-        return claim
+        return claim, None
     row = claim.action
     names = {t["id"]: t["name"] for t in before.get("teams", [])}
     try:
         _guard(client, member_id, email, name, before, "removed", True, names)
     except _Refused as refused:
-        _finish(row, {**refused.outcome, "member_id": member_id, "name": name}, refused.kind)
-        return claim
+        _finish(row, {**refused.outcome, "member_id": member_id, "name": name}, refused.kind, refused.error)
+        return claim, refused.error
     try:
         client.remove_member(member_id)
     except JunctionError as exc:
         outcome, kind = _member_failure(client, exc, member_id, email, name, before, None, "removed", "remove again",
                                         names)
         _finish(row, {**outcome, "member_id": member_id, "name": name}, kind, exc)
-        return claim
+        return claim, exc
     _finish(row, {**member_words.member_outcome(
         "success", member_words.CHANGED, f"Removed {name} ({email}) from the org.",
         f"Before: {member_words.describe(before)}. They no longer have access to the org in Junction.",
         before=before), "member_id": member_id, "name": name}, "member_removed")
-    return claim
+    return claim, None
+
+
+# ------------------------------------------------------------------------------------------ in flight
+
+
+def settle_in_flight(client: JunctionClient, row: Action, *, commit: bool = True) -> None:
+    """An action left under way by a process that died mid-call (a bulk or access job's worker killed): record
+    what Junction lists now, as its own channel would have after an answer that never came. Never acts again."""
+    if row.action in ("send", "resend"):
+        gone = OutcomeUnknownError("The worker stopped while this invitation was being sent.")
+        settle_unanswered(client, row, gone, row.created_at, commit=commit)
+        return
+    gone = OutcomeUnknownError("The worker stopped while this change was on its way to Junction.")
+    if row.action == "revoke":
+        _settle_revoke(client, row, gone, commit=commit)
+        return
+    stored = row.outcome or {}
+    before = stored.get("before") or {}
+    member_id, name = stored.get("member_id") or "", stored.get("name") or row.target_email
+    after = member_words.snapshot(row.role, row.teams or []) if row.action == "update_member" else None
+    names = {t["id"]: t["name"] for t in [*before.get("teams", []), *(after or {}).get("teams", [])]}
+    verb = "changed" if after is not None else "removed"
+    outcome, kind = _settle_member(client, member_id, row.target_email, name, before, after, gone, verb, names)
+    _finish(row, {**outcome, "member_id": member_id, "name": name}, kind, gone, commit=commit)
