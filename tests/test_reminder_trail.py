@@ -141,7 +141,9 @@ def test_a_pause_and_a_resume_from_the_page_are_trail_rows_for_all_invitations(a
     found = _activity_rows(admin.get("/activity?action=reminder_switches").get_data(as_text=True))
     assert ["Resumed all reminders" in found[0], "Paused all reminders" in found[1]] == [True, True]
     assert all("All invitations" in row and "Recorded" in row for row in found)
-    assert "Every switch and pause in Activity" in _text(admin.get("/reminders").get_data(as_text=True))
+    overview = _text(admin.get("/reminders").get_data(as_text=True))
+    assert "Every switch and pause in Activity" in overview
+    assert "ada@corp.example paused all reminders on the pages" in overview
 
 
 def test_a_refused_switch_writes_no_row(app, sandbox):

@@ -138,6 +138,8 @@ def test_a_reason_beside_its_label_does_not_repeat_it():
     assert vocabulary.reason("Not sent: the dashboard could not connect to Junction.") == (
         "The dashboard could not connect to Junction.")
     assert vocabulary.reason("Not revoked: gone.", "revoke") == "Gone."
+    assert vocabulary.reason("Not sent: new@example.com was sent an invitation 12 seconds ago.") == (
+        "new@example.com was sent an invitation 12 seconds ago.")
     assert vocabulary.reason("Not sent: gone.", "revoke") == "Not sent: gone."
     assert vocabulary.reason("Junction did not accept this invitation.") == "Junction did not accept this invitation."
     assert vocabulary.reason(None) is None and vocabulary.reason("") == ""

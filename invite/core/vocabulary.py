@@ -138,4 +138,5 @@ def reason(text: str | None, action: str | None = "send") -> str | None:
     if not text.startswith(prefix):
         return text
     rest = text[len(prefix):].lstrip()
-    return rest[:1].upper() + rest[1:]
+    # "the dashboard could not …" opens a sentence now; an address ("ada@example.org was sent …") stays as typed.
+    return rest[:1].upper() + rest[1:] if rest.split(" ", 1)[0].rstrip(".,;:").isalpha() else rest
