@@ -330,6 +330,26 @@ def test_cooldown_is_configurable(sandbox, tmp_path):
     assert prompt_after("0", ago=0) is False  # 0 turns the prompt off
 
 
+def test_resend_refused_by_junction_lists_its_reasons_and_says_what_to_do_instead(client, sandbox):
+    """A resend re-posts Junction's own values, so a 422 (here: one of its teams deleted meanwhile) cannot be
+    corrected in a form: the result page lists Junction's reasons and says to revoke and invite again."""
+    invite_id, fields = resend_form(client, HELENA)
+    berlin = team_id(sandbox, "Berlin Clinic")
+    with sandbox.state.lock:
+        sandbox.state.teams = [t for t in sandbox.state.teams if t["id"] != berlin]
+    response = client.post(f"/invitations/{invite_id}/resend", data=fields)
+    assert response.status_code == 303
+    result = text_of(client.get(response.headers["Location"]))
+    assert "Junction did not accept this invitation again, so nothing was sent." in result
+    assert "marked below" not in result  # there is no form to mark
+    reasons = re.search(r'<ul class="reasons" aria-label="Junction\'s reasons">(.*?)</ul>', result, re.S)
+    assert reasons and "<li>Teams: " in reasons.group(1), result
+    assert "revoke it and invite the person again" in result
+    with client.application.app_context():
+        action = db.session.scalar(db.select(Action).where(Action.token == fields["submission_token"]))
+        assert (action.action, action.outcome_kind) == ("resend", "validation_error")
+
+
 def test_resend_of_an_invitation_gone_meanwhile_sends_nothing(client, sandbox):
     invite_id, fields = resend_form(client, HELENA)
     sandbox.state.revoke_invite(invite_id)  # revoked by someone else in the meantime

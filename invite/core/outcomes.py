@@ -59,9 +59,15 @@ def form_outcome(notice: dict[str, Any] | None, field_errors: dict[str, list[str
             "invalid_team_ids": invalid_team_ids or []}
 
 
-def validation_alert() -> dict[str, Any]:
+def validation_alert(action: str = "send") -> dict[str, Any]:
+    """Junction's 422. A send comes back to its form with the fields marked; a resend re-posts the values
+    Junction itself listed, so there is nothing to correct in place: its reasons are listed instead."""
+    if action == "resend":
+        return alert("Junction did not accept this invitation again, so nothing was sent.",
+                     "Its reasons are listed below. The invitation's role and teams came from Junction's own list: "
+                     "revoke it and invite the person again with a role and teams Junction accepts.", NOT_SENT)
     return alert("Junction did not accept this invitation, so nothing was sent.",
-                  "Correct the fields marked below and send again.", NOT_SENT)
+                 "Correct the fields marked below and send again.", NOT_SENT)
 
 
 def retry_hint(error: RateLimitError, again: str = "send again") -> str:

@@ -156,7 +156,7 @@ def send_and_report(client: JunctionClient, token: str, actor: Actor, *, limits:
         status = client.create_or_resend_invite(email, role, team_ids)
     except ValidationError as exc:
         mapped = map_issues_to_fields(exc.issues, team_ids, {t["id"]: t["name"] for t in teams})
-        _finish(row, outcomes.form_outcome(outcomes.validation_alert(), mapped.fields, mapped.form,
+        _finish(row, outcomes.form_outcome(outcomes.validation_alert(action), mapped.fields, mapped.form,
                                            mapped.invalid_team_ids), "validation_error", exc, commit=commit)
         return claim, exc
     except JunctionError as exc:
