@@ -5,9 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sys
 from collections.abc import Iterable, Iterator
+from functools import cache
 
-from invite.adapters.storage import Action
+from sqlalchemy import ColumnElement, Select, String, case, cast, func, literal, literal_column
+
+from invite.adapters.storage import ACTIONS, Action, db
 from invite.core import vocabulary
 
 COLUMNS = ("when_utc", "who", "who_role", "action", "target_email", "role", "team_ids", "team_names", "outcome",
@@ -79,3 +83,110 @@ def json_lines(actions: Iterable[Action]) -> Iterator[str]:
         record["team_ids"] = _team_ids(action)
         record["team_names"] = _team_names(action)
         yield json.dumps(record, ensure_ascii=False) + "\n"  # pragma: no mutate (ensure_ascii=None is alike)
+
+
+# ------------------------------------------------------------------ the CSV written by PostgreSQL itself (COPY)
+#
+# A million rows through Python cost about 25 µs each even as plain rows (issue 25: 27–30 s against a 30 s
+# target). On PostgreSQL the server writes the CSV itself, `COPY (SELECT …) TO STDOUT (FORMAT csv)`, and the app
+# only passes its bytes on. The cells are the ones csv_lines writes: the same columns and order, each cell
+# through the SQL twin of safe_cell, and the outcome's words looked up in a CASE built from the vocabulary's own
+# label() for every kind and action, so the words still have one source. Two differences in the bytes, none in
+# the cells: lines end in LF (COPY's) rather than CRLF, and a cell is quoted where PostgreSQL's rules say.
+
+COPY_CHUNK_BYTES = 64 * 1024  # bytes handed on at a time (a chunk per row would be a write per row)
+
+
+@cache
+def _spaces() -> str:
+    """Every character str.lstrip() strips (str.isspace), as safe_cell skips them."""
+    return "".join(ch for ch in map(chr, range(sys.maxunicode + 1)) if ch.isspace())
+
+
+def _safe_sql(value: ColumnElement) -> ColumnElement:
+    """safe_cell in SQL. Most cells start with neither a space nor a formula's character: only those are
+    matched against the pattern (any run of spaces, then a formula's start). Empty text is written as an empty
+    cell, as csv_lines writes it (COPY quotes an empty string to tell it from NULL)."""
+    first = func.left(value, 1, type_=String)
+    starts = "".join(_FORMULA_STARTS).replace("-", "") + "-"  # in a bracket, "-" last is itself
+    formula = value.regexp_match(f"^[{_spaces()}]*[{starts}]")
+    risky = (func.strpos(literal(_spaces() + "".join(_FORMULA_STARTS)), first) > 0) & (
+        first.in_(_OPENING_SPACE) | formula)
+    return func.nullif(case((risky, func.concat("'", value)), else_=value), "")
+
+
+def _words_sql() -> ColumnElement:
+    """vocabulary.label(outcome_kind, action) for every row, as a CASE: each kind the vocabulary knows, by
+    action where its words depend on it; any other kind as label() reads it (unknown)."""
+
+    def by_action(kind: str | None) -> ColumnElement:
+        words = {action: vocabulary.label(kind, action) for action in ACTIONS}
+        other = vocabulary.label(kind, None)
+        if set(words.values()) == {other}:
+            return literal(other)
+        return case({action: literal(text) for action, text in words.items()}, value=Action.action,
+                    else_=literal(other))
+
+    return case({kind: by_action(kind) for kind in vocabulary.OUTCOMES}, value=Action.outcome_kind,
+                else_=by_action(None))
+
+
+def _moment_sql() -> ColumnElement:
+    """created_at as datetime.isoformat() writes a UTC moment: microseconds only when there are some."""
+    utc = func.timezone("UTC", Action.created_at)
+    micro = func.to_char(utc, "US")
+    return func.concat(func.to_char(utc, 'YYYY-MM-DD"T"HH24:MI:SS'),
+                       case((micro == "000000", literal("")), else_=func.concat(".", micro)), "+00:00")
+
+
+def _teams_sql(key: str, separator: str) -> ColumnElement:
+    """Each team's `key` in the row's order, joined as _team_ids and _team_names join them."""
+    sql = (f"(SELECT string_agg(team ->> '{key}', '{separator}' ORDER BY n) "  # noqa: S608 - our constants only
+           "FROM json_array_elements(CASE WHEN json_typeof(actions.teams) = 'array' THEN actions.teams END) "
+           "WITH ORDINALITY AS t(team, n))")
+    return literal_column(sql, String)
+
+
+def _copied_columns() -> list[ColumnElement]:
+    plain = [Action.actor_email, Action.actor_role, Action.action, Action.target_email, Action.role]
+    cells = [_moment_sql(), *plain, _teams_sql("id", " "), _teams_sql("name", "; "), Action.outcome_kind,
+             cast(Action.http_status, String), Action.request_id, Action.junction_request_id, Action.client_addr,
+             Action.invite_id, Action.channel, Action.os_user, Action.host, Action.own_request_id, _words_sql()]
+    return [(_safe_sql(cell) if index not in (0, 9) else cell).label(name)
+            for index, (cell, name) in enumerate(zip(cells, COLUMNS, strict=True))]
+
+
+def copy_statement(query: Select) -> tuple[str, dict]:
+    """The COPY for `query`'s rows, oldest first, and its parameters (bound by the driver, client-side: COPY
+    takes none of its own)."""
+    select = query.with_only_columns(*_copied_columns()).order_by(Action.id)
+    compiled = select.compile(dialect=db.engine.dialect, compile_kwargs={"render_postcompile": True})
+    return f"COPY ({compiled}) TO STDOUT WITH (FORMAT csv, HEADER)", dict(compiled.params)
+
+
+def copied_csv(query: Select) -> Iterator[bytes]:
+    """The CSV of `query`'s rows as PostgreSQL writes it, in chunks of about COPY_CHUNK_BYTES: one statement,
+    one snapshot, in flat memory. A reader who goes away mid-file leaves a connection in the middle of a COPY:
+    it is closed rather than pooled."""
+    statement, params = copy_statement(query)
+    connection = db.engine.raw_connection()
+    finished = False
+    try:
+        with connection.cursor() as cursor, cursor.copy(statement, params) as copy:
+            pending: list[bytes] = []
+            size = 0
+            for data in copy:
+                pending.append(bytes(data))
+                size += len(data)
+                if size >= COPY_CHUNK_BYTES:
+                    yield b"".join(pending)
+                    pending, size = [], 0
+            if pending:
+                yield b"".join(pending)
+        finished = True
+    finally:
+        if finished:
+            connection.rollback()  # it only read
+            connection.close()
+        else:
+            connection.invalidate()

@@ -8,8 +8,9 @@ from flask import Blueprint, Response, render_template, request, stream_with_con
 
 from invite.activity import queries
 from invite.activity.chart import SERIES, chart_svg
-from invite.activity.export import csv_lines
+from invite.activity.export import copied_csv, csv_lines
 from invite.activity.forms import ACTION_LABELS, ActivityFilterForm, outcome_group, outcome_label
+from invite.adapters.storage import db
 from invite.auth import require
 from invite.core.rows import DELETED_TEAM
 from invite.invites.forms import ROLE_LABELS
@@ -121,8 +122,10 @@ def export_csv():
         return _render(form, filters, valid, status=400)
     query = queries.filtered(**filters)
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    # PostgreSQL writes the CSV itself (COPY): a million rows through Python took most of the 30 s allowed.
+    lines = copied_csv(query) if db.engine.dialect.name == "postgresql" else csv_lines(queries.each_row(query))
     return Response(
-        stream_with_context(csv_lines(queries.each_row(query))),
+        stream_with_context(lines),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="invite-activity-{stamp}.csv"'},
     )
