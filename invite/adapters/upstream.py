@@ -139,8 +139,10 @@ def init_upstream(app: Flask, settings: Settings) -> Upstream:
 
     upstream = Upstream(
         client=client,
-        teams=CachedValue(load_teams, settings.teams_cache_ttl_seconds),
-        org=CachedValue(client.get_org, settings.teams_cache_ttl_seconds),
+        # Reloaded on a thread of their own before they expire: a page view never waits for either
+        # (only a process's first does).
+        teams=CachedValue(load_teams, settings.teams_cache_ttl_seconds, refresh_in_background=True),
+        org=CachedValue(client.get_org, settings.teams_cache_ttl_seconds, refresh_in_background=True),
         ready=CachedValue(check_ready, READY_CHECK_TTL_SECONDS),
         limits=SendLimits(min_interval_seconds=settings.resend_min_interval_seconds,
                           per_day=settings.resends_per_day),
