@@ -142,3 +142,62 @@ def test_records_are_not_changed_by_viewing(seeded, client):
     client.get("/activity.csv")
     with seeded.app_context():
         assert db.session.scalar(db.select(db.func.count()).select_from(Action)) == 4
+
+
+# Cells that test every rule of safe_cell and every way a row's values are written: formulas behind any of
+# the spaces str.lstrip() strips, empty text, no teams or a JSON null, moments with and without microseconds.
+TRICKY = ["=1+1", " =x", "\u00a0@x", "\u2003-1", "\tx", "-", "a=b", "o'brien@example.org", "zoë@example.org", "",
+          "+", "@", " plain", "1; 2"]
+
+
+def test_postgresqls_own_csv_has_the_cells_python_writes(app):
+    """On PostgreSQL the CSV is written by COPY (issue 25): each cell must be what csv_lines writes, for every
+    outcome kind and action (the words come from the vocabulary), every formula rule and every odd value."""
+    from invite.activity import queries
+    from invite.activity.export import copied_csv, csv_lines
+    from invite.adapters.storage import ACTIONS
+    from invite.core.vocabulary import OUTCOMES
+
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            return  # SQLite's CSV is csv_lines itself
+        rows = []
+        kinds = [*OUTCOMES, "a_kind_from_a_newer_version"]
+        for n, (kind, action) in enumerate((k, a) for k in kinds for a in (*ACTIONS, "other")):
+            odd = TRICKY[n % len(TRICKY)]
+            rows.append({
+                "token": f"tok_copy_{n:06d}", "state": "done", "action": action, "outcome_kind": kind,
+                "created_at": NOW.replace(microsecond=0 if n % 2 else 123456) - timedelta(minutes=n),
+                "actor_email": odd or "ada@corp.example", "actor_role": odd, "target_email": f"{odd}t{n}@example.org",
+                "role": odd if n % 3 else None, "channel": "web",
+                "teams": None if n % 7 == 0 else [] if n % 7 == 1 else [
+                    {"id": f"{odd}id{n}", "name": odd}, {"id": "t2", "name": "=Cardio; Heart"}],
+                "http_status": None if n % 4 else 200, "request_id": odd or None, "junction_request_id": odd,
+                "client_addr": odd, "invite_id": odd, "os_user": odd, "host": odd, "own_request_id": odd})
+        db.session.execute(sa.insert(Action), rows)
+        db.session.commit()
+        query = queries.filtered()
+        from_python = "".join(csv_lines(queries.each_row(query)))
+        from_postgresql = b"".join(copied_csv(query)).decode()
+        filtered = b"".join(copied_csv(queries.filtered(action="revoke", outcome="failed"))).decode()
+    expected = list(csv.reader(io.StringIO(from_python)))
+    assert len(expected) == len(rows) + 1
+    assert list(csv.reader(io.StringIO(from_postgresql))) == expected
+    revokes = [row for row in expected[1:] if row[3] == "revoke" and row[-1].startswith("Not revoked")]
+    assert revokes and list(csv.reader(io.StringIO(filtered)))[1:] == revokes
+
+
+def test_a_reader_leaving_postgresqls_csv_midway_leaves_no_connection_stuck(app, monkeypatch):
+    from invite.activity import export, queries
+
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            return
+        for n in range(5):
+            record(app, f"tok_leave_{n:011d}", target=f"leave{n}@example.org")
+        monkeypatch.setattr(export, "COPY_CHUNK_BYTES", 1)  # a chunk per line
+        for _ in range(db.engine.pool.size() + 2):  # more than the pool holds: none may be lost
+            lines = export.copied_csv(queries.filtered())
+            assert next(lines).startswith(b"when_utc,")
+            lines.close()
+        assert len(b"".join(export.copied_csv(queries.filtered())).splitlines()) == 6

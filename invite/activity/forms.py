@@ -8,6 +8,7 @@ from wtforms import DateField, Form, IntegerField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, NumberRange, Optional, ValidationError
 
+from invite.activity.queries import Cursor
 from invite.adapters.storage import ACTIONS, LARGEST_ID
 from invite.core import vocabulary
 
@@ -42,6 +43,15 @@ _SEARCH = [Optional(), Length(max=MAX_SEARCH_CHARS, message=f"Search for at most
            _plain_text]
 
 
+def _cursor(field: StringField) -> None:
+    if field.data:
+        try:
+            Cursor.parse(field.data)
+        except ValueError:
+            raise ValidationError("This page link is damaged or out of date: start again from the newest actions, "
+                                  "then use the Newer and Older links.") from None
+
+
 class ActivityFilterForm(Form):
     who = StringField("Who", validators=_SEARCH)
     target = StringField("Target email", validators=_SEARCH)
@@ -59,10 +69,22 @@ class ActivityFilterForm(Form):
     # Not drawn with the filters (the pager links carry it); its error is listed in the page's alert.
     page = IntegerField("Page", default=1, validators=[
         Optional(), NumberRange(1, MAX_PAGE, message=f"Page must be a whole number from 1 to {MAX_PAGE:,}.")])
+    # Where the page starts (invite/activity/queries.py, Cursor): set by the Newer, Older and Oldest links.
+    before = StringField("Older than", validators=[Optional()])
+    after = StringField("Newer than", validators=[Optional()])
+    oldest = StringField("Oldest", validators=[Optional()])
 
     job = IntegerField("Bulk job", validators=[Optional()])  # range checked below, before any query
 
     FILTERS = ("who", "target", "action", "outcome", "channel", "date_from", "date_to", "job")
+
+    def validate_before(self, field: StringField) -> None:
+        _cursor(field)
+
+    def validate_after(self, field: StringField) -> None:
+        _cursor(field)
+        if field.data and self.before.data:
+            raise ValidationError("A page link starts either before or after a row, not both.")
 
     def validate_job(self, field: IntegerField) -> None:
         if field.data is not None and not 1 <= field.data <= LARGEST_ID:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, and_, func, or_, select
 
-from invite.adapters.storage import Action, db
+from invite.adapters.storage import LARGEST_ID, Action, db
 from invite.core.vocabulary import ACTION_GROUPS, RECORDED
 from invite.core.vocabulary import KINDS_BY_GROUP as OUTCOME_GROUPS
 from invite.core.vocabulary import group as outcome_group
@@ -47,12 +48,130 @@ def filtered(*, who: str | None = None, target: str | None = None, action: str |
     return query
 
 
-def page(query: Select, number: int) -> tuple[list[Action], bool]:
-    """One page, newest first, and whether another follows."""
-    rows = db.session.scalars(
-        query.order_by(Action.created_at.desc(), Action.id.desc()).offset((number - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)
-    ).all()
-    return list(rows[:PAGE_SIZE]), len(rows) > PAGE_SIZE
+# Newest first; the id breaks ties between rows written in the same microsecond.
+_NEWEST_FIRST = (Action.created_at.desc(), Action.id.desc())
+_OLDEST_FIRST = (Action.created_at.asc(), Action.id.asc())
+# How many matching rows a page counts at most to say where it is ("51–100 of 812"): counting a million rows
+# for every view would cost more than the page itself, so past this the page says "more than" and pages by
+# its Newer and Older links alone. It is also how deep an old `?page=N` link may still reach by OFFSET.
+COUNT_LIMIT = 5000
+CURSOR_CHARS = 64
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """A place in the trail, newest first: the row's moment and, for rows of the same moment, its id.
+
+    Pages are asked for as "the page before (older than) this row" or "after (newer than) it": the database
+    starts reading at the row through the index on created_at, however deep it is, where OFFSET read and
+    dropped every row before the page (issue 25: the last page of a million rows took 0.6 s)."""
+
+    created_at: datetime
+    id: int
+
+    def __str__(self) -> str:
+        moment = self.created_at.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds")
+        return f"{moment}Z,{self.id}"
+
+    @classmethod
+    def of(cls, row: Action) -> Cursor:
+        return cls(row.created_at, row.id)
+
+    @classmethod
+    def parse(cls, text: str) -> Cursor:
+        """The cursor a page link carries, e.g. "2026-12-07T05:12:00.123456Z,1234"; ValueError if it is not one."""
+        moment, comma, number = text.strip().rpartition(",")
+        if not comma or len(text) > CURSOR_CHARS or not number.isdigit() or not 1 <= int(number) <= LARGEST_ID:
+            raise ValueError(text)
+        when = datetime.fromisoformat(moment)  # ValueError when it is not a moment
+        if when.tzinfo is None:
+            raise ValueError(text)
+        return cls(when.astimezone(UTC), int(number))
+
+    def older(self):
+        """Rows older than this place, newest first: written so that the index on created_at bounds the scan
+        (a row comparison (created_at, id) < (…) would need an index on both)."""
+        return and_(Action.created_at <= self.created_at,
+                    or_(Action.created_at < self.created_at, Action.id < self.id))
+
+    def newer(self):
+        return and_(Action.created_at >= self.created_at,
+                    or_(Action.created_at > self.created_at, Action.id > self.id))
+
+
+@dataclass(frozen=True)
+class Window:
+    """One page of rows, newest first, and the places its Newer and Older links start from (None: none)."""
+
+    rows: list[Action]
+    newer: Cursor | None
+    older: Cursor | None
+    first: bool  # the newest page (no Newest link)
+
+
+def _rows(query: Select, limit: int) -> list[Action]:
+    return list(db.session.scalars(query.limit(limit)).all())
+
+
+def _any(query: Select) -> bool:
+    return db.session.scalar(query.with_only_columns(Action.id).limit(1)) is not None
+
+
+def window(query: Select, *, before: Cursor | None = None, after: Cursor | None = None, oldest: bool = False,
+           size: int = PAGE_SIZE) -> Window:
+    """The page of `query`'s rows older than `before`, newer than `after`, the oldest page, or else the newest.
+
+    Each reads at most size + 1 rows from its place in the index, plus one look for a row past the other
+    edge; never the rows in between, however deep the page."""
+    if after is not None or oldest:
+        chosen = query.where(after.newer()) if after is not None else query
+        rows = _rows(chosen.order_by(*_OLDEST_FIRST), size + 1)
+        if len(rows) <= size:
+            # The newest end: the full newest page, rather than a short one that no other link shows.
+            return window(query, size=size)
+        newer = Cursor.of(rows[size - 1])
+        rows = rows[:size][::-1]
+        older = None if oldest or not _any(query.where(Cursor.of(rows[-1]).older())) else Cursor.of(rows[-1])
+        return Window(rows, newer, older, first=False)
+    chosen = query.where(before.older()) if before is not None else query
+    rows = _rows(chosen.order_by(*_NEWEST_FIRST), size + 1)
+    older = Cursor.of(rows[size - 1]) if len(rows) > size else None
+    rows = rows[:size]
+    newer = None
+    if before is not None:
+        edge = Cursor.of(rows[0]) if rows else before
+        newer = edge if _any(query.where(edge.newer())) else None
+    return Window(rows, newer, older, first=before is None)
+
+
+def numbered_window(query: Select, number: int, size: int = PAGE_SIZE) -> Window:
+    """Page `number` by OFFSET, for a `?page=N` link made before pages had cursors: only for pages within
+    COUNT_LIMIT rows of the newest, which stay cheap (the caller checks)."""
+    rows = _rows(query.order_by(*_NEWEST_FIRST).offset((number - 1) * size), size + 1)
+    older = Cursor.of(rows[size - 1]) if len(rows) > size else None
+    rows = rows[:size]
+    newer = Cursor.of(rows[0]) if rows and number > 1 else None
+    return Window(rows, newer, older, first=number == 1)
+
+
+def count_upto(query: Select, limit: int | None = None) -> int | None:
+    """How many rows match, or None when more than `limit` (COUNT_LIMIT) do: reads at most limit + 1 of them."""
+    limit = COUNT_LIMIT if limit is None else limit
+    counted = db.session.scalar(
+        select(func.count()).select_from(query.with_only_columns(Action.id).limit(limit + 1).subquery()))
+    return None if counted > limit else counted
+
+
+def position(query: Select, shown: Window, total: int | None) -> int | None:
+    """Where the page's first row stands among `total` matches, from 1; None when the total is unknown."""
+    if total is None or not shown.rows:
+        return None
+    if shown.first:
+        return 1
+    if shown.older is None:
+        return total - len(shown.rows) + 1
+    newer = count_upto(query.where(Cursor.of(shown.rows[0]).newer()), total)
+    return None if newer is None else newer + 1
 
 
 # What the exports read of a row: every column but the outcome shown on the pages (a JSON document per row).

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from flask import Flask, current_app, g, has_request_context
 
@@ -15,6 +17,7 @@ from invite.junction import JunctionClient, JunctionError, Org, Team
 from invite.junction.client import CallRecord
 
 READY_CHECK_TTL_SECONDS = 10.0
+T = TypeVar("T")
 
 
 @dataclass
@@ -40,12 +43,61 @@ class Upstream:
             return None
 
 
+class CallTally:
+    """The Junction calls made for one request, counted from whichever thread made them: its log line and
+    Server-Timing header split the request's time between Junction and us."""
+
+    __slots__ = ("_lock", "calls", "ms")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.calls = 0
+        self.ms = 0.0
+
+    def add(self, elapsed_ms: float) -> None:
+        with self._lock:  # a request's pool threads may finish calls at the same moment
+            self.calls += 1
+            self.ms += elapsed_ms
+
+
+# The tally of the request a pool thread is working for (for_this_request), while it does.
+_working_for = threading.local()
+
+
+def request_tally() -> CallTally | None:
+    """The tally of the request this thread is working for: the request's own, or the one a pool thread was
+    handed by for_this_request; None outside any request (the worker, the command line)."""
+    tally = getattr(_working_for, "tally", None)
+    if tally is not None or not has_request_context():
+        return tally
+    tally = g.get("junction_tally")
+    if tally is None:
+        tally = g.junction_tally = CallTally()
+    return tally
+
+
+def for_this_request(work: Callable[[], T]) -> Callable[[], T]:
+    """`work`, to run on another thread (a pool's) for the current request: the Junction calls it makes count
+    in the request's Server-Timing and log line like the request's own (issue 25: a preview walking the
+    invitations on a second thread reported 201–222 calls of the 341–362 it made). Only the tally is carried:
+    the thread gets no request context, so `g` and the database session stay the request thread's alone."""
+    tally = request_tally()
+
+    def run() -> T:
+        _working_for.tally = tally
+        try:
+            return work()
+        finally:
+            _working_for.tally = None
+
+    return run
+
+
 def _on_junction_call(call: CallRecord) -> None:
     metrics.observe_junction_call(call)
-    # The request's log line and Server-Timing header then split its time between Junction and us.
-    if has_request_context():
-        g.junction_ms = g.get("junction_ms", 0.0) + call.elapsed_ms
-        g.junction_calls = g.get("junction_calls", 0) + 1
+    tally = request_tally()
+    if tally is not None:
+        tally.add(call.elapsed_ms)
 
 
 _embedded_lock = threading.Lock()
@@ -87,8 +139,10 @@ def init_upstream(app: Flask, settings: Settings) -> Upstream:
 
     upstream = Upstream(
         client=client,
-        teams=CachedValue(load_teams, settings.teams_cache_ttl_seconds),
-        org=CachedValue(client.get_org, settings.teams_cache_ttl_seconds),
+        # Reloaded on a thread of their own before they expire: a page view never waits for either
+        # (only a process's first does).
+        teams=CachedValue(load_teams, settings.teams_cache_ttl_seconds, refresh_in_background=True),
+        org=CachedValue(client.get_org, settings.teams_cache_ttl_seconds, refresh_in_background=True),
         ready=CachedValue(check_ready, READY_CHECK_TTL_SECONDS),
         limits=SendLimits(min_interval_seconds=settings.resend_min_interval_seconds,
                           per_day=settings.resends_per_day),
