@@ -130,6 +130,13 @@ def _words_sql() -> ColumnElement:
                 else_=by_action(None))
 
 
+def _action_words_sql() -> ColumnElement:
+    """vocabulary.action_words(action) for every row, as a CASE: an action this version does not know reads as
+    its stored name, as action_words() reads it."""
+    return case({action: literal(words) for action, words in vocabulary.ACTION_WORDS.items()},
+                value=Action.action, else_=Action.action)
+
+
 def _moment_text() -> ColumnElement:
     """created_at in UTC as PostgreSQL writes a timestamp under DateStyle ISO: '2026-12-07 05:12:00.1234'
     (the fraction without its trailing zeros, none when it is zero). Far cheaper than to_char."""
@@ -162,7 +169,8 @@ def copy_statement(query: Select) -> tuple[str, dict]:
     plain = [Action.actor_email, Action.actor_role, Action.action, Action.target_email, Action.role]
     values = [_moment_text(), *plain, _teams_sql("id", " "), _teams_sql("name", "; "), Action.outcome_kind,
               cast(Action.http_status, String), Action.request_id, Action.junction_request_id, Action.client_addr,
-              Action.invite_id, Action.channel, Action.os_user, Action.host, Action.own_request_id, _words_sql()]
+              Action.invite_id, Action.channel, Action.os_user, Action.host, Action.own_request_id, _words_sql(),
+              _action_words_sql()]
     inner = (query.with_only_columns(Action.id.label("row_id"),
                                      *(value.label(name) for value, name in zip(values, COLUMNS, strict=True)))
              .order_by(Action.id).offset(0).subquery("row"))
