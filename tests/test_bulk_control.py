@@ -3,6 +3,7 @@ stops it, an unreachable Junction is retried with backoff. Real worker process, 
 
 from __future__ import annotations
 
+import threading
 import time
 
 from flask import Response
@@ -20,22 +21,32 @@ def _post(client, job_id: int, what: str) -> None:
 def test_a_429_pauses_the_whole_job_for_retry_after_then_it_goes_on(sandbox, tmp_path, monkeypatch):
     posts: list[tuple[float, str]] = []
     original = scripts.scripted_response
+    # The second try's answer waits until the test has seen the job held back: on a loaded machine the poll
+    # could otherwise come only after the pause and the two short rows behind it were over.
+    seen_held_back = threading.Event()
 
     def once_rate_limited(email: str) -> Response | None:
         # Junction limits the first try of this address, with a short Retry-After, then lets it through.
         posts.append((time.monotonic(), email))
-        if email == "status429@example.com" and sum(1 for _, e in posts if e == email) == 1:
+        tries = sum(1 for _, e in posts if e == email)
+        if email == "status429@example.com" and tries == 1:
             return Response('{"detail":"Too many requests"}', status=429, mimetype="application/json",
                             headers={"Retry-After": "2"})
+        if email == "status429@example.com" and tries == 2:
+            seen_held_back.wait(60)
         return original(email) if email != "status429@example.com" else None
 
     monkeypatch.setattr(scripts, "scripted_response", once_rate_limited)
     with running_bulk(sandbox, tmp_path, BULK_CONCURRENCY="1") as (app, client, workers):
         job_id = preview_and_confirm(client, "status429@example.com\nafter.one@example.com\nafter.two@example.com\n")
-        paused = wait_for(client, job_id, states=("running",), worker=workers[0])
-        deadline = time.monotonic() + 10
-        while not paused["paused_until"] and time.monotonic() < deadline:
-            paused = client.get(f"/bulk/{job_id}.json").get_json()
+        try:
+            paused = wait_for(client, job_id, states=("running",), worker=workers[0])
+            deadline = time.monotonic() + 60
+            while not paused["paused_until"] and time.monotonic() < deadline:
+                time.sleep(0.1)
+                paused = client.get(f"/bulk/{job_id}.json").get_json()
+        finally:
+            seen_held_back.set()
         assert paused["paused_until"], "the job never showed it was held back"
         status = wait_for(client, job_id, worker=workers[0])
     assert status["counts"]["sent"] == 3
