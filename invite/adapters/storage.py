@@ -21,6 +21,7 @@ from flask import current_app
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import (
+    ARRAY,
     JSON,
     Connection,
     DateTime,
@@ -31,6 +32,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     bindparam,
+    cast,
     event,
     func,
     or_,
@@ -289,18 +291,22 @@ MAILINGS_LOOK_BACK = timedelta(days=1)
 HoldBack = Callable[[list[datetime], datetime], "dict[str, Any] | None"]
 
 
-@contextmanager
-def _claim_transaction(email: str | None) -> Iterator[Connection]:
-    """A transaction in which no other claim for `email` is made: the write-ahead insert and the send limit's
-    count of earlier mailings are one step. SQLite has one writer at a time, from the insert to the commit;
-    PostgreSQL takes an advisory lock on the address for the transaction."""
-    with db.engine.begin() as connection:
-        if email is not None and connection.dialect.name == "postgresql":
-            connection.execute(_ADDRESS_LOCK, {"key": email})
-        yield connection
-
-
-_ADDRESS_LOCK = select(func.pg_advisory_xact_lock(func.hashtextextended(bindparam("key"), 0)))
+# On PostgreSQL a send's claim is one statement in autocommit, one round trip where a transaction took five
+# (issue 25): an advisory lock on the address, then the insert (it selects from the lock, so it waits for it),
+# then the earlier mailings read by invite_earlier_mailings (migration 0013), which, being a VOLATILE function,
+# reads afresh after the lock: it sees the row of every claim that held the lock before, where this statement's
+# own snapshot, taken before the wait, would not. The lock is held to the commit, the statement's end.
+_WRITTEN = [column for column in _ACTIONS.columns if column.key != "id"]
+_ADDRESS_LOCKED = select(func.pg_advisory_xact_lock(func.hashtextextended(bindparam("email"), 0))).cte("address_locked")
+_CLAIMED = (_ACTIONS.insert()
+            .from_select([column.key for column in _WRITTEN],
+                         select(*(cast(bindparam(column.key, type_=column.type), column.type) for column in _WRITTEN))
+                         .select_from(_ADDRESS_LOCKED))
+            .returning(_ACTIONS.c.id).cte("claimed"))
+_CLAIM_ON_POSTGRESQL = select(_CLAIMED.c.id, func.invite_earlier_mailings(
+    bindparam("email"), bindparam("since", type_=UTCDateTime()), _CLAIMED.c.id,
+    bindparam("mailing_actions", ["send", "resend"], type_=ARRAY(String)),
+    bindparam("mailing_kinds", list(MAILED), type_=ARRAY(String)), type_=ARRAY(UTCDateTime())))
 
 
 def claim_action(token: str, *, hold_back: HoldBack | None = None, **fields: Any) -> Claim:
@@ -322,11 +328,25 @@ def claim_action(token: str, *, hold_back: HoldBack | None = None, **fields: Any
         if email is None:
             with one_statement() as connection:
                 return connection.execute(_INSERT_ACTION, values).inserted_primary_key[0], None
-        with _claim_transaction(email) as connection:
+        now = values["created_at"]
+        since = now - MAILINGS_LOOK_BACK
+        if db.engine.dialect.name == "postgresql":
+            with one_statement() as connection:
+                new_id, earlier = connection.execute(_CLAIM_ON_POSTGRESQL,
+                                                     {**values, "email": email, "since": since}).one()
+                held = hold_back([_as_utc(moment) for moment in earlier or ()], now)
+                if held is not None:
+                    # Its own statement, after the claim's: meanwhile a claim for the address counts this row as
+                    # a send under way (as any), which can only hold that one back, never let it slip through.
+                    held = _completion(held["outcome"], held["outcome_kind"])
+                    connection.execute(_COMPLETE_ACTION, {**held, "action_id": new_id})
+                return new_id, held
+        # SQLite: one transaction, in which no other claim is made (one writer at a time, from the insert to the
+        # commit), so the write-ahead insert and the send limit's count of earlier mailings are one step.
+        with db.engine.begin() as connection:
             new_id = connection.execute(_INSERT_ACTION, values).inserted_primary_key[0]
-            now = values["created_at"]
             earlier = list(connection.execute(_EARLIER_MAILINGS, {
-                "email": email, "since": now - MAILINGS_LOOK_BACK, "before_id": new_id}).scalars())
+                "email": email, "since": since, "before_id": new_id}).scalars())
             held = hold_back([_as_utc(moment) for moment in earlier], now)
             if held is not None:
                 held = _completion(held["outcome"], held["outcome_kind"])
