@@ -20,7 +20,7 @@ LAYERS = {
                  "invite.activity.export", "invite.activity.chart", "invite.activity.history", "invite.bulk.models",
                  "invite.bulk.parser", "invite.bulk.standing",
                  "invite.bulk.preview", "invite.bulk.sqlite_writes", "invite.support.paging", "invite.migrations"),
-    "services": ("invite.services", "invite.bulk.jobs", "invite.bulk.drafts"),
+    "services": ("invite.services", "invite.bulk.jobs", "invite.bulk.drafts", "invite.bulk.progress"),
     "channels": ("invite.web", "invite.auth", "invite.invites", "invite.support", "invite.activity", "invite.bulk",
                  "invite.cli", "invite.members", "invite.reminder_pages"),
     # What builds the app for a process: the factory, and the worker's and the command line's entry points.

@@ -26,7 +26,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from invite.activity.export import safe_cell
 from invite.adapters.storage import LARGEST_ID
 from invite.auth import require
-from invite.bulk import drafts, jobs
+from invite.bulk import drafts, jobs, progress
 from invite.bulk.forms import ROLES_LEAST_FIRST, BulkListForm, ConfirmForm, JobControlForm
 from invite.bulk.models import DRAFT, SKIPPED
 from invite.bulk.parser import MAX_BYTES, TEMPLATE_CSV, BulkInputError, InputRow, parse_bulk
@@ -335,8 +335,7 @@ def _job_or_404(job_id: int):
 
 # Each count group's tone, as the preview's pills: sent is good, not sent a failure, unknown to be checked.
 GROUP_TONES = {"sent": "succeeded", "not_sent": "failed", "unknown": "unknown", "held_back": "held_back"}
-# Rows in these groups need someone to look at them: they come first, in this order.
-ATTENTION_GROUPS = ("not_sent", "unknown", "held_back")
+ATTENTION_GROUPS = progress.ATTENTION_GROUPS
 ENDED_STATES = ("done", "cancelled")
 
 
@@ -374,30 +373,34 @@ def job_page(job_id: int):
     status = _job_or_404(job_id)
     show = request.args.get("show")
     show = show if show in jobs.COUNT_GROUPS else None
-    rows = jobs.job_rows(job_id)
-    order = {group: i for i, group in enumerate(ATTENTION_GROUPS)}
-    rows.sort(key=lambda row: (order.get(_row_group(row), len(order)), row.position))
-    if show:
-        rows = [row for row in rows if _row_group(row) == show]
+    # A page of rows, those needing attention first, sorted and filtered by the database: a job of 5,000
+    # rows is not a page of 5,000 rows.
+    shown = progress.rows_page(job_id, show=show, page=request.args.get("page", 1, type=int) or 1)
     return render_template(
-        "bulk/job.html", status=status, rows=rows, row_words=jobs.row_words, row_group=_row_group,
+        "bulk/job.html", status=status, rows=shown.rows, shown=shown, row_words=jobs.row_words, row_group=_row_group,
         count_labels=jobs.COUNT_LABELS, count_groups=jobs.COUNT_GROUPS, state_words=STATE_WORDS,
         control=JobControlForm(formdata=None), unknown=jobs.unknown_count(job_id), role_labels=ROLE_LABELS,
         verdict_labels=VERDICT_LABELS, skipped=SKIPPED, group_tones=GROUP_TONES, show=show,
-        summary=_summary(status), ended=status.job.state in ENDED_STATES,
+        summary=_summary(status), ended=status.job.state in ENDED_STATES, cursor=progress.cursor_now(),
         filter_url=lambda key: url_for("bulk.job_page", job_id=job_id, show=None if key == "all" else key),
+        page_url=lambda number: url_for("bulk.job_page", job_id=job_id, show=show, page=number) + "#rows",
     )
 
 
 @bp.get("/bulk/<int:job_id>.json")
 @require("send")
 def job_json(job_id: int):
+    """The job's figures and its rows; with ?since=CURSOR (from the page or the last poll) only the rows that
+    changed since, and the cursor for the next poll."""
+    cursor = progress.cursor_now()  # taken before the rows are read: nothing that finishes after is missed
     status = _job_or_404(job_id)
     body = status.as_json()
     body["state_words"] = STATE_WORDS.get(status.job.state, status.job.state)
+    since = progress.decode_cursor(request.args.get("since"))
     body["rows"] = [{"id": row.id, "outcome": jobs.row_words(row), "message": row.message or "",
-                     "tone": GROUP_TONES.get(_row_group(row), "neutral"),
-                     "field_errors": row.field_errors or {}} for row in jobs.job_rows(job_id) if row.state != SKIPPED]
+                     "tone": GROUP_TONES.get(_row_group(row), "neutral"), "field_errors": row.field_errors or {}}
+                    for row in progress.changed_rows(job_id, since) if row.state != SKIPPED]
+    body["cursor"] = cursor
     return body
 
 
