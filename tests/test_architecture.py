@@ -18,9 +18,9 @@ LAYERS = {
     "adapters": ("invite.junction", "invite.adapters", "invite.config", "invite.sandbox", "invite.auth.settings",
                  "invite.auth.jwks", "invite.auth.repeated_headers", "invite.auth.peers", "invite.activity.queries",
                  "invite.activity.export", "invite.activity.chart", "invite.activity.history", "invite.bulk.models",
-                 "invite.bulk.parser",
+                 "invite.bulk.parser", "invite.bulk.standing",
                  "invite.bulk.preview", "invite.bulk.sqlite_writes", "invite.support.paging", "invite.migrations"),
-    "services": ("invite.services", "invite.bulk.jobs"),
+    "services": ("invite.services", "invite.bulk.jobs", "invite.bulk.drafts", "invite.bulk.progress"),
     "channels": ("invite.web", "invite.auth", "invite.invites", "invite.support", "invite.activity", "invite.bulk",
                  "invite.cli", "invite.members", "invite.reminder_pages", "invite.access_pages"),
     # What builds the app for a process: the factory, and the worker's and the command line's entry points.

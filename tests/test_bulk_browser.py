@@ -5,6 +5,7 @@ process sends the rows to the sandbox."""
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
@@ -95,3 +96,92 @@ def test_without_javascript_the_refresh_link_shows_the_job_finish(new_context, l
     page.get_by_role("link", name="Bulk invite").click()
     expect(page.locator("table.bulk-jobs tbody tr").first).to_contain_text("dev@localhost")
     assert posted_addresses(sandbox) == {"nojs.one@example.com": 1, "nojs.two@example.com": 1}
+
+
+# --- issue 23, finding 2: a problem row fixed (or any row removed) where it is, without the big box ----------
+
+WIDTHS = (1280, 390)
+FIXABLE = "\n".join([
+    "email,role,teams",
+    "fix.role@example.com,admin,Cardiology",        # row 2: not a role
+    "fix.team@example.com,team_admin,Cardiolgy",    # row 3: a misspelt team, Cardiology suggested
+    "twice@example.com,no_role,",                   # row 4: ready
+    "not-an-address@,no_role,",                     # row 5: not an address
+    "TWICE@example.com,no_role,",                   # row 6: the same address as row 4
+]) + "\n"
+
+
+def fits_and_is_accessible(page: Page, label: str, *, axe: bool = True) -> None:
+    """At 1280 and 390 px: no wider than the window, and axe finds nothing serious (axe runs in the page, so
+    not where JavaScript is off: the with-JavaScript run checks the same markup)."""
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 844 if width < 600 else 900})
+        widths = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+        assert widths[0] <= widths[1], f"{label} at {width} px: the page is {widths[0]} px wide in {widths[1]} px"
+        if axe:
+            assert_axe_clean(page)
+    page.set_viewport_size({"width": 1280, "height": 900})
+
+
+def row(page: Page, number: int) -> Locator:
+    return page.locator(f"tr#row-{number}")
+
+
+def row_numbers(page: Page) -> list[str]:
+    return sorted(page.locator("tbody tr td[data-label='Row']").all_inner_texts())
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["with-js", "without-js"])
+def test_a_problem_row_is_fixed_or_removed_in_place_and_the_others_keep_their_numbers(
+        new_context, live_bulk, sandbox, javascript):
+    page = new_context(java_script_enabled=javascript).new_page()
+    page.goto(live_bulk.url + "/bulk")
+    page.get_by_role("textbox", name="Addresses").fill(FIXABLE)
+    page.get_by_role("button", name="Preview").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Check the list before sending")
+    assert row_numbers(page) == ["2", "3", "4", "5", "6"]
+    page.evaluate("window.samePage = true")  # gone after a page load: tells an in-place swap from a reload
+
+    # Row 2: its own form, opened where the row is, its role chosen, checked again by the server.
+    fix = row(page, 2).get_by_text("Fix row 2")
+    fix.click()
+    role = page.get_by_label("Role of row 2")
+    expect(role).to_be_visible()
+    assert row(page, 2).bounding_box()["y"] < 1400  # where the problem is, not a box 2,500 px below
+    fits_and_is_accessible(page, "bulk preview with a row's fix open", axe=javascript)
+    role.select_option("team_admin")
+    page.get_by_role("button", name="Check row 2 again").click()
+    expect(row(page, 2).locator("td[data-label='Verdict']")).to_contain_text("Ready")
+    expect(page.get_by_role("alert")).to_contain_text("Row 2 was checked again and is ready to send.")
+    expect(row(page, 2).locator("td[data-label='Role']")).to_have_text("Team admin")
+
+    # Row 3: the suggested team in one click.
+    row(page, 3).get_by_role("button", name="Use Cardiology in row 3").click()
+    expect(row(page, 3).locator("td[data-label='Verdict']")).to_contain_text("Ready")
+    expect(row(page, 3).locator("td[data-label='Teams']")).to_have_text("Cardiology")
+
+    # Row 4 removed: row 6, its duplicate, is now the address's first row, checked against Junction, ready.
+    row(page, 4).get_by_text("Change row 4").click()
+    page.get_by_role("button", name="Remove row 4").click()
+    expect(page.get_by_role("alert")).to_contain_text("Removed row 4 (twice@example.com)")
+    expect(row(page, 6).locator("td[data-label='Verdict']")).to_contain_text("Ready")
+    # Row 5 removed as well.
+    row(page, 5).get_by_text("Fix row 5").click()
+    page.get_by_role("button", name="Remove row 5").click()
+    expect(row(page, 5)).to_have_count(0)
+    assert row_numbers(page) == ["2", "3", "6"]  # the file's numbers, never renumbered
+    expect(page.get_by_role("region", name=re.compile("problem"))).to_have_count(0)
+    if javascript:
+        assert page.evaluate("window.samePage === true"), "the fixes reloaded the page"
+        assert page.evaluate("document.activeElement.closest('#fix-notice, tr') !== null")
+    else:
+        assert page.url.endswith("#fix-notice")
+    fits_and_is_accessible(page, "bulk preview after fixes", axe=javascript)
+    assert posted_addresses(sandbox) == {}  # fixing sends nothing
+
+    page.get_by_role("button", name="Send 3 invitations").click()
+    expect(page).to_have_url(JOB_URL)
+    deadline = time.monotonic() + 60
+    while len(posted_addresses(sandbox)) < 3 and time.monotonic() < deadline:
+        page.wait_for_timeout(200)
+    assert posted_addresses(sandbox) == {"fix.role@example.com": 1, "fix.team@example.com": 1, "twice@example.com": 1}

@@ -216,3 +216,84 @@ def test_rows_that_name_no_role_get_no_role_unless_the_admin_chooses(sandbox, tm
         assert role_of_a_row_without_one() == "No role"
         assert role_of_a_row_without_one(default_role="no_role") == "No role"
         assert role_of_a_row_without_one(default_role="org_admin") == "Org admin"
+
+
+# --- one row fixed in place (issue 23, finding 2): checked again by the server, numbers kept ---------------
+
+
+def _preview(client, text: str) -> str:
+    page = client.get("/bulk").get_data(as_text=True)
+    answer = client.post("/bulk/preview", data={"csrf_token": _CSRF.search(page).group(1), "text": text})
+    assert answer.status_code == 200, answer.get_data(as_text=True)[:2000]
+    return answer.get_data(as_text=True)
+
+
+def _fix(client, body: str, number: int, change: str, **cells: str):
+    """Post row `number`'s own form from the preview `body`; the redirect and the page it leads to."""
+    token = next(g for g in _TOKEN.search(body).groups() if g)
+    answer = client.post("/bulk/row", data={"csrf_token": _CSRF.search(body).group(1), "token": token,
+                                            "row": str(number), "page": "1", "change": change, **cells})
+    assert answer.status_code == 303, answer.get_data(as_text=True)[:2000]
+    return answer.headers["Location"], client.get(answer.headers["Location"]).get_data(as_text=True)
+
+
+def _verdicts(body: str) -> dict[int, str]:
+    return {int(n): v for v, n in re.findall(r'<tr id="row-(?:\d+)" class="verdict-(\w+)[^"]*"[^>]*>\s*'
+                                             r'<td data-label="Row">(\d+)</td>', body)}
+
+
+def _list_calls(sandbox, since: int) -> list[tuple[str, str | None, str | None]]:
+    return [(e["path"].rsplit("/", 1)[1], (e["query"].get("search_query") or [None])[0],
+             (e["query"].get("next_cursor") or [None])[0])
+            for e in sandbox.state.requests_log()[since:]
+            if e["method"] == "GET" and e["path"].endswith(("/member", "/invite"))]
+
+
+def test_a_row_fixed_in_place_is_checked_again_alone_and_keeps_its_number(sandbox, tmp_path):
+    member = sandbox.state.members[0]["email"]
+    pending = sandbox.state.invites[-1]["email"]
+    text = "\n".join(["email,role,teams", "first@example.com,team_admin,Cardiology", "typo@example.com,admin,Cardio",
+                      member, pending, "FIRST@example.com,no_role,", "broken-address,no_role,"]) + "\n"
+    with running_bulk(sandbox, tmp_path, workers=0) as (_app, client, _workers):
+        body = _preview(client, text)
+        assert _verdicts(body) == {2: "ready", 3: "invalid_role", 4: "already_member", 5: "already_pending",
+                                   6: "duplicate", 7: "invalid_email"}
+
+        # Row 3's cells changed: the server checks that row alone against Junction, its address searched.
+        before = len(sandbox.state.requests_log())
+        where, body = _fix(client, body, 3, "check", email="Typo@example.com", role="team_admin",
+                           teams="Cardiology")
+        assert re.search(r"/bulk/preview/\d+\?page=1&row=3#row-3$", where)
+        assert _verdicts(body) == {2: "ready", 3: "ready", 4: "already_member", 5: "already_pending",
+                                   6: "duplicate", 7: "invalid_email"}
+        assert "Row 3 was checked again and is ready to send." in body
+        searched = {query for _, query, _ in _list_calls(sandbox, before) if query}
+        assert searched == {"Typo@example.com"}  # not the member's, not the pending one's: the draft knew those
+        assert all(cursor is None for _, _, cursor in _list_calls(sandbox, before))  # never a walk
+        assert "Send 2 invitations" in body and "and resend 1 pending" in body  # the pending row kept its choice
+
+        # Row 2 removed: row 6 was its duplicate, is now the address's first row, and so is checked.
+        before = len(sandbox.state.requests_log())
+        where, body = _fix(client, body, 2, "remove")
+        assert where.endswith("#fix-notice") and "Removed row 2 (first@example.com)" in body
+        assert _verdicts(body) == {3: "ready", 4: "already_member", 5: "already_pending", 6: "ready",
+                                   7: "invalid_email"}
+        assert {query for _, query, _ in _list_calls(sandbox, before) if query} == {"FIRST@example.com"}
+
+        # A form for a row that is gone says so; a made-up token is refused.
+        where, stale = _fix(client, body, 2, "remove")
+        assert "Row 2 is not in this preview any more" in stale
+        token_free = client.post("/bulk/row", data={"csrf_token": _CSRF.search(body).group(1), "token": "0" * 32,
+                                                    "row": "3", "change": "remove"})
+        assert token_free.status_code == 303 and token_free.headers["Location"].endswith("/bulk")
+        assert posted_addresses(sandbox) == {}  # nothing is sent by fixing
+
+
+def test_a_rows_suggested_team_is_taken_in_one_click_and_the_last_row_cannot_be_removed(sandbox, tmp_path):
+    with running_bulk(sandbox, tmp_path, workers=0) as (_app, client, _workers):
+        body = _preview(client, "email,role,teams\nalone@example.com,team_admin,Cardiolgy\n")
+        assert _verdicts(body) == {2: "unknown_team"} and "Use Cardiology" in body
+        _, body = _fix(client, body, 2, "accept")
+        assert _verdicts(body) == {2: "ready"} and "Send 1 invitation" in body
+        where, _ = _fix(client, body, 2, "remove")
+        assert where.endswith("/bulk")  # nothing left to preview: back to the list page, which says so

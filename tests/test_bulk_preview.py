@@ -395,3 +395,109 @@ def test_the_bulk_parser_and_preview_know_nothing_of_flask_or_http():
         imported |= {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
         assert not {m for m in imported if m.split(".")[0] in ("flask", "flask_wtf", "requests", "werkzeug")}, path
         assert "invite.junction.client" not in imported, path
+
+
+# ------------------------------------------------------------------------------------------ where addresses stand
+
+
+@pytest.fixture
+def org() -> Iterator:
+    """The sandbox over HTTP in pages of 5 (8 members, 12 invitations: both lists run over several pages),
+    with an address that contains a member's and a pending one's, as a search for them also finds."""
+    from invite.sandbox import SandboxServer
+
+    server = SandboxServer(port=0, page_size=5).start()
+    server.state.add_member("Not Dana", "xdana.whitfield@acmehealth.com")
+    server.state.create_or_resend_invite("old.kofi.mensah@acmehealth.com", "no_role")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def junction_for(server, key: str | None = None):
+    from invite.junction import JunctionClient
+    from invite.sandbox import DEMO_KEY, DEMO_ORG_ID
+
+    return JunctionClient(base_url=server.base_url, management_key=key or DEMO_KEY, org_id=DEMO_ORG_ID, timeout=5)
+
+
+def list_gets(server) -> list[tuple[str, str | None, str | None]]:
+    """(list, search_query, next_cursor) of every List Members / List Invites call the sandbox received."""
+    return [(entry["path"].rsplit("/", 1)[1], (entry["query"].get("search_query") or [None])[0],
+             (entry["query"].get("next_cursor") or [None])[0])
+            for entry in server.state.requests_log()
+            if entry["method"] == "GET" and entry["path"].endswith(("/member", "/invite"))]
+
+
+SHORT_LIST = ["DANA.Whitfield@acmehealth.com", "kofi.mensah@ACMEHEALTH.com", "new.person@example.com",
+              "not an address", "dana.whitfield@acmehealth.com"]
+
+
+def test_a_short_list_is_searched_address_by_address_not_walked_page_by_page(org):
+    from invite.bulk.standing import standing_of
+
+    with junction_for(org) as client:
+        standing = standing_of(client, SHORT_LIST)
+    assert standing.how == "searched"
+    assert [m.email for m in standing.members] == ["dana.whitfield@acmehealth.com"]  # not xdana.…
+    assert [i.email for i in standing.invites] == ["kofi.mensah@acmehealth.com"]  # not old.kofi.…
+    calls = list_gets(org)
+    # One first page of each list (to see whether the org is bigger than a page), then one search per valid
+    # address and list, never a second page: the cost follows the list, not the org.
+    assert sorted(c for c in calls if c[1] is None) == [("invite", None, None), ("member", None, None)]
+    searched = sorted((kind, query) for kind, query, cursor in calls if query is not None)
+    assert all(cursor is None for _, _, cursor in calls)
+    # Dana is on the first page of members, so only the other two are searched there.
+    assert searched == sorted([("member", "kofi.mensah@ACMEHEALTH.com"), ("member", "new.person@example.com"),
+                               ("invite", "DANA.Whitfield@acmehealth.com"), ("invite", "kofi.mensah@ACMEHEALTH.com"),
+                               ("invite", "new.person@example.com")])
+
+
+def test_a_short_list_judged_through_the_searches_is_judged_as_through_the_walk(org):
+    from invite.bulk.standing import standing_of
+
+    rows = parse_bulk("\n".join(SHORT_LIST) + "\n")
+    with junction_for(org) as client:
+        searched = standing_of(client, [r.email for r in rows])
+        walked = standing_of(client, [r.email for r in rows], small_list=0)
+    assert walked.how == "walked" and len(walked.members) == 9 and len(walked.invites) == 13
+
+    def verdicts(standing):
+        return summary(build_preview(rows, default_role="no_role", teams=TEAMS, members=standing.members,
+                                     invites=standing.invites))
+
+    assert verdicts(searched) == verdicts(walked) == [
+        (1, ALREADY_MEMBER), (2, ALREADY_PENDING), (4, INVALID_EMAIL), (5, DUPLICATE), (3, READY)]
+
+
+def test_an_org_that_fits_on_one_page_is_known_whole_from_two_calls():
+    from invite.bulk.standing import standing_of
+    from invite.sandbox import SandboxServer
+
+    with SandboxServer(port=0, page_size=100) as server, junction_for(server) as client:
+        standing = standing_of(client, SHORT_LIST)
+        assert sorted(list_gets(server)) == [("invite", None, None), ("member", None, None)]
+    assert [m.email for m in standing.members] == ["dana.whitfield@acmehealth.com"]
+    assert [i.email for i in standing.invites] == ["kofi.mensah@acmehealth.com"]
+
+
+def test_a_long_list_walks_both_lists_once(org):
+    from invite.bulk.standing import SMALL_LIST, standing_of
+
+    emails = [f"person{i}@example.com" for i in range(SMALL_LIST + 1)]
+    with junction_for(org) as client:
+        standing = standing_of(client, emails)
+    assert standing.how == "walked"
+    calls = list_gets(org)
+    assert all(query is None for _, query, _ in calls)
+    assert sum(kind == "member" for kind, _, _ in calls) == 2  # 9 members in pages of 5
+    assert sum(kind == "invite" for kind, _, _ in calls) == 3  # 13 invitations
+
+
+def test_a_failed_search_fails_the_check_with_junctions_error(org):
+    from invite.bulk.standing import standing_of
+    from invite.junction import JunctionError
+
+    with junction_for(org, key="mg_not_the_key") as client, pytest.raises(JunctionError):
+        standing_of(client, SHORT_LIST)

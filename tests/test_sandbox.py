@@ -321,6 +321,45 @@ def test_rejected_posts_change_nothing(api, server):
 # --- lists ----------------------------------------------------------------------------------------------
 
 
+def test_invites_stay_newest_first_without_sorting_all_of_them_on_each_create():
+    """A create puts the invite where a full sort would (the sandbox once re-sorted 10,000 invites under its
+    lock on every create); an invite a test appends by hand is put in order on the next use, as before."""
+    from datetime import UTC, datetime, timedelta
+
+    state = SandboxState()
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    moments = iter([start + timedelta(minutes=m) for m in (5, -3, 40, 5, -700, 12)])
+    state.clock = lambda: next(moments)
+    for i in range(6):
+        assert state.create_or_resend_invite(f"order{i}@example.org", "no_role") == "invite_created"
+    appended = {**state.invites[-1], "id": str(uuid.uuid4()), "email": "by-hand@example.org",
+                "invited_at": "2026-01-01T00:01:00Z"}
+    state.invites.append(appended)
+    assert state.find_invite_by_email("BY-HAND@example.org") == appended
+    state.clock = lambda: start + timedelta(minutes=1)
+    assert state.create_or_resend_invite("by-hand@example.org", "no_role") == "invite_resent"
+    expected = sorted(state.invites, key=lambda i: (datetime.fromisoformat(i["invited_at"]), i["id"]),
+                      reverse=True)
+    assert [i["id"] for i in state.find_invites(copies=False)] == [i["id"] for i in expected]
+    assert state.invites == expected
+    assert state.revoke_invite(uuid.UUID(appended["id"]))
+    assert state.find_invite_by_email("by-hand@example.org") is None
+    assert state.create_or_resend_invite("by-hand@example.org", "no_role") == "invite_created"
+
+
+def test_members_are_listed_oldest_first_after_changes_and_additions_by_hand():
+    state = SandboxState()
+    added = state.add_member("Zed Newcomer", "zed@example.org")
+    by_hand = {**added, "id": str(uuid.uuid4()), "email": "hand@example.org", "created_on": "2000-01-01T00:00:00Z"}
+    state.members.append(by_hand)
+    listed = state.find_members(copies=False)
+    assert listed[0] is by_hand and listed[-1]["email"] == "zed@example.org"
+    assert state.create_or_resend_invite("HAND@example.org", "no_role") == "already_in_org"
+    assert state.remove_member(uuid.UUID(by_hand["id"]))
+    assert [m["email"] for m in state.find_members("hand@")] == []
+    assert state.create_or_resend_invite("hand@example.org", "no_role") == "invite_created"
+
+
 def test_invites_page_through_newest_first_without_gaps_or_duplicates(api, server):
     pages = collect(api, org_url(server, "/invite"), "invites")
     assert [len(p) for p in pages] == [5, 5, 2]

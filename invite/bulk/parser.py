@@ -33,6 +33,7 @@ __all__ = [
     "InputRow",
     "parse_bulk",
     "role_from_text",
+    "split_teams",
 ]
 
 MAX_BYTES = 1_000_000
@@ -101,6 +102,11 @@ _ROLES_BY_KEY = {_role_key(key): code for code, label in ROLE_LABELS.items() for
 def role_from_text(text: str) -> str | None:
     """The role's code for a cell's text ("Team admin", "team_admin", "TEAM-ADMIN"), or None."""
     return _ROLES_BY_KEY.get(_role_key(text))
+
+
+def split_teams(text: str) -> tuple[str, ...]:
+    """A teams cell's names or ids: split on ';' or '|', stripped, empties dropped."""
+    return tuple(t.strip() for t in _TEAM_SEPARATOR.split(text) if t.strip())
 
 
 def parse_bulk(data: bytes | str) -> list[InputRow]:
@@ -275,5 +281,5 @@ def _row(number: int, record: list[str], columns: dict[str, int], width: int) ->
         email=cell(columns["email"]),
         role_text=role_text,
         role=role_from_text(role_text),
-        teams=tuple(t.strip() for text in teams for t in _TEAM_SEPARATOR.split(text) if t.strip()),
+        teams=tuple(t for text in teams for t in split_teams(text)),
     )

@@ -9,16 +9,27 @@ import csv
 import io
 from datetime import datetime
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    get_flashed_messages,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from invite.activity.export import safe_cell
 from invite.adapters.storage import LARGEST_ID
 from invite.auth import require
-from invite.bulk import jobs
-from invite.bulk.forms import BulkListForm, ConfirmForm, JobControlForm
+from invite.bulk import drafts, jobs, progress
+from invite.bulk.forms import ROLES_LEAST_FIRST, BulkListForm, ConfirmForm, JobControlForm
 from invite.bulk.models import DRAFT, SKIPPED
-from invite.bulk.parser import MAX_BYTES, TEMPLATE_CSV, BulkInputError, InputRow, parse_bulk, role_from_text
+from invite.bulk.parser import MAX_BYTES, TEMPLATE_CSV, BulkInputError, InputRow, parse_bulk
 from invite.bulk.preview import VERDICTS
 from invite.core.invite_rules import ROLE_LABELS
 from invite.core.safe_text import fit
@@ -87,8 +98,7 @@ def _as_csv(rows: list[InputRow]) -> str:
     return buffer.getvalue()
 
 
-# The verdicts that are a problem with the row itself (members and pending invitations are not wrong).
-PROBLEM_VERDICTS = ("invalid_email", "duplicate", "invalid_role", "unknown_team", "ambiguous_team")
+PROBLEM_VERDICTS = drafts.PROBLEM_VERDICTS
 
 
 @bp.post("/bulk/preview")
@@ -119,8 +129,10 @@ def preview():
 
 
 def _preview_page(form: BulkListForm, rows: list[InputRow], default_role: str, source: str,
-                  notice: str | None = None, notice_title: str = "Checked again"):
-    """Check the rows against Junction, store them as a draft to confirm, and show the preview."""
+                  notice: str | None = None, notice_title: str = "Checked again",
+                  box_rows: list[InputRow] | None = None):
+    """Check the rows against Junction, store them as a draft to confirm, and show its first page (the
+    edit box below holds `box_rows`, the rows as typed, when given)."""
     try:
         result = jobs.preview_list(rows, default_role)
     except JunctionError as exc:
@@ -128,21 +140,82 @@ def _preview_page(form: BulkListForm, rows: list[InputRow], default_role: str, s
             f"The list could not be checked against Junction ({exc.message}) Nothing was sent or stored; "
             "preview again in a minute."))
     draft = jobs.create_draft(jobs.preview_draft_rows(result), _who(), source=source)
-    ready, resendable = jobs.draft_counts(draft.id)
-    form.text.data = _as_csv(rows)
+    form.text.data = _as_csv(box_rows or rows)
+    return _render_draft(draft, 1, form=form, notice=notice, notice_title=notice_title)
+
+
+def _render_draft(draft, page: int, *, form: BulkListForm | None = None, notice: str | None = None,
+                  notice_title: str = "Checked again", marked: int | None = None):
+    """A page of a stored preview: its rows a page at a time (problems first), each row with its own small
+    form to fix or remove it, and the whole list in the edit box below."""
+    shown = drafts.draft_page(draft, page)
+    if form is None:
+        form = BulkListForm(formdata=None)
+        teams = current_app.extensions["upstream"].teams.get().value
+        form.text.data = _as_csv(drafts.as_list_text_rows(drafts.stored_rows(draft), teams))
     return render_template(
-        "bulk/preview.html", form=form, preview=result, draft=draft, ready=ready, resendable=resendable,
+        "bulk/preview.html", form=form, shown=shown, draft=draft, ready=shown.ready, resendable=shown.resendable,
         confirm=ConfirmForm(formdata=None, token=draft.token), verdicts=VERDICTS, verdict_labels=VERDICT_LABELS,
-        role_labels=ROLE_LABELS, source=source, notice=notice, notice_title=notice_title,
-        problem_verdicts=PROBLEM_VERDICTS,
+        role_labels=ROLE_LABELS, roles=ROLES_LEAST_FIRST, source=draft.source or "pasted", notice=notice,
+        notice_title=notice_title, problem_verdicts=PROBLEM_VERDICTS, marked=marked,
+        page_url=lambda number: url_for("bulk.draft_view", job_id=draft.id, page=number) + "#rows",
     )
 
 
-def _draft_as_input(job_id: int) -> list[InputRow]:
-    """A stored draft's rows as a list to preview again (the roles and teams it resolved, by name)."""
-    return [InputRow(number=row.position, email=row.email, role_text=row.role or "",
-                     role=role_from_text(row.role or ""), teams=tuple(row.team_names))
-            for row in jobs.job_rows(job_id)]
+def _draft_of_mine(job_id: int):
+    job = jobs.get_job(job_id)
+    if job is None or job.created_by.strip().lower() != _who().email.strip().lower():
+        abort(404)
+    return job
+
+
+@bp.get("/bulk/preview/<int:job_id>")
+@require("send")
+def draft_view(job_id: int):
+    """A stored preview, a page at a time; where a fix lands. Once confirmed, its job's page."""
+    draft = _draft_of_mine(job_id)
+    if draft.state != DRAFT:
+        return redirect(url_for("bulk.job_page", job_id=draft.id), code=303)
+    notice = next((m for c, m in get_flashed_messages(with_categories=True) if c == "notice"), None)
+    return _render_draft(draft, request.args.get("page", 1, type=int) or 1, notice=notice,
+                         notice_title="List changed", marked=request.args.get("row", type=int))
+
+
+def _revised(draft, rows: list[InputRow], changed: set[int], notice: str, *, row: int | None = None,
+             page: int | None = None):
+    """Store the changed list as a new draft (asking Junction only about what changed) and show it: the
+    row's page, at the row, or the page the person was on."""
+    upstream = current_app.extensions["upstream"]
+    try:
+        revision = drafts.revise(draft, rows, changed, _who(), client=upstream.client,
+                                 teams=upstream.teams.get().value,
+                                 cooldown_minutes=current_app.extensions["settings"].resend_cooldown_minutes)
+    except JunctionError as exc:
+        flash(f"The changed row could not be checked against Junction ({exc.message}) Nothing was changed; "
+              "try again in a minute.", "notice")
+        return redirect(url_for("bulk.draft_view", job_id=draft.id, page=page or 1) + "#fix-notice", code=303)
+    new = revision.draft
+    fixed = drafts.row_at(new, row) if row is not None else None
+    if fixed is not None:
+        verdict = fixed.verdict
+        notice = (f"Row {row} was checked again and is ready to send." if verdict == "ready" else
+                  f"Row {row} was checked again: {VERDICT_LABELS.get(verdict, verdict)}. {fixed.preview_message or ''}")
+    flash(notice.strip(), "notice")
+    there = drafts.page_of(new, row) if row is not None else None
+    if there is not None and (page is None or there == page):
+        # row= marks the row on the page (a script's fetch does not see the URL's fragment).
+        return redirect(url_for("bulk.draft_view", job_id=new.id, page=there, row=row) + f"#row-{row}", code=303)
+    return redirect(url_for("bulk.draft_view", job_id=new.id, page=page or 1) + "#fix-notice", code=303)
+
+
+def _draft_from_form():
+    form = ConfirmForm()
+    return jobs.draft_for(form.token.data or "", _who()) if form.validate() else None
+
+
+def _expired():
+    flash("That preview had expired or was already sent. Preview the list again.", "error")
+    return redirect(url_for("bulk.index"), code=303)
 
 
 @bp.post("/bulk/fix")
@@ -150,31 +223,58 @@ def _draft_as_input(job_id: int) -> list[InputRow]:
 def fix():
     """The preview's quick fixes: take out the rows with problems, or take each unknown team's closest name.
     The rows keep their numbers, so the new preview still matches the file."""
-    form = ConfirmForm()
-    draft = jobs.draft_for(form.token.data or "", _who()) if form.validate() else None
+    draft = _draft_from_form()
     if draft is None:
-        flash("That preview had expired or was already sent. Preview the list again.", "error")
-        return redirect(url_for("bulk.index"), code=303)
-    stored = jobs.job_rows(draft.id)
-    rows = []
+        return _expired()
+    stored = drafts.stored_rows(draft)
     if request.form.get("fix") == "accept":
         notice = "The closest team name was used for each unknown team; check the rows and confirm."
-        for row, typed in zip(stored, _draft_as_input(draft.id), strict=True):
-            teams = tuple(t["suggestions"][0] if t.get("problem") == "unknown_team" and t.get("suggestions")
-                          else t["name"] for t in row.teams)
-            rows.append(InputRow(number=typed.number, email=typed.email, role_text=typed.role_text, role=typed.role,
-                                 teams=teams))
+        changed = {row.position for row in stored if drafts.suggests(row)}
+        rows = [drafts.with_suggestions(row) if row.position in changed else drafts.as_input(row) for row in stored]
     else:
         removed = [row.position for row in stored if row.verdict in PROBLEM_VERDICTS]
         notice = (f"Took out {len(removed)} {'row' if len(removed) == 1 else 'rows'} with problems "
                   f"(row {', '.join(map(str, removed))}); the others keep their row numbers.")
-        rows = [typed for row, typed in zip(stored, _draft_as_input(draft.id), strict=True)
-                if row.verdict not in PROBLEM_VERDICTS]
+        rows = [drafts.as_input(row) for row in stored if row.verdict not in PROBLEM_VERDICTS]
+        changed = set()
     if not rows:
         flash("Every row had a problem, so none is left to preview. Correct the list and preview it again.", "error")
         return redirect(url_for("bulk.index"), code=303)
-    return _preview_page(BulkListForm(formdata=None), rows, "no_role", draft.source or "pasted", notice=notice,
-                         notice_title="List changed")
+    return _revised(draft, rows, changed, notice)
+
+
+@bp.post("/bulk/row")
+@require("send")
+def fix_row():
+    """One row of a preview fixed in place: its cells changed and checked again, its suggested teams taken,
+    or the row removed. The other rows keep their numbers and their checks; Junction is asked only about
+    the row (and a row that stops being its duplicate)."""
+    draft = _draft_from_form()
+    if draft is None:
+        return _expired()
+    number = request.form.get("row", type=int)
+    page = request.form.get("page", type=int)
+    stored = drafts.stored_rows(draft)
+    target = next((row for row in stored if row.position == number), None)
+    if target is None:
+        flash(f"Row {number} is not in this preview any more; the list is as shown.", "notice")
+        return redirect(url_for("bulk.draft_view", job_id=draft.id, page=page or 1) + "#fix-notice", code=303)
+    action = request.form.get("change", "check")
+    if action == "remove":
+        rows = [drafts.as_input(row) for row in stored if row is not target]
+        if not rows:
+            flash("That was the list's last row, so nothing is left to preview. Paste or upload the list again.",
+                  "error")
+            return redirect(url_for("bulk.index"), code=303)
+        return _revised(draft, rows, set(), f"Removed row {number} ({target.email or 'no address'}); the other rows "
+                        "keep their numbers.", page=page)
+    if action == "accept":
+        changed_row = drafts.with_suggestions(target)
+    else:
+        changed_row = drafts.typed_row(number, request.form.get("email", ""), request.form.get("role", ""),
+                                       request.form.get("teams", ""))
+    rows = [changed_row if row is target else drafts.as_input(row) for row in stored]
+    return _revised(draft, rows, {number}, f"Row {number} was checked again.", row=number, page=page)
 
 
 PROBLEM_COLUMNS = ("email", "role", "teams", "row", "problem", "suggestion")
@@ -212,9 +312,10 @@ def confirm():
     try:
         job, started = jobs.confirm_job(form.token.data, _who(), resend_pending=request.form.get("resend") == "1")
     except jobs.StaleDraft as stale:
-        rows = _draft_as_input(stale.job.id)
-        return _preview_page(BulkListForm(formdata=None), rows, "no_role", stale.job.source or "pasted",
-                             notice=str(stale))
+        stored = drafts.stored_rows(stale.job)
+        box = drafts.as_list_text_rows(stored, current_app.extensions["upstream"].teams.get().value)
+        return _preview_page(BulkListForm(formdata=None), [drafts.as_input(row) for row in stored], "no_role",
+                             stale.job.source or "pasted", notice=str(stale), box_rows=box)
     except jobs.JobError as refused:
         flash(str(refused), "error")
         return redirect(url_for("bulk.index"), code=303)
@@ -234,8 +335,7 @@ def _job_or_404(job_id: int):
 
 # Each count group's tone, as the preview's pills: sent is good, not sent a failure, unknown to be checked.
 GROUP_TONES = {"sent": "succeeded", "not_sent": "failed", "unknown": "unknown", "held_back": "held_back"}
-# Rows in these groups need someone to look at them: they come first, in this order.
-ATTENTION_GROUPS = ("not_sent", "unknown", "held_back")
+ATTENTION_GROUPS = progress.ATTENTION_GROUPS
 ENDED_STATES = ("done", "cancelled")
 
 
@@ -277,31 +377,35 @@ def job_page(job_id: int):
     status = _job_or_404(job_id)
     show = request.args.get("show")
     show = show if show in jobs.COUNT_GROUPS else None
-    rows = jobs.job_rows(job_id)
-    order = {group: i for i, group in enumerate(ATTENTION_GROUPS)}
-    rows.sort(key=lambda row: (order.get(_row_group(row), len(order)), row.position))
-    if show:
-        rows = [row for row in rows if _row_group(row) == show]
+    # A page of rows, those needing attention first, sorted and filtered by the database: a job of 5,000
+    # rows is not a page of 5,000 rows.
+    shown = progress.rows_page(job_id, show=show, page=request.args.get("page", 1, type=int) or 1)
     return render_template(
-        "bulk/job.html", status=status, rows=rows, row_words=jobs.row_words, row_group=_row_group,
+        "bulk/job.html", status=status, rows=shown.rows, shown=shown, row_words=jobs.row_words, row_group=_row_group,
         change_words=jobs.change_words, count_labels=jobs.count_labels(status.job), count_groups=jobs.COUNT_GROUPS,
         state_words=STATE_WORDS,
         control=JobControlForm(formdata=None), unknown=jobs.unknown_count(job_id), role_labels=ROLE_LABELS,
         verdict_labels=VERDICT_LABELS, skipped=SKIPPED, group_tones=GROUP_TONES, show=show,
-        summary=_summary(status), ended=status.job.state in ENDED_STATES,
+        summary=_summary(status), ended=status.job.state in ENDED_STATES, cursor=progress.cursor_now(),
         filter_url=lambda key: url_for("bulk.job_page", job_id=job_id, show=None if key == "all" else key),
+        page_url=lambda number: url_for("bulk.job_page", job_id=job_id, show=show, page=number) + "#rows",
     )
 
 
 @bp.get("/bulk/<int:job_id>.json")
 @require("send")
 def job_json(job_id: int):
+    """The job's figures and its rows; with ?since=CURSOR (from the page or the last poll) only the rows that
+    changed since, and the cursor for the next poll."""
+    cursor = progress.cursor_now()  # taken before the rows are read: nothing that finishes after is missed
     status = _job_or_404(job_id)
     body = status.as_json()
     body["state_words"] = STATE_WORDS.get(status.job.state, status.job.state)
+    since = progress.decode_cursor(request.args.get("since"))
     body["rows"] = [{"id": row.id, "outcome": jobs.row_words(row), "message": row.message or "",
-                     "tone": GROUP_TONES.get(_row_group(row), "neutral"),
-                     "field_errors": row.field_errors or {}} for row in jobs.job_rows(job_id) if row.state != SKIPPED]
+                     "tone": GROUP_TONES.get(_row_group(row), "neutral"), "field_errors": row.field_errors or {}}
+                    for row in progress.changed_rows(job_id, since) if row.state != SKIPPED]
+    body["cursor"] = cursor
     return body
 
 
