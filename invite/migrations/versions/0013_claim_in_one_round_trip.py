@@ -11,7 +11,7 @@ they keep one source (invite/adapters/storage.py). SQLite has no such function a
 at a time.
 
 Revision ID: 0013_claim_in_one_round_trip
-Revises: 0009_trail_search_trigrams
+Revises: 0011_access_drift
 
 """
 from alembic import op
@@ -19,7 +19,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0013_claim_in_one_round_trip'
-down_revision = '0009_trail_search_trigrams'
+down_revision = '0011_access_drift'
 branch_labels = None
 depends_on = None
 
