@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from datetime import timedelta
 
@@ -246,3 +247,59 @@ def test_inviters_finds_the_earliest_send_that_went_out_for_many_addresses_witho
     assert inviters([]) == {}
     # The export's comment is built from the row found: the first send's own address as the trail keeps it.
     assert inviters(["person.0001@example.com"])["person.0001@example.com"].target_email == addresses[1]
+
+
+# ------------------------------------------------------------------------------ 3. a team Junction no longer lists
+
+
+def test_the_export_says_which_team_it_left_out_and_the_plan_shows_only_its_removal(sandbox, tmp_path):
+    from tests.test_access_apply import MONITORING
+    from tests.test_cli_process import command_env, run
+
+    database_url = f"sqlite:///{tmp_path / 'invite.db'}"
+    make_app(app_env(sandbox, database_url))
+    env = command_env(sandbox, database_url)
+    # Remote Patient Monitoring is deleted from Junction's team list; Priya (a member, Team admin of Cardiology
+    # and of it) and Devon (invited as Team admin of Diabetes Program and of it) still carry its id.
+    with sandbox.state.lock:
+        sandbox.state.teams = [t for t in sandbox.state.teams if t["id"] != MONITORING]
+    carrying = {"priya.natarajan@acmehealth.com", "devon.price@acmehealth.com"}
+
+    exported = run(env, "access", "export")
+    assert exported.returncode == 0, exported.stderr
+    lines = exported.stdout.splitlines()
+    for email in carrying:
+        [line] = [x for x in lines if f"- email: {email}" in x]
+        # The comment names what was left out, by the only name Junction still gives it: its id.
+        assert line.endswith(f"left out teams the org does not list: {MONITORING}"), line
+    noted = [x for x in lines if "left out teams" in x]
+    assert len(noted) == 2, noted
+    priya = lines[lines.index(next(x for x in lines if "- email: priya.natarajan" in x)) + 2]
+    assert priya.strip() == "teams: [Cardiology]"
+    path = tmp_path / "access.yaml"
+    path.write_text(exported.stdout, encoding="utf-8")
+
+    planned = run(env, "access", "plan", str(path), "--json")
+    assert planned.returncode == 2, (planned.stdout, planned.stderr)  # something would change
+    plan = json.loads(planned.stdout)
+    changes = {c["email"]: c for c in plan["changes"]}
+    assert set(changes) == carrying and {k: n for k, n in plan["counts"].items() if n} == {"update": 1, "reinvite": 1}
+    for change in changes.values():
+        before, after = change["before"], change["after"]
+        # The same role; the teams before are exactly the teams after plus the deleted one (named by its id).
+        assert before["role"] == after["role"] == "team_admin", change
+        assert before["teams"] == sorted([*after["teams"], {"id": MONITORING, "name": MONITORING}],
+                                         key=lambda t: t["id"]), change
+        assert MONITORING not in {t["id"] for t in after["teams"]}
+    assert changes["priya.natarajan@acmehealth.com"]["kind"] == "update"
+    assert changes["devon.price@acmehealth.com"]["kind"] == "reinvite"
+    assert plan["left_alone"] == []
+
+    # In words, a reviewer reads the removal of that one team.
+    worded = run(env, "access", "plan", str(path))
+    assert worded.returncode == 2, worded.stderr
+    assert (f"Change Priya Natarajan <priya.natarajan@acmehealth.com>: Team admin of {MONITORING} and Cardiology "
+            "→ Team admin of Cardiology  (line") in worded.stdout, worded.stdout
+    assert (f"Re-invite devon.price@acmehealth.com: Team admin of {MONITORING} and Diabetes Program → Team admin "
+            "of Diabetes Program  (line") in worded.stdout
+    assert "2 changes: 1 to change, 1 to re-invite." in worded.stdout
