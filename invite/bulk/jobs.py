@@ -604,8 +604,12 @@ def _send_row(app: Flask, job: BulkJob, row: BulkRow, control: _Control) -> None
     upstream = app.extensions["upstream"]
     token = _token(row, app.secret_key)
     if row.operation:
+        # A row a person retried after an unknown outcome is settled from Junction's lists before anything is
+        # made again (its earlier attempt's answer was lost, and may have been made).
+        earlier = db.session.get(Action, row.action_id) if row.action_id else None
+        retry_of = earlier if earlier is not None and earlier.outcome_kind == "unknown" else None
         claim, error = access_changes.carry_out(upstream.client, token, actor, Change.from_json(row.change or {}),
-                                                limits=upstream.limits, bulk_job_id=job.id)
+                                                limits=upstream.limits, bulk_job_id=job.id, retry_of=retry_of)
     else:
         claim, error = actions.send_and_report(upstream.client, token, actor, email=row.email,
                                                role=row.role or "no_role", teams=row.teams, bulk_job_id=job.id,

@@ -12,17 +12,26 @@ re-POST (invite/sandbox/state.py). One call is one write-ahead row, the invitati
 nothing can leave the person with no invitation between two steps (a revoke made, then the send held back by
 the limits or the worker killed). Should Junction ever keep the old values, the next plan shows the
 invitation as a re-invite again: nothing is lost silently. See docs/access.md, "Apply".
+
+A row retried after an unknown outcome ("Retry unknown": the earlier attempt's answer was lost, and so was
+the check after it) is settled from Junction's lists first: a change the lists show made (the invitation
+pending with the file's role and teams, the member as the plan wants them or gone, the invitation gone) is
+recorded as made and not made again; only one the lists show not made is carried out, once. When the lists
+cannot be read, nothing is done and the row stays unknown.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from invite.adapters.storage import Claim
+from invite.adapters.storage import Action, Claim
+from invite.core import member_outcomes as member_words
+from invite.core import outcomes
 from invite.core.access import INVITE, REINVITE, REMOVE, REVOKE, UPDATE, Change
 from invite.core.actor import Actor
 from invite.core.send_limits import SendLimits
-from invite.junction import JunctionClient, JunctionError
+from invite.junction import JunctionClient, JunctionError, Member
 from invite.services import actions
 
 # The trail's action for each kind of change: what vocabulary.label words its outcome with.
@@ -34,11 +43,90 @@ def _grant(change: Change, which: str) -> dict[str, Any]:
     return grant.as_json() if grant is not None else {"role": None, "teams": []}
 
 
+def _member_now(client: JunctionClient, change: Change) -> Member | None:
+    found = client.find_member_by_email(change.email)
+    if found is not None and found.id == change.member_id:
+        return found
+    return client.get_member(change.member_id or "")
+
+
+def _made(client: JunctionClient, change: Change, after: dict[str, Any]) -> bool:
+    """Whether Junction's lists show the change made (raises JunctionError when they cannot be read)."""
+    team_ids = sorted(t["id"] for t in after["teams"])
+    if change.kind in (INVITE, REINVITE):
+        pending = client.find_pending_invite(change.email)
+        return pending is not None and pending.role == after["role"] and sorted(pending.team_ids) == team_ids
+    if change.kind == REVOKE:
+        pending = client.find_pending_invite(change.email)
+        return pending is None or pending.id != change.invite_id
+    member = _member_now(client, change)
+    if change.kind == REMOVE:
+        return member is None
+    return member is not None and member.role == after["role"] and (
+        member.role != "team_admin" or sorted(member.team_ids) == team_ids)
+
+
+def _settle_retry(client: JunctionClient, token: str, actor: Actor, change: Change, earlier: datetime,
+                  bulk_job_id: int) -> tuple[Claim, JunctionError | None] | None:
+    """A row retried after an unknown outcome, settled from Junction's lists: the claim when the change is
+    made already (recorded as made) or the lists could not be read (recorded unknown again, nothing done);
+    None when the lists show it not made, for the caller to make it."""
+    before, after = _grant(change, "before"), _grant(change, "after")
+    name = change.name or change.email
+    action = ACTION_OF[change.kind]
+    error: JunctionError | None = None
+    try:
+        made = _made(client, change, after)
+    except JunctionError as exc:
+        made, error = False, exc
+    if not made and error is None:
+        return None
+    lost = "An earlier attempt's answer was lost; Junction's lists, read before retrying, show the change made, " \
+        "so it was not made again."
+    fields: dict[str, Any] = {"action": action, "target_email": change.email, "bulk_job_id": bulk_job_id}
+    if change.kind in (INVITE, REINVITE):
+        fields.update(role=after["role"], teams=after["teams"], invite_id=change.invite_id)
+        if error is not None:
+            outcome, kind = outcomes.describe_unknown(error, change.email, earlier, None, error), "unknown"
+        else:
+            outcome, kind = {"kind": "result", "status": "confirmed_pending", "checked": True}, "confirmed_pending"
+    elif change.kind == REVOKE:
+        fields.update(role=before["role"], teams=before["teams"], invite_id=change.invite_id)
+        outcome, kind = outcomes.describe_revoke_unknown(error, change.email, change.invite_id or "", None, error) \
+            if error is not None else (outcomes.revoke_outcome("success", f"Revoked the invitation for {change.email}.",
+                                                               lost), "revoked")
+    else:
+        removal = change.kind == REMOVE
+        grant = before if removal else member_words.snapshot(after["role"], after["teams"])
+        fields.update(role=grant["role"], teams=grant["teams"] or [],
+                      outcome={"before": before, "member_id": change.member_id, "name": name})
+        if error is not None:
+            outcome, kind = member_words.member_outcome(
+                "warning", member_words.MAYBE_CHANGED, f"Unknown: Junction's member list could not be read before "
+                f"retrying, so nothing was done for {name}.", "Retry the unknown rows again in a minute.",
+                before=before, after=None if removal else grant, error=error), "unknown"
+        else:
+            title = f"Removed {name} from the org." if removal else f"Changed {name}: {member_words.describe(grant)}."
+            outcome, kind = member_words.member_outcome(
+                "success", member_words.CHANGED, title, lost, before=before, after=None if removal else grant,
+                checked=True), "member_removed" if removal else "member_changed"
+        outcome = {**outcome, "member_id": change.member_id, "name": name}
+    claim = actions.record_without_call(token, actor, result=outcome, result_kind=kind, error=error, **fields)
+    return claim, error
+
+
 def carry_out(client: JunctionClient, token: str, actor: Actor, change: Change, *, limits: SendLimits,
-              bulk_job_id: int) -> tuple[Claim, JunctionError | None]:
+              bulk_job_id: int, retry_of: Action | None = None) -> tuple[Claim, JunctionError | None]:
     """The change as one audited action; the claim (its row holds the outcome) and the error Junction's
     answer raised, if any, for the job to pace itself by. A send's completion is left uncommitted, for the
-    job to commit with its row's (the write-ahead row itself is committed before Junction is called)."""
+    job to commit with its row's (the write-ahead row itself is committed before Junction is called).
+
+    `retry_of`: the earlier attempt, when its outcome stayed unknown and a person chose to retry; the change
+    is then settled from Junction's lists first, and made only when they show it not made."""
+    if retry_of is not None:
+        settled = _settle_retry(client, token, actor, change, retry_of.created_at, bulk_job_id)
+        if settled is not None:
+            return settled
     before, after = _grant(change, "before"), _grant(change, "after")
     name = change.name or change.email
     if change.kind in (INVITE, REINVITE):

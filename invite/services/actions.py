@@ -445,6 +445,18 @@ def remove_member_and_report(client: JunctionClient, token: str, actor: Actor, *
     return claim, None
 
 
+def record_without_call(token: str, actor: Actor, *, result: dict[str, Any], result_kind: str,
+                        error: JunctionError | None = None, **fields: Any) -> Claim:
+    """An attempt settled from Junction's lists instead of a call (an access job's row retried after an
+    unknown outcome: the change an earlier attempt made, or a check that failed): written ahead under its
+    token like any action (`fields` are its columns), then completed with `result` and `result_kind`, what the
+    lists showed. Nothing is asked of Junction here."""
+    claim = _start(token, actor, **fields)
+    if claim.is_new and claim.action.state == PENDING:
+        _finish(claim.action, result, result_kind, error)
+    return claim
+
+
 # ------------------------------------------------------------------------------------------ in flight
 
 
