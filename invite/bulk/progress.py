@@ -26,6 +26,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from invite.adapters.storage import db, utcnow
 from invite.bulk import jobs
 from invite.bulk.models import QUEUED, ROW_CANCELLED, ROW_DONE, SENDING, SKIPPED, BulkRow
+from invite.core import vocabulary
 
 PER_PAGE = 100
 # Rows in these groups need someone to look at them: they come first, in this order.
@@ -43,6 +44,9 @@ def group_of() -> ColumnElement[str]:
         (BulkRow.outcome_kind == "already_in_org", "already_member"),
         (BulkRow.outcome_kind.in_(jobs.NOT_SENT_KINDS), "not_sent"),
         (BulkRow.outcome_kind == "held_back", "held_back"),
+        # An access job's other kinds, by the vocabulary's group, as jobs.count_group counts them.
+        (BulkRow.outcome_kind.in_(vocabulary.KINDS_BY_GROUP[vocabulary.SUCCEEDED]), "sent"),
+        (BulkRow.outcome_kind.in_(vocabulary.KINDS_BY_GROUP[vocabulary.FAILED]), "not_sent"),
         else_="unknown",
     )
 
