@@ -3,6 +3,7 @@
     .venv/bin/python bench/bulk_preview.py --rows 5                # "bulk preview, 5 rows" (target <= 1.5 s)
     .venv/bin/python bench/bulk_preview.py --rows 5000 --browser   # "bulk preview, 5,000 rows, to the load event"
     .venv/bin/python bench/bulk_preview.py --in-process            # the dashboard's own work, no HTTP
+    .venv/bin/python bench/bulk_preview.py --threshold             # searching n addresses vs walking the org
 
 The org (the defaults): 2,000 teams, 20,008 members and 10,012 pending invitations (the sandbox's seed plus
 20,000 and 10,000 generated), Junction answering every call 50 ms late in pages of 100. The sandbox, seeded
@@ -209,6 +210,46 @@ def through_browser(args: argparse.Namespace, dashboard: Dashboard, text: str) -
     return {"rounds": rounds, "median_s": statistics.median(r["to_load_s"] for r in rounds)}
 
 
+def threshold(args: argparse.Namespace) -> dict:
+    """invite.bulk.standing through the client against the seeded sandbox: n addresses searched one by one
+    (after the first page of each list), for growing n, against both lists walked: where SMALL_LIST sits."""
+    from invite.bulk import standing
+    from invite.junction import JunctionClient
+    from invite.sandbox.state import DEMO_KEY, DEMO_ORG_ID
+
+    results: dict = {"searched": {}, "walked": None}
+    with contextlib.ExitStack() as stack:
+        sandbox = SeededSandbox(stack, args)
+        client = stack.enter_context(JunctionClient(base_url=sandbox.url, management_key=DEMO_KEY, org_id=DEMO_ORG_ID,
+                                                    timeout=60))
+        rng = random.Random(5)
+        for n in (5, 25, 50, 100, 200):
+            # A list like the benchmark's file: a tenth members, a tenth pending, the rest new.
+            emails = [member_email(rng.randrange(args.members)) if i % 10 == 0 else
+                      invite_email(rng.randrange(args.invites)) if i % 10 == 1 else f"new.{n}.{i}@example.com"
+                      for i in range(n)]
+            walls = []
+            for _ in range(args.rounds):
+                before = sandbox.requests_total()
+                started = time.perf_counter()
+                found = standing.standing_of(client, emails, small_list=n)
+                walls.append(time.perf_counter() - started)
+                calls = sandbox.requests_total() - before
+            results["searched"][n] = {"median_s": statistics.median(walls), "calls": calls,
+                                      "found": (len(found.members), len(found.invites))}
+            print(f"  {n:>4} addresses searched: {statistics.median(walls):.2f} s, {calls} calls", flush=True)
+        walls = []
+        for _ in range(args.rounds):
+            before = sandbox.requests_total()
+            started = time.perf_counter()
+            standing.standing_of(client, ["any@example.com"], small_list=0)
+            walls.append(time.perf_counter() - started)
+            calls = sandbox.requests_total() - before
+        results["walked"] = {"median_s": statistics.median(walls), "calls": calls}
+        print(f"  both lists walked: {statistics.median(walls):.2f} s, {calls} calls", flush=True)
+    return results
+
+
 def in_process(args: argparse.Namespace, data: bytes, teams: list[Team]) -> dict:
     members = [Member(m["id"], m["name"], m["email"], m["role"], (), WHEN) for m in member_dicts(args.members)]
     invites = [Invite(i["id"], i["email"], i["role"], (), WHEN, None, Creator("management_key"))
@@ -230,6 +271,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=5, help="rows in the list (5)")
     parser.add_argument("--browser", action="store_true", help="time Chromium to the preview's load event")
     parser.add_argument("--in-process", action="store_true", help="parse and judge in this process only")
+    parser.add_argument("--threshold", action="store_true", help="n addresses searched against the lists walked")
     parser.add_argument("--teams", type=int, default=2000)
     parser.add_argument("--members", type=int, default=20000, help="generated members, besides the seed's 8")
     parser.add_argument("--invites", type=int, default=10000, help="generated invitations, besides the seed's 12")
@@ -253,6 +295,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"list: {args.rows:,} rows, {len(data):,} bytes; org: {len(teams):,} teams, {args.members:,} + 8 members, "
           f"{args.invites:,} + 12 pending invitations; Junction {args.latency_ms:g} ms late, pages of "
           f"{args.page_size}; {args.rounds} rounds", flush=True)
+
+    if args.threshold:
+        result = threshold(args)
+        if args.json:
+            args.json.write_text(json.dumps({"machine": machine, "load_average": os.getloadavg(), **result},
+                                            indent=2, default=str))
+        return 0
 
     if args.in_process:
         result = in_process(args, data, teams)

@@ -756,17 +756,20 @@ def preview_list(rows, default_role: str):
     now: the process's team list, and the members and pending invitations found for the list's addresses
     (invite.bulk.standing: searched address by address for a short list, both lists walked for a long one).
     A JunctionError goes to the caller: nothing was stored."""
-    from invite.bulk.preview import build_preview
+    from invite.bulk.preview import judge_locally, with_standing
     from invite.bulk.standing import standing_of
 
     upstream = current_app.extensions["upstream"]
-    # The team list (cached by the process; 20 pages for 2,000 teams when it has expired) loads beside the
-    # addresses' checks rather than before them.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bulk-teams") as pool:
-        teams = pool.submit(for_this_request(upstream.teams.get))
-        standing = standing_of(upstream.client, [row.email for row in rows], on_thread=for_this_request)
-        return build_preview(rows, default_role=default_role, teams=teams.result().value,
-                             members=standing.members, invites=standing.invites)
+    # Junction is asked about the addresses on another thread while this one checks the rows' own cells
+    # (addresses, roles, teams: the preview's own work, 0.4 s for 5,000 rows), so the two overlap. The calls
+    # made on other threads count in the request's Server-Timing (for_this_request).
+    emails = [row.email for row in rows]
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bulk-standing") as pool:
+        standing = pool.submit(for_this_request(lambda: standing_of(upstream.client, emails,
+                                                                    on_thread=for_this_request)))
+        local = judge_locally(rows, default_role=default_role, teams=upstream.teams.get().value)
+        found = standing.result()
+        return with_standing(local, members=found.members, invites=found.invites)
 
 
 def preview_draft_rows(preview) -> list[DraftRow]:

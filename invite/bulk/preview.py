@@ -35,7 +35,10 @@ __all__ = [
     "Preview",
     "PreviewRow",
     "TeamCell",
+    "LocalChecks",
     "build_preview",
+    "judge_locally",
+    "with_standing",
 ]
 
 READY = "ready"
@@ -131,22 +134,59 @@ def build_preview(
     invites: Iterable[Invite],
 ) -> Preview:
     """Every row judged; members and invites are each iterated once, whatever the number of rows."""
+    return with_standing(judge_locally(rows, default_role=default_role, teams=teams), members=members,
+                         invites=invites)
+
+
+@dataclass(frozen=True)
+class _Checked:
+    """What a row's own cells say, before Junction's members and invitations are known."""
+
+    row: InputRow
+    email: str
+    email_problem: str | None  # the message for a missing or invalid address
+    duplicate_of: int | None
+    role: str | None
+    found: list[Team]
+    team_problem: _TeamProblem | None
+    cells: list[TeamCell]
+
+
+@dataclass(frozen=True)
+class LocalChecks:
+    """Every row checked on its own cells (addresses, duplicates, roles, teams): the preview's own work,
+    done while Junction is still being asked about the addresses (invite.bulk.jobs.preview_list)."""
+
+    rows: list[_Checked]
+
+
+def judge_locally(rows: Sequence[InputRow], *, default_role: str, teams: Sequence[Team]) -> LocalChecks:
     if default_role not in ROLE_LABELS:
         raise ValueError(f"default_role must be one of {', '.join(ROLE_LABELS)}")
-    members_by_email = {_email_key(m.email): m for m in members}
-    invites_by_email = {_email_key(i.email): i for i in invites}
     resolver = _TeamResolver(teams)
     first_with: dict[str, InputRow] = {}
-
-    judged = []
+    checked = []
     for row in rows:
         key = _email_key(row.email)
         first = first_with.setdefault(key, row) if key else row
-        judged.append(_judge(
-            row, default_role, resolver, None if first is row else first.number,
-            members_by_email.get(key), invites_by_email.get(key),
-        ))
+        email = row.email.strip()
+        problem = None
+        if not email:
+            problem = "This row has no email address."
+        elif email_errors(email):
+            problem = f"“{email}” is not a valid email address."
+        found, team_problem, cells = resolver.resolve(row.teams)
+        checked.append(_Checked(row, email, problem, None if first is row else first.number,
+                                row.role if row.role_text else default_role, found, team_problem, cells))
+    return LocalChecks(checked)
 
+
+def with_standing(local: LocalChecks, *, members: Iterable[Member], invites: Iterable[Invite]) -> Preview:
+    """The locally checked rows judged whole, with the org's members and pending invitations."""
+    members_by_email = {_email_key(m.email): m for m in members}
+    invites_by_email = {_email_key(i.email): i for i in invites}
+    judged = [_judge(checked, members_by_email.get(_email_key(checked.row.email)),
+                     invites_by_email.get(_email_key(checked.row.email))) for checked in local.rows]
     ordered = [r for r in judged if r.verdict != READY] + [r for r in judged if r.verdict == READY]
     counts = dict.fromkeys(VERDICTS, 0)
     for r in judged:
@@ -158,31 +198,20 @@ def _email_key(email: str) -> str:
     return email.strip().casefold()
 
 
-def _judge(
-    row: InputRow,
-    default_role: str,
-    resolver: _TeamResolver,
-    duplicate_of: int | None,
-    member: Member | None,
-    pending: Invite | None,
-) -> PreviewRow:
-    email = row.email.strip()
-    role = row.role if row.role_text else default_role
-    found, team_problem, cells = resolver.resolve(row.teams)
+def _judge(checked: _Checked, member: Member | None, pending: Invite | None) -> PreviewRow:
+    row, email, role, found = checked.row, checked.email, checked.role, checked.found
     result = PreviewRow(input=row, email=email, role=role, teams=found, verdict=READY, message="Ready to invite.",
-                        team_cells=cells)
+                        team_cells=checked.cells)
 
     def verdict(name: str, message: str, column: str | None) -> PreviewRow:
         result.verdict, result.message, result.field = name, message, column
         return result
 
-    if not email:
-        return verdict(INVALID_EMAIL, "This row has no email address.", "email")
-    if email_errors(email):
-        return verdict(INVALID_EMAIL, f"“{email}” is not a valid email address.", "email")
-    if duplicate_of is not None:
-        result.duplicate_of = duplicate_of
-        return verdict(DUPLICATE, f"The same address as row {duplicate_of}; only that row is used.", "email")
+    if checked.email_problem is not None:
+        return verdict(INVALID_EMAIL, checked.email_problem, "email")
+    if checked.duplicate_of is not None:
+        result.duplicate_of = checked.duplicate_of
+        return verdict(DUPLICATE, f"The same address as row {checked.duplicate_of}; only that row is used.", "email")
     if member is not None:
         result.member = member
         return verdict(ALREADY_MEMBER, f"{email} is already a member of the organization.", "email")
@@ -191,6 +220,7 @@ def _judge(
         return verdict(
             INVALID_ROLE, f"“{row.role_text}” is not a role; use one of {labels}, or leave it empty.", "role"
         )
+    team_problem = checked.team_problem
     if team_problem is not None:
         result.suggestions = team_problem.suggestions
         return verdict(team_problem.verdict, team_problem.message, "teams")

@@ -6,12 +6,12 @@ sent every row again (260 KB). Now:
 - the page shows PER_PAGE rows, those needing attention first (not sent, unknown, held back), then the
   rest in list order, the order and the count filters worked out by the database (`group_of` is
   jobs.count_group written as SQL, from the same lists of outcome kinds);
-- a poll sends only the rows that changed since the cursor it was given: the rows that finished (or were
-  cancelled) after it, and the rows in flight now (being sent, or set aside for a retry), whose state
-  moves without a finish time. The next cursor is a little behind the server's clock (CURSOR_LAG): a
-  row's finish time is set just before its transaction commits, so a row that finished a moment before
-  this poll but committed after it is still sent by the next one (at the price of sending a row that
-  finished in that last moment twice).
+- a poll sends only the rows that changed since the cursor it was given, each once: the rows that
+  finished (or were cancelled) after the cursor and up to the new one, and the rows in flight now (being
+  sent, or set aside for a retry), whose state moves without a finish time. The new cursor is a little
+  behind the server's clock (CURSOR_LAG): a row's finish time is set just before its transaction commits,
+  so a row that finished a moment before this poll may commit after it; it goes out with the next poll.
+  (A row's outcome thus shows up to CURSOR_LAG later than the counts, which are always whole.)
 """
 
 from __future__ import annotations
@@ -79,9 +79,13 @@ def rows_page(job_id: int, *, show: str | None = None, page: int = 1, per_page: 
     return RowsPage(rows=rows, total=total, page=page, pages=pages, per_page=per_page)
 
 
+def cursor_moment() -> datetime:
+    """What a page or a poll hands out as the cursor: rows finished after it have not been sent yet."""
+    return utcnow() - CURSOR_LAG
+
+
 def cursor_now() -> str:
-    """The cursor a page or a poll hands out: rows finished after it have not been sent yet."""
-    return encode_cursor(utcnow() - CURSOR_LAG)
+    return encode_cursor(cursor_moment())
 
 
 def encode_cursor(moment: datetime) -> str:
@@ -102,11 +106,14 @@ def decode_cursor(text: str | None) -> datetime | None:
         return None
 
 
-def changed_rows(job_id: int, since: datetime | None) -> list[BulkRow]:
-    """The rows a poll with cursor `since` needs: every row for no cursor; else those finished (or
-    cancelled) after it, and those in flight now."""
+def changed_rows(job_id: int, since: datetime | None, until: datetime | None = None) -> list[BulkRow]:
+    """The rows a poll with cursor `since` needs: every row for no cursor; else those finished (or cancelled)
+    after it and no later than `until` (the cursor the poll hands out next), and those in flight now."""
     query = select(BulkRow).where(BulkRow.job_id == job_id)
     if since is not None:
         in_flight = or_(BulkRow.state == SENDING, and_(BulkRow.state == QUEUED, BulkRow.attempts > 0))
-        query = query.where(or_(BulkRow.finished_at > since, in_flight))
+        finished = BulkRow.finished_at > since
+        if until is not None:
+            finished = and_(finished, BulkRow.finished_at <= until)
+        query = query.where(or_(finished, in_flight))
     return list(db.session.scalars(query.order_by(BulkRow.position)))

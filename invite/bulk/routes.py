@@ -397,15 +397,15 @@ def job_page(job_id: int):
 def job_json(job_id: int):
     """The job's figures and its rows; with ?since=CURSOR (from the page or the last poll) only the rows that
     changed since, and the cursor for the next poll."""
-    cursor = progress.cursor_now()  # taken before the rows are read: nothing that finishes after is missed
+    until = progress.cursor_moment()  # the next poll's cursor: rows finished after it go out with that poll
     status = _job_or_404(job_id)
     body = status.as_json()
     body["state_words"] = STATE_WORDS.get(status.job.state, status.job.state)
     since = progress.decode_cursor(request.args.get("since"))
     body["rows"] = [{"id": row.id, "outcome": jobs.row_words(row), "message": row.message or "",
                      "tone": GROUP_TONES.get(_row_group(row), "neutral"), "field_errors": row.field_errors or {}}
-                    for row in progress.changed_rows(job_id, since) if row.state != SKIPPED]
-    body["cursor"] = cursor
+                    for row in progress.changed_rows(job_id, since, until) if row.state != SKIPPED]
+    body["cursor"] = progress.encode_cursor(until)
     return body
 
 
