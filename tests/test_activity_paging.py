@@ -184,3 +184,22 @@ def test_a_cursor_reads_back_what_it_wrote():
     for bad in ("", ",", "2026-12-07T05:12:00Z", "2026-12-07T05:12:00Z,-1", "2026-12-07T05:12:00Z,1.5", "x,1"):
         with pytest.raises(ValueError):
             Cursor.parse(bad)
+
+
+def test_a_search_by_part_of_an_address_is_not_counted_unless_its_first_page_holds_it_all(app, client):
+    """Through the trigram indexes a bounded count costs what the page does: a search says "1–3 of 3" only
+    when its first page holds every match, and never asks for a count."""
+    order, actors = seed(app)
+    statements: list[str] = []
+    with app.app_context():
+        listen = lambda conn, cursor, statement, *rest: statements.append(statement.upper())  # noqa: E731
+        sa.event.listen(db.engine, "before_cursor_execute", listen)
+        try:
+            few = client.get("/activity?target=p00").get_data(as_text=True)  # p000 … p009
+            many = client.get("/activity?who=ada").get_data(as_text=True)
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", listen)
+    assert shown(few) == [email for email in order if email.startswith("p00")]
+    assert position(few) == "1–10 of 10"
+    assert len(shown(many)) == 50 and position(many).startswith("50 actions, ")
+    assert not [s for s in statements if s.startswith("SELECT COUNT(*)")]

@@ -210,12 +210,13 @@ def test_a_sends_claim_is_one_transaction_and_its_completion_autocommits_on_post
         seen.append((statement.split(None, 1)[0].upper(), open_))
 
     with app.app_context():
-        sa.event.listen(db.engine, "after_cursor_execute", in_transaction_after)
+        # On every engine: on PostgreSQL the audit writes have one of their own (storage._autocommit_engine)
+        sa.event.listen(sa.engine.Engine, "after_cursor_execute", in_transaction_after)
         try:
             row = claim_action("tok_autocommit_00000", hold_back=lambda earlier, now: None, **FIELDS).action
             complete_action(row, outcome={"kind": "result"}, outcome_kind="invite_created")
         finally:
-            sa.event.remove(db.engine, "after_cursor_execute", in_transaction_after)
+            sa.event.remove(sa.engine.Engine, "after_cursor_execute", in_transaction_after)
         sqlite = db.engine.dialect.name == "sqlite"
     if sqlite:
         assert seen == [("INSERT", True), ("SELECT", True), ("UPDATE", True)]
@@ -250,3 +251,36 @@ def test_concurrent_sends_to_one_address_under_a_limit_let_exactly_one_through(s
     for thread in threads:
         thread.join()
     assert sorted(results) == [DONE] * 6 + [PENDING]
+
+
+def test_the_audit_writes_on_postgresql_need_no_ping_a_dropped_connection_is_replaced(sandbox, database_url):
+    """The audit writes' own pool does not ping a connection at checkout (a round trip per statement, issue
+    25): a connection PostgreSQL dropped while it sat in the pool fails its statement, which runs once more on
+    a fresh one, for a send's claim (under its send limit) and its completion alike."""
+    import uuid
+
+    from conftest import POSTGRES_URL, ensure_postgres_database
+
+    if not database_url.startswith("postgresql"):
+        return  # SQLite has no server to drop a connection
+    name = f"noping_{uuid.uuid4().hex[:8]}"
+    app = make_app(app_env(sandbox, f"{database_url}&application_name={name}"))
+
+    def terminate() -> int:
+        admin = sa.create_engine(ensure_postgres_database(POSTGRES_URL), poolclass=sa.NullPool)
+        with admin.connect() as conn:
+            ended = conn.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                         "WHERE application_name = :n"), {"n": name}).all()
+        admin.dispose()
+        return len(ended)
+
+    with app.app_context():
+        first = claim_action("tok_noping_00000001", hold_back=lambda earlier, now: None, **FIELDS).action
+        assert terminate() >= 1
+        complete_action(first, outcome={"kind": "result"}, outcome_kind="invite_created")
+        assert terminate() >= 1
+        seen = []
+        second = claim_action("tok_noping_00000002", hold_back=lambda earlier, now: seen.append(earlier), **FIELDS)
+        assert second.is_new and len(seen[-1]) == 1  # the first send, read on the fresh connection
+        db.session.remove()
+        assert get_action("tok_noping_00000001").outcome_kind == "invite_created"

@@ -11,6 +11,7 @@ form that asked for it. That gives two things at once:
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from sqlalchemy import (
     TypeDecorator,
     bindparam,
     cast,
+    create_engine,
     event,
     func,
     or_,
@@ -218,20 +220,23 @@ class Claim:
 T = TypeVar("T")
 
 
-def once_more_if_dropped(work: Callable[[], T]) -> T:
+def once_more_if_dropped(work: Callable[[], T], *, in_session: bool = True) -> T:
     """Run `work`; if the database dropped the connection it was using, roll back and run it once more.
 
     pool_pre_ping tests a connection only when it is taken from the pool, so one that a request already
     holds (a read, then a Junction call, then the write) fails on its next statement when PostgreSQL
     restarts, fails over or terminates it. Nothing was committed on a dropped connection, so running the
-    work again cannot do anything twice.
+    work again cannot do anything twice. Work on a connection of its own (in_session=False: one_statement's,
+    which are not pinged) leaves the request's session alone: its connection may have gone too, and rolling
+    it back here would fail for what this work never touched.
     """
     try:
         return work()
     except DBAPIError as exc:
         if not exc.connection_invalidated:
             raise
-        db.session.rollback()
+        if in_session:
+            db.session.rollback()
     return work()
 
 
@@ -247,8 +252,30 @@ def one_statement() -> Iterator[Connection]:
         with db.engine.begin() as connection:
             yield connection
     else:
-        with db.engine.connect() as connection:
-            yield connection.execution_options(isolation_level="AUTOCOMMIT")
+        with _autocommit_engine().connect() as connection:
+            yield connection
+
+
+_AUTOCOMMIT_ENGINE = "invite.autocommit_engine"
+_autocommit_engine_made = threading.Lock()
+
+
+def _autocommit_engine() -> Engine:
+    """PostgreSQL: the engine of one_statement, the app's database in autocommit on a pool of its own.
+
+    Its connections stay in autocommit (on the app's pool each checkout switched it on and each return off
+    again), and it has no pool_pre_ping: a ping is a round trip on every checkout, and every statement run
+    here is run again on a fresh connection if its own was dropped (once_more_if_dropped). Per invite that
+    was two round trips of four (issue 25)."""
+    extensions = current_app.extensions
+    engine = extensions.get(_AUTOCOMMIT_ENGINE)
+    if engine is None:
+        with _autocommit_engine_made:
+            engine = extensions.get(_AUTOCOMMIT_ENGINE)
+            if engine is None:
+                engine = extensions[_AUTOCOMMIT_ENGINE] = create_engine(
+                    db.engine.url, isolation_level="AUTOCOMMIT", pool_pre_ping=False, pool_reset_on_return=None)
+    return engine
 
 
 # The audit row is written with plain INSERT and UPDATE statements, each in a transaction of its own on a
@@ -354,7 +381,7 @@ def claim_action(token: str, *, hold_back: HoldBack | None = None, **fields: Any
             return new_id, held
 
     try:
-        new_id, held = once_more_if_dropped(insert)
+        new_id, held = once_more_if_dropped(insert, in_session=False)
     except IntegrityError:
         db.session.rollback()
     else:
@@ -403,7 +430,7 @@ def complete_action(row: Action, *, outcome: dict[str, Any], outcome_kind: str, 
             connection.execute(_COMPLETE_ACTION, {**values, "action_id": row.id})
 
     if commit:
-        once_more_if_dropped(update)
+        once_more_if_dropped(update, in_session=False)
     else:  # in the caller's transaction, which its commit ends (or a dropped connection rolls back)
         db.session.execute(_COMPLETE_ACTION, {**values, "action_id": row.id})
     # As loaded, not as changed: the database already holds these values, so no flush may write them again.
