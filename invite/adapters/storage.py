@@ -18,7 +18,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from flask import current_app
-from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import (
     JSON,
@@ -45,7 +44,6 @@ from invite.core.safe_text import fit
 
 # Rows are read right after they are committed (to show the outcome): keep their loaded values.
 db = SQLAlchemy(session_options={"expire_on_commit": False})
-migrate = Migrate()
 
 PENDING = "pending"
 DONE = "done"
