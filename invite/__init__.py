@@ -4,19 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from flask import Flask
-from flask_wtf.csrf import CSRFError
-from werkzeug.middleware.proxy_fix import ProxyFix
 
-from invite.auth import can, init_auth
-from invite.bulk.parser import MAX_BYTES as BULK_MAX_BYTES
-from invite.config import Settings, load_settings
 from invite.paths import ROOT
-from invite.version import __version__
-from invite.web.csrf import init_csrf
-from invite.web.layout import init_layout
-from invite.web.template_urls import init_template_urls
+
+if TYPE_CHECKING:
+    from invite.config import Settings
+
+# What the app is made of is imported by create_app, not here: every process that imports any part of this
+# package runs this file first, and most need little of it (the sandbox's own process, gunicorn's master
+# reading its settings, a script that reads the sandbox's demo key).
 
 # Any request body above this is refused with a 413 page before it is parsed; a bulk list (1 MB pasted or
 # uploaded, invite/bulk/parser.py) fits well inside it.
@@ -51,6 +50,17 @@ def _bulk_queue(app: Flask, settings: Settings):
 def create_app(env: Mapping[str, str] | None = None, *, settings: Settings | None = None,
                testing: bool = False) -> Flask:
     """Build the app. Raises invite.config.ConfigError listing every configuration problem."""
+    from flask_wtf.csrf import CSRFError
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    from invite.auth import can, init_auth
+    from invite.bulk.parser import MAX_BYTES as BULK_MAX_BYTES
+    from invite.config import load_settings
+    from invite.version import __version__
+    from invite.web.csrf import init_csrf
+    from invite.web.layout import init_layout
+    from invite.web.template_urls import init_template_urls
+
     settings = settings or load_settings(env)
     app = InviteFlask(
         __name__,
