@@ -29,7 +29,7 @@ class GunicornInstance:
         self.env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(self.port), **env}
         self.log_path = log_path
         self.proc: subprocess.Popen | None = None
-        self.healthz_answered = 0  # the readiness polls that reached the app
+        self.healthz_answered = 0  # the readiness polls the app answered (a poll never gives up on an answer)
 
     def start(self) -> GunicornInstance:
         self._log = self.log_path.open("w")
@@ -39,11 +39,17 @@ class GunicornInstance:
         deadline = time.monotonic() + 60
         while True:
             try:
-                if requests.get(self.url("/healthz"), timeout=5).status_code == 200:
+                # Once sent, a poll waits for its answer until the deadline: gunicorn's socket accepts connections
+                # before a worker has booted, and a poll given up on is still answered (and counted in /metrics,
+                # tests/test_metrics.py) when a worker gets to it.
+                answer = requests.get(self.url("/healthz"), timeout=(5, max(1.0, deadline - time.monotonic())))
+                if answer.status_code == 200:
                     self.healthz_answered += 1
                     return self
-            except requests.RequestException:
-                pass  # still booting
+            except requests.ConnectionError:
+                pass  # still booting: nothing listens yet
+            except requests.ReadTimeout:
+                raise AssertionError(f"gunicorn did not answer in time: {self.output()}") from None
             assert self.proc.poll() is None, f"gunicorn exited: {self.output()}"
             assert time.monotonic() < deadline, f"gunicorn did not come up: {self.output()}"
             time.sleep(0.2)

@@ -160,14 +160,24 @@ def test_metrics_add_up_across_two_gunicorn_workers(sandbox, tmp_path):
     release(env)
     with GunicornInstance(env, tmp_path / "gunicorn.log") as web:
         made = 0
+        failed: list[BaseException] = []
         lock = threading.Lock()
 
         def hit():
             nonlocal made
-            # A new connection each time, so the kernel hands them to either worker.
-            assert requests.get(web.url("/healthz"), headers={"Connection": "close"}, timeout=10).status_code == 200
+            # A new connection each time, so the kernel hands them to either worker. Every request is waited
+            # for: one given up on may still be answered, and counted, after the count below was taken.
+            try:
+                status = requests.get(web.url("/healthz"), headers={"Connection": "close"}, timeout=60).status_code
+            except requests.RequestException as exc:
+                with lock:
+                    failed.append(exc)
+                return
             with lock:
-                made += 1
+                if status == 200:
+                    made += 1
+                else:
+                    failed.append(AssertionError(f"/healthz answered {status}"))
 
         def workers_seen() -> set[str]:
             return {p.stem.rsplit("_", 1)[1] for p in Path(metrics_dir).glob("histogram_*.db")}
@@ -179,18 +189,19 @@ def test_metrics_add_up_across_two_gunicorn_workers(sandbox, tmp_path):
                 t.start()
             for t in threads:
                 t.join()
+            assert not failed, failed
             if len(workers_seen()) >= 2:
                 break
             time.sleep(0.2)
         assert len(workers_seen()) == 2, "both workers should have answered"
-        assert requests.get(web.url("/"), timeout=10).status_code == 200  # loads the team list
-        text = requests.get(web.url("/metrics"), timeout=10).text
+        assert requests.get(web.url("/"), timeout=60).status_code == 200  # loads the team list
+        text = requests.get(web.url("/metrics"), timeout=60).text
         counted = value(text, "invite_http_request_duration_seconds_count", route="/healthz", method="GET",
                         status="200")
         # Every request counted once, whichever worker took it and whichever answers the scrape (plus the
         # readiness poll that found the instance up).
         assert counted == made + web.healthz_answered, (made, counted)
-        twice = requests.get(web.url("/metrics"), timeout=10).text
+        twice = requests.get(web.url("/metrics"), timeout=60).text
         assert value(twice, "invite_http_request_duration_seconds_count", route="/healthz", method="GET",
                      status="200") == counted
         assert value(text, "invite_team_cache_loaded_timestamp_seconds", cache="teams") > 1.7e9
@@ -203,7 +214,7 @@ def test_metrics_add_up_across_two_gunicorn_workers(sandbox, tmp_path):
         while (metrics_dir / f"gauge_livemin_{dead}.db").exists():
             assert time.monotonic() < deadline, "child_exit did not mark the dead worker"
             time.sleep(0.1)
-        after = requests.get(web.url("/metrics"), timeout=10).text
+        after = requests.get(web.url("/metrics"), timeout=60).text
         assert value(after, "invite_http_request_duration_seconds_count", route="/healthz", method="GET",
                      status="200") == counted
 

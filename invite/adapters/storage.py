@@ -19,7 +19,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from flask import current_app
-from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import (
     ARRAY,
@@ -51,7 +50,6 @@ from invite.core.vocabulary import RECORDED, REMINDER_SWITCHES
 
 # Rows are read right after they are committed (to show the outcome): keep their loaded values.
 db = SQLAlchemy(session_options={"expire_on_commit": False})
-migrate = Migrate()
 
 PENDING = "pending"
 DONE = "done"

@@ -5,13 +5,9 @@ from __future__ import annotations
 import fcntl
 import functools
 import logging
+from typing import TYPE_CHECKING
 
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util import CommandError
 from flask import Blueprint, Flask, render_template, request
-from flask_migrate import upgrade
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import ServiceUnavailable
 
@@ -19,14 +15,22 @@ from invite.adapters.storage import db
 from invite.adapters.upstream import get_upstream
 from invite.junction import JunctionError
 
+if TYPE_CHECKING:
+    from alembic.script import ScriptDirectory
+
 bp = Blueprint("ops", __name__)
 log = logging.getLogger(__name__)
 
 RELEASE_COMMAND = "flask --app app db upgrade"
 
 
+# Alembic is imported where it is used (here and below), not with this module: every process that builds the app
+# imports this one, and most never ask about the schema (a command, a bulk worker); see invite/adapters/migrations.py.
 @functools.cache
 def _migrations() -> ScriptDirectory:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
     from invite.paths import ROOT
 
     config = Config()
@@ -37,6 +41,9 @@ def _migrations() -> ScriptDirectory:
 def schema_problem() -> str | None:
     """Why the database cannot serve this version, or None. An instance never migrates by itself: the
     release command does, once per deploy."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.util import CommandError
+
     try:
         with db.engine.connect() as conn:
             current = MigrationContext.configure(conn).get_current_heads()
@@ -61,6 +68,8 @@ def upgrade_embedded_database(app: Flask) -> None:
     """Bring the embedded SQLite file (no DATABASE_URL) up to date: it has no release command, and a fresh
     one answered every page with a 500. gunicorn's workers (and `flask run`, bin/dev, the bulk worker) start
     at once, so one migrates under a file lock while the others wait, then find nothing left to do."""
+    from flask_migrate import upgrade
+
     from invite.paths import ROOT
 
     with open(f"{app.instance_path}/invite.db.migrate-lock", "a") as lock, app.app_context():
