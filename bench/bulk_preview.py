@@ -194,6 +194,7 @@ def through_browser(args: argparse.Namespace, dashboard: Dashboard, text: str) -
         for _ in range(args.rounds):
             context = browser.new_context(viewport={"width": 1280, "height": 900})
             page = context.new_page()
+            page.set_default_timeout(180_000)  # a slow preview is a figure, not an error
             page.goto(dashboard.url + "/bulk")
             # A list this long comes as a file: uploaded, as a person would (typing 400 KB takes Playwright minutes).
             page.locator("#file").set_input_files({"name": "people.csv", "mimeType": "text/csv",

@@ -228,11 +228,11 @@ def _preview(client, text: str) -> str:
     return answer.get_data(as_text=True)
 
 
-def _fix(client, body: str, number: int, change: str, **cells: str):
-    """Post row `number`'s own form from the preview `body`; the redirect and the page it leads to."""
+def _fix(client, body: str, number: int, change: str, page: int = 1, **cells: str):
+    """Post row `number`'s own form from the preview `body` (page `page`); the redirect and where it leads."""
     token = next(g for g in _TOKEN.search(body).groups() if g)
     answer = client.post("/bulk/row", data={"csrf_token": _CSRF.search(body).group(1), "token": token,
-                                            "row": str(number), "page": "1", "change": change, **cells})
+                                            "row": str(number), "page": str(page), "change": change, **cells})
     assert answer.status_code == 303, answer.get_data(as_text=True)[:2000]
     return answer.headers["Location"], client.get(answer.headers["Location"]).get_data(as_text=True)
 
@@ -297,3 +297,27 @@ def test_a_rows_suggested_team_is_taken_in_one_click_and_the_last_row_cannot_be_
         assert _verdicts(body) == {2: "ready"} and "Send 1 invitation" in body
         where, _ = _fix(client, body, 2, "remove")
         assert where.endswith("/bulk")  # nothing left to preview: back to the list page, which says so
+
+
+def test_a_long_preview_is_shown_a_hundred_rows_a_page_problems_first_and_a_fix_lands_on_its_rows_page(
+        sandbox, tmp_path):
+    lines = ["email,role,teams"] + [f"page.{i:03d}@example.com,no_role," for i in range(150)]
+    lines[119] = "broken-119,no_role,"  # rows 120 and 141 have problems: they lead page 1
+    lines[140] = "page.000@example.com,no_role,"
+    with running_bulk(sandbox, tmp_path, workers=0) as (_app, client, _workers):
+        body = _preview(client, "\n".join(lines) + "\n")
+        numbers = [int(n) for n in re.findall(r'<td data-label="Row">(\d+)</td>', body)]
+        assert numbers[:3] == [120, 141, 2] and len(numbers) == 100
+        assert "Page 1 of 2" in body and "Next 100" in body and "150 rows" in body
+        # The whole list is still in the edit box, each row on its line.
+        box = re.search(r'<textarea[^>]*>(.*?)</textarea>', body, re.S).group(1).split("\n")
+        assert box[0] == "email,role,teams" and box[149].startswith("page.148@")
+
+        page2 = client.get(re.search(r'href="(/bulk/preview/\d+\?page=2)#rows" rel="next"', body).group(1))
+        page2 = page2.get_data(as_text=True)
+        assert 'id="row-130"' in page2 and "Previous 100" in page2
+        where, page2 = _fix(client, page2, 130, "check", page=2, email="page.128@example.com", role="org_admin",
+                            teams="")
+        assert re.search(r"page=2&row=130#row-130$", where)
+        assert '<tr id="row-130" class="verdict-ready just-fixed"' in page2
+        assert re.search(r'<tr id="row-130"[^>]*>.*?<td data-label="Role">Org admin</td>', page2, re.S)

@@ -162,20 +162,16 @@ def _render_draft(draft, page: int, *, form: BulkListForm | None = None, notice:
     )
 
 
-def _draft_of_mine(job_id: int):
-    job = jobs.get_job(job_id)
-    if job is None or job.created_by.strip().lower() != _who().email.strip().lower():
-        abort(404)
-    return job
-
-
 @bp.get("/bulk/preview/<int:job_id>")
 @require("send")
 def draft_view(job_id: int):
-    """A stored preview, a page at a time; where a fix lands. Once confirmed, its job's page."""
-    draft = _draft_of_mine(job_id)
-    if draft.state != DRAFT:
+    """A stored preview, a page at a time; where a fix lands. Once confirmed, its job's page. Only the
+    person who previewed the list sees its preview (as only they can confirm it)."""
+    draft = jobs.get_job(job_id)
+    if draft is not None and draft.state != DRAFT:
         return redirect(url_for("bulk.job_page", job_id=draft.id), code=303)
+    if draft is None or draft.created_by.strip().lower() != _who().email.strip().lower():
+        abort(404)
     notice = next((m for c, m in get_flashed_messages(with_categories=True) if c == "notice"), None)
     return _render_draft(draft, request.args.get("page", 1, type=int) or 1, notice=notice,
                          notice_title="List changed", marked=request.args.get("row", type=int))
@@ -257,7 +253,8 @@ def fix_row():
     stored = drafts.stored_rows(draft)
     target = next((row for row in stored if row.position == number), None)
     if target is None:
-        flash(f"Row {number} is not in this preview any more; the list is as shown.", "notice")
+        which = f"Row {number}" if number is not None else "That row"
+        flash(f"{which} is not in this preview any more; the list is as shown.", "notice")
         return redirect(url_for("bulk.draft_view", job_id=draft.id, page=page or 1) + "#fix-notice", code=303)
     action = request.form.get("change", "check")
     if action == "remove":

@@ -29,10 +29,11 @@ from invite.junction import Invite, Member, Page
 
 __all__ = ["LOOKUPS_AT_ONCE", "SMALL_LIST", "Standing", "standing_of"]
 
-# Measured with bench/bulk_preview.py against the issue's org (20,008 members, 10,012 invitations, 50 ms a
-# call; bench/README.md): searching 50 addresses takes about 0.9 s where the walk takes about 11 s, and
-# stays under the walk up to several hundred; 50 keeps a list searched address by address under the small
-# list's 1.5 s target, with a margin for a slower Junction.
+# Measured with bench/bulk_preview.py --threshold on the issue's org (20,008 members, 10,012 invitations,
+# 50 ms a call; bench/README.md): 50 addresses searched in 0.95 s where both lists walked took 13.8 s.
+# Searching n addresses takes about n / 4 rounds of calls and walking P pages of members P rounds, so at
+# 50 searching wins on any org of more than about 1,250 members and stays under the small list's 1.5 s
+# target with room for a slower Junction.
 SMALL_LIST = 50
 # Calls in flight at once for one preview's searches: as many as a few bulk jobs' senders, far from the
 # client's pool of 16 connections.
