@@ -27,6 +27,10 @@ from schemathesis.core.failures import FailureGroup
 
 from invite.sandbox import DEMO_KEY, DEMO_ORG_ID, SandboxServer
 
+# The `.parametrize()` above each test is schemathesis's pytest plugin, loaded here only: pyproject.toml keeps it
+# out of every other pytest process, each of which paid most of a second of CPU to load it for nothing.
+pytest_plugins = ["schemathesis.pytest.plugin"]
+
 KEY_HEADER = "X-Management-Key"
 OPERATION_IDS = [
     "get_org_v1_org__org_id__get",
