@@ -228,12 +228,16 @@ def _preview(client, text: str) -> str:
     return answer.get_data(as_text=True)
 
 
+_ANSWERS: list = []  # each _fix's own answer (the 303), for its headers
+
+
 def _fix(client, body: str, number: int, change: str, page: int = 1, **cells: str):
     """Post row `number`'s own form from the preview `body` (page `page`); the redirect and where it leads."""
     token = next(g for g in _TOKEN.search(body).groups() if g)
     answer = client.post("/bulk/row", data={"csrf_token": _CSRF.search(body).group(1), "token": token,
                                             "row": str(number), "page": str(page), "change": change, **cells})
     assert answer.status_code == 303, answer.get_data(as_text=True)[:2000]
+    _ANSWERS.append(answer)
     return answer.headers["Location"], client.get(answer.headers["Location"]).get_data(as_text=True)
 
 
@@ -270,6 +274,8 @@ def test_a_row_fixed_in_place_is_checked_again_alone_and_keeps_its_number(sandbo
         searched = {query for _, query, _ in _list_calls(sandbox, before) if query}
         assert searched == {"Typo@example.com"}  # not the member's, not the pending one's: the draft knew those
         assert all(cursor is None for _, _, cursor in _list_calls(sandbox, before))  # never a walk
+        made = len(_list_calls(sandbox, before))
+        assert f'desc="Junction, {made} calls"' in _ANSWERS[-1].headers["Server-Timing"]  # pool threads' too
         assert "Send 2 invitations" in body and "and resend 1 pending" in body  # the pending row kept its choice
 
         # Row 2 removed: row 6 was its duplicate, is now the address's first row, and so is checked.

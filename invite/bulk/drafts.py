@@ -12,7 +12,7 @@ creation time: its facts are that old, and a confirm after PREVIEW_FRESH_FOR che
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -215,10 +215,12 @@ class Revision:
 
 
 def revise(draft: BulkJob, rows: Sequence[InputRow], changed: set[int], who: actions.Actor, *, client: Any,
-           teams: Sequence[Team], cooldown_minutes: float) -> Revision:
+           teams: Sequence[Team], cooldown_minutes: float,
+           on_thread: Callable[[Callable[[], Any]], Callable[[], Any]] | None = None) -> Revision:
     """A new draft of `rows` (the old draft's rows, some changed or left out; `changed` holds the numbers of
     the rows whose cells changed). Junction is asked only about the addresses whose standing the old draft
-    does not tell: a changed row's, and a row that was a duplicate and no longer is (its first row left)."""
+    does not tell: a changed row's, and a row that was a duplicate and no longer is (its first row left).
+    `on_thread` is standing_of's (the web passes upstream.for_this_request)."""
     old = {row.position: row for row in stored_rows(draft)}
     first_with: dict[str, InputRow] = {}
     for row in rows:
@@ -231,7 +233,9 @@ def revise(draft: BulkJob, rows: Sequence[InputRow], changed: set[int], who: act
         if unknown and first and not email_errors(row.email.strip()):
             to_ask.append(row.email.strip())
     asked = {_key(email) for email in to_ask}
-    standing = standing_of(client, to_ask) if to_ask else None  # searched, or walked when many changed
+    # Searched, or walked when many changed.
+    standing = (standing_of(client, to_ask, **({"on_thread": on_thread} if on_thread else {})) if to_ask
+                else None)
 
     # What the old draft says of the others: the member or pending invitation itself is not kept, so a
     # stand-in says so (the pending row keeps its stored message and resend choice, below).

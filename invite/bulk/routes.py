@@ -25,6 +25,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from invite.activity.export import safe_cell
 from invite.adapters.storage import LARGEST_ID
+from invite.adapters.upstream import for_this_request
 from invite.auth import require
 from invite.bulk import drafts, jobs, progress
 from invite.bulk.forms import ROLES_LEAST_FIRST, BulkListForm, ConfirmForm, JobControlForm
@@ -185,7 +186,8 @@ def _revised(draft, rows: list[InputRow], changed: set[int], notice: str, *, row
     try:
         revision = drafts.revise(draft, rows, changed, _who(), client=upstream.client,
                                  teams=upstream.teams.get().value,
-                                 cooldown_minutes=current_app.extensions["settings"].resend_cooldown_minutes)
+                                 cooldown_minutes=current_app.extensions["settings"].resend_cooldown_minutes,
+                                 on_thread=for_this_request)
     except JunctionError as exc:
         flash(f"The changed row could not be checked against Junction ({exc.message}) Nothing was changed; "
               "try again in a minute.", "notice")
