@@ -50,18 +50,20 @@ def _bulk_queue(app: Flask, settings: Settings):
 def create_app(env: Mapping[str, str] | None = None, *, settings: Settings | None = None,
                testing: bool = False) -> Flask:
     """Build the app. Raises invite.config.ConfigError listing every configuration problem."""
+    from invite.config import load_settings
+
+    settings = settings or load_settings(env)  # first: a process refusing its settings loads nothing else
+
     from flask_wtf.csrf import CSRFError
     from werkzeug.middleware.proxy_fix import ProxyFix
 
     from invite.auth import can, init_auth
     from invite.bulk.parser import MAX_BYTES as BULK_MAX_BYTES
-    from invite.config import load_settings
     from invite.version import __version__
     from invite.web.csrf import init_csrf
     from invite.web.layout import init_layout
     from invite.web.template_urls import init_template_urls
 
-    settings = settings or load_settings(env)
     app = InviteFlask(
         __name__,
         template_folder=str(ROOT / "templates"),
