@@ -213,9 +213,10 @@ def test_missing_assertion(client, app):
 
 
 @pytest.mark.parametrize("overrides", [
-    {"exp": int(time.time()) - 120},  # expired beyond the leeway
-    {"nbf": int(time.time()) + 120},  # not yet valid
-    {"iat": int(time.time()) + 120},  # issued in the future
+    # Times relative to when the test runs, not to collection: a loaded run can start a test minutes later.
+    {"exp": lambda: int(time.time()) - 120},  # expired beyond the leeway
+    {"nbf": lambda: int(time.time()) + 120},  # not yet valid
+    {"iat": lambda: int(time.time()) + 120},  # issued in the future
     {"exp": None},  # exp required
     {"iat": None},  # iat required
     {"aud": "some-other-app"},
@@ -228,7 +229,7 @@ def test_missing_assertion(client, app):
 ], ids=["expired", "nbf-future", "iat-future", "no-exp", "no-iat", "wrong-aud", "no-aud", "wrong-iss", "no-iss",
         "no-email", "bad-email", "email-list"])
 def test_invalid_claims_are_refused(client, app, overrides):
-    token = sign(**overrides)
+    token = sign(**{claim: value() if callable(value) else value for claim, value in overrides.items()})
     response = call(client, token)
     assert_refused(app, response, token=token)
     assert "could not be verified" in html.unescape(response.get_data(as_text=True))
