@@ -154,7 +154,8 @@ def test_postgresqls_own_csv_has_the_cells_python_writes(app):
     """On PostgreSQL the CSV is written by COPY (issue 25): each cell must be what csv_lines writes, for every
     outcome kind and action (the words come from the vocabulary), every formula rule and every odd value."""
     from invite.activity import queries
-    from invite.activity.export import copied_csv, csv_lines
+    from invite.activity.export import csv_lines
+    from invite.activity.postgres_csv import copied_csv
     from invite.adapters.storage import ACTIONS
     from invite.core.vocabulary import OUTCOMES
 
@@ -189,16 +190,16 @@ def test_postgresqls_own_csv_has_the_cells_python_writes(app):
 
 
 def test_a_reader_leaving_postgresqls_csv_midway_leaves_no_connection_stuck(app, monkeypatch):
-    from invite.activity import export, queries
+    from invite.activity import postgres_csv, queries
 
     with app.app_context():
         if db.engine.dialect.name != "postgresql":
             return
         for n in range(5):
             record(app, f"tok_leave_{n:011d}", target=f"leave{n}@example.org")
-        monkeypatch.setattr(export, "COPY_CHUNK_BYTES", 1)  # a chunk per line
+        monkeypatch.setattr(postgres_csv, "COPY_CHUNK_BYTES", 1)  # a chunk per line
         for _ in range(db.engine.pool.size() + 2):  # more than the pool holds: none may be lost
-            lines = export.copied_csv(queries.filtered())
+            lines = postgres_csv.copied_csv(queries.filtered())
             assert next(lines).startswith(b"when_utc,")
             lines.close()
-        assert len(b"".join(export.copied_csv(queries.filtered())).splitlines()) == 6
+        assert len(b"".join(postgres_csv.copied_csv(queries.filtered())).splitlines()) == 6

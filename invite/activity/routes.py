@@ -8,8 +8,9 @@ from flask import Blueprint, Response, render_template, request, stream_with_con
 
 from invite.activity import queries
 from invite.activity.chart import SERIES, chart_svg
-from invite.activity.export import copied_csv, csv_lines
+from invite.activity.export import csv_lines
 from invite.activity.forms import ActivityFilterForm, outcome_group, outcome_label
+from invite.activity.postgres_csv import copied_csv
 from invite.adapters.storage import db
 from invite.auth import require
 from invite.core.rows import DELETED_TEAM
