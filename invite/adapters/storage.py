@@ -19,7 +19,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from flask import current_app
-from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import (
     ARRAY,
     JSON,
@@ -44,12 +43,11 @@ from sqlalchemy.orm import Mapped, configure_mappers, mapped_column
 from sqlalchemy.orm.attributes import instance_dict, set_committed_value
 
 from invite.adapters.cache import Kept
+from invite.adapters.tables import Base
+from invite.adapters.tables import db as db  # where every module has found it
 from invite.core.rows import DELETED_TEAM
 from invite.core.safe_text import fit
 from invite.core.vocabulary import RECORDED, REMINDER_SWITCHES
-
-# Rows are read right after they are committed (to show the outcome): keep their loaded values.
-db = SQLAlchemy(session_options={"expire_on_commit": False})
 
 PENDING = "pending"
 DONE = "done"
@@ -109,7 +107,7 @@ class CleanJSON(TypeDecorator):
         return _clean_json(value)
 
 
-class Action(db.Model):
+class Action(Base):
     __tablename__ = "actions"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
