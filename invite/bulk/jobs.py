@@ -34,6 +34,7 @@ from flask import Flask, current_app
 from sqlalchemy import delete, func, or_, select, update
 
 from invite.adapters.storage import PENDING, Action, db, get_action, utcnow
+from invite.adapters.unit_of_work import FLASK
 from invite.adapters.upstream import for_this_request
 from invite.bulk.models import (
     ACCESS_JOB,
@@ -608,10 +609,11 @@ def _send_row(app: Flask, job: BulkJob, row: BulkRow, control: _Control) -> None
         # made again (its earlier attempt's answer was lost, and may have been made).
         earlier = db.session.get(Action, row.action_id) if row.action_id else None
         retry_of = earlier if earlier is not None and earlier.outcome_kind == "unknown" else None
-        claim, error = access_changes.carry_out(upstream.client, token, actor, Change.from_json(row.change or {}),
+        claim, error = access_changes.carry_out(FLASK, upstream.client, token, actor,
+                                                Change.from_json(row.change or {}),
                                                 limits=upstream.limits, bulk_job_id=job.id, retry_of=retry_of)
     else:
-        claim, error = actions.send_and_report(upstream.client, token, actor, email=row.email,
+        claim, error = actions.send_and_report(FLASK, upstream.client, token, actor, email=row.email,
                                                role=row.role or "no_role", teams=row.teams, bulk_job_id=job.id,
                                                limits=upstream.limits,
                                                commit=False)  # the outcome is committed with the row's, below
@@ -663,11 +665,11 @@ def settle_in_doubt(job_id: int, client) -> int:
     """Rows a dead runner left in `sending`: settled from the audit trail and List Invites, never re-posted."""
     rows = list(db.session.scalars(select(BulkRow).where(BulkRow.job_id == job_id, BulkRow.state == SENDING)))
     for row in rows:
-        action = get_action(_token(row, current_app.secret_key)) or get_action(_legacy_token(row))
+        action = get_action(FLASK, _token(row, current_app.secret_key)) or get_action(FLASK, _legacy_token(row))
         if action is None:
             row.state = QUEUED  # claimed, but stopped before its audit row was written: nothing went out
         elif action.state == PENDING:
-            actions.settle_in_flight(client, action, commit=False)
+            actions.settle_in_flight(FLASK, client, action, commit=False)
             _record(row, action)
         else:
             _record(row, action)

@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
+from invite.adapters.unit_of_work import FLASK
 from invite.adapters.upstream import get_upstream
 from invite.auth import require
 from invite.core import reminders as rules
@@ -46,7 +47,7 @@ def overview():
     problem = None
     planned: list[reminders.Planned] = []
     try:
-        planned = reminders.plan(get_upstream().client, policy, now)
+        planned = reminders.plan(FLASK, get_upstream().client, policy, now)
     except JunctionError as exc:
         problem = views.failure(exc, "Could not load the invitations")
     week = sorted((p for p in planned if p.decision.state in (DUE, LATER) and p.decision.due_at is not None
@@ -106,7 +107,7 @@ def switch(invite_id: str):
 
 def _stale_now() -> tuple[list[reminders.Planned], dict[str, Any] | None]:
     try:
-        planned = reminders.plan(get_upstream().client, _policy())
+        planned = reminders.plan(FLASK, get_upstream().client, _policy())
     except JunctionError as exc:
         return [], views.failure(exc, "Could not load the invitations")
     return sorted((p for p in planned if p.decision.stale), key=lambda p: p.invite.invited_at), None
@@ -147,7 +148,8 @@ def revoke_stale():
             results.append((email, "No longer pending: nothing to revoke."))
             continue
         try:
-            claim = actions.revoke_invite(client, token, current_actor(), invite_id=invite.id, email=invite.email,
+            claim = actions.revoke_invite(FLASK, client, token, current_actor(), invite_id=invite.id,
+                                          email=invite.email,
                                           role=invite.role, teams=teams_of(invite, names))
         except actions.TokenClash:
             results.append((email, "The form had expired: not revoked."))
