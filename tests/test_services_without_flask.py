@@ -1,0 +1,238 @@
+"""The service layer without Flask (issue 21): services/actions.py on a plain SQLAlchemy engine through a
+SqlAlchemyUnitOfWork, with a fake Junction client, as a queue consumer or any other process without an app
+would call it. No Flask app is created in this process (Flask.__init__ refuses while a test runs) and no app
+context is pushed; the schema is made by the release command, in a process of its own.
+
+On SQLite (a file) and PostgreSQL: the write-ahead row, the token rules and the send limits, as
+tests/test_channel_rules.py checks them per channel through the app."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import uuid
+from datetime import UTC, datetime
+
+import flask
+import pytest
+import sqlalchemy as sa
+from conftest import POSTGRES_URL, SECRET, ensure_postgres_database
+
+from invite.adapters import storage
+from invite.adapters.unit_of_work import SqlAlchemyUnitOfWork
+from invite.core import tokens
+from invite.core.actor import Actor
+from invite.core.send_limits import SendLimits
+from invite.junction import Invite, OutcomeUnknownError
+from invite.junction.models import Creator, InviteStatus
+from invite.paths import ROOT
+from invite.sandbox import DEMO_KEY, DEMO_ORG_ID
+from invite.services import actions
+
+# The schema, made as the Procfile's release command makes it: with an app, in a process of its own.
+RELEASE = [sys.executable, "-m", "flask", "--app", "app", "db", "upgrade"]
+RELEASE_ENV = {"INVITE_SANDBOX": "1", "JUNCTION_API_BASE_URL": "http://127.0.0.1:9", "JUNCTION_ORG_ID": DEMO_ORG_ID,
+               "JUNCTION_MANAGEMENT_KEY": DEMO_KEY, "SECRET_KEY": SECRET}
+
+ACTOR = Actor(email="queue@example.org", role="admin", channel="cli", os_user="svc", host="consumer-1")
+NO_LIMITS = SendLimits(min_interval_seconds=0, per_day=0)
+TEAMS = [{"id": "t1", "name": "Cardiology"}]
+ACTIONS = storage.Action.__table__
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def engine(request, tmp_path_factory):
+    schema = None
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('uow') / 'invite.db'}"
+    else:
+        base = ensure_postgres_database(POSTGRES_URL)
+        schema = f"t_{uuid.uuid4().hex[:12]}"
+        admin = sa.create_engine(base)
+        with admin.begin() as connection:
+            connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+        url = f"{base}?options=-csearch_path%3D{schema}"
+    migrated = subprocess.run(RELEASE, cwd=ROOT, env={**os.environ, **RELEASE_ENV, "DATABASE_URL": url},  # noqa: S603
+                              capture_output=True, text=True, timeout=300)
+    assert migrated.returncode == 0, migrated.stderr
+    made = sa.create_engine(url)
+    yield made
+    made.dispose()
+    if schema is not None:
+        with admin.begin() as connection:
+            connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def no_flask(monkeypatch):
+    """No Flask app may be made while the test runs, and none is there to lean on."""
+
+    def refuse(*_args, **_kwargs):
+        raise AssertionError("a Flask app was created")
+
+    monkeypatch.setattr(flask.Flask, "__init__", refuse)
+    assert not flask.has_app_context()
+    yield
+    assert not flask.has_app_context()
+    with pytest.raises(RuntimeError):
+        flask.current_app.name  # noqa: B018  # reading it is the test: outside an app context it raises
+
+
+@pytest.fixture
+def uow(engine, no_flask):
+    unit = SqlAlchemyUnitOfWork(engine)
+    yield unit
+    unit.dispose()
+
+
+class FakeJunction:
+    """What services/actions.py asks of Junction for an invitation, answering as told and keeping every call."""
+
+    def __init__(self, *, status: InviteStatus = InviteStatus.INVITE_CREATED, error: Exception | None = None,
+                 pending: Invite | None = None, on_send=None):
+        self.status, self.error, self.pending, self.on_send = status, error, pending, on_send
+        self.calls: list[tuple[str, str]] = []
+
+    def create_or_resend_invite(self, email, role, team_ids):
+        self.calls.append(("send", email))
+        if self.on_send is not None:
+            self.on_send(email)
+        if self.error is not None:
+            raise self.error
+        return self.status
+
+    def find_pending_invite(self, email):
+        self.calls.append(("find", email))
+        return self.pending
+
+    def revoke_invite(self, invite_id):
+        self.calls.append(("revoke", invite_id))
+        if self.error is not None:
+            raise self.error
+
+    def sends(self) -> int:
+        return sum(1 for call, _ in self.calls if call == "send")
+
+
+def _token(*bound: str) -> str:
+    return tokens.issue(SECRET, "cli", ACTOR.email, *bound)
+
+
+def _address() -> str:
+    return f"p-{uuid.uuid4().hex[:10]}@example.org"
+
+
+def _send(uow, client, token, email, limits=NO_LIMITS):
+    return actions.send_invite(uow, client, token, ACTOR, limits=limits, email=email, role="no_role", teams=TEAMS)
+
+
+def _rows(engine, **where) -> list:
+    with engine.connect() as connection:
+        return list(connection.execute(sa.select(ACTIONS.c.state, ACTIONS.c.outcome_kind).where(
+            *(ACTIONS.c[column] == value for column, value in where.items()))))
+
+
+def test_a_send_is_written_ahead_then_completed(engine, uow):
+    email, token = _address(), _token("send")
+    seen_during_the_call = []
+    client = FakeJunction(on_send=lambda _email: seen_during_the_call.extend(_rows(engine, token=token)))
+    claim = _send(uow, client, token, email)
+    # Committed before Junction was called: another connection saw the row under way.
+    assert [tuple(row) for row in seen_during_the_call] == [(storage.PENDING, storage.UNKNOWN)]
+    assert claim.is_new and claim.action.state == storage.DONE and claim.action.outcome_kind == "invite_created"
+    stored = storage.get_action(uow, token)
+    assert stored is not None and stored.id == claim.action.id
+    assert (stored.outcome_kind, stored.channel, stored.os_user, stored.team_ids) == \
+        ("invite_created", "cli", "svc", ["t1"])
+    assert storage.get_action_to_show(uow, token) is claim.action  # completed here: kept by the unit of work
+    if engine.dialect.name == "postgresql":  # the claim's one round trip, on the autocommit engine of its own
+        assert "invite.autocommit_engine" in uow.kept
+
+
+def test_a_token_acts_once_and_only_for_its_own_action(engine, uow):
+    email, token = _address(), _token("send")
+    client = FakeJunction()
+    first = _send(uow, client, token, email)
+    again = _send(uow, client, token, email.upper())  # a retried message: the first outcome, nothing sent
+    assert not again.is_new and again.action.id == first.action.id and client.sends() == 1
+    with pytest.raises(actions.TokenClash):
+        _send(uow, client, token, _address())
+    with pytest.raises(actions.TokenClash):
+        actions.revoke_invite(uow, client, token, ACTOR, invite_id="inv_1", email=email, role=None, teams=[])
+    with pytest.raises(actions.TokenClash):
+        _send(uow, client, "x-not-a-token-this-server-issued", _address())
+    assert _rows(engine, token="x-not-a-token-this-server-issued") == []
+    assert client.sends() == 1 and len(_rows(engine, token=token)) == 1
+
+
+def test_the_send_limits_hold_back_a_send_without_calling_junction(engine, uow):
+    email, client = _address(), FakeJunction()
+    limits = SendLimits(min_interval_seconds=3600, per_day=5)
+    assert _send(uow, client, _token("send", "1"), email, limits).action.outcome_kind == "invite_created"
+    held = _send(uow, client, _token("send", "2"), email.upper(), limits)
+    assert held.is_new and held.action.state == storage.DONE and held.action.outcome_kind == "held_back"
+    assert datetime.fromisoformat(held.action.outcome["retry_at"]) > datetime.now(UTC)
+    assert client.sends() == 1
+    daily = SendLimits(min_interval_seconds=0, per_day=2)
+    other = _address()
+    kinds = [_send(uow, client, _token("send", other, str(n)), other, daily).action.outcome_kind for n in range(3)]
+    assert kinds == ["invite_created", "invite_created", "held_back"] and client.sends() == 3
+
+
+def test_claims_at_once_cannot_both_slip_under_the_limit(engine, uow):
+    email, client = _address(), FakeJunction()
+    limits = SendLimits(min_interval_seconds=0, per_day=1)
+    kinds: list[str] = []
+    start = threading.Barrier(4)
+
+    def send(n: int) -> None:
+        start.wait()
+        try:
+            kinds.append(_send(uow, client, _token("send", str(n)), email, limits).action.outcome_kind)
+        finally:
+            uow.session.remove()  # this thread's session, as a consumer's thread ends it
+
+    threads = [threading.Thread(target=send, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(kinds) == ["held_back"] * 3 + ["invite_created"] and client.sends() == 1
+
+
+def test_an_answer_that_never_came_is_settled_from_the_list_never_posted_again(engine, uow):
+    email = _address()
+    pending = Invite(id="inv_9", email=email, role="no_role", team_ids=("t1",), invited_at=datetime.now(UTC),
+                     resent_at=None, creator=Creator(type="management_key"))
+    client = FakeJunction(error=OutcomeUnknownError("The answer did not come in time."), pending=pending)
+    claim = _send(uow, client, _token("send"), email)
+    assert claim.action.outcome_kind == "confirmed_pending" and client.calls == [("send", email), ("find", email)]
+    lost = FakeJunction(error=OutcomeUnknownError("The answer did not come in time."))
+    assert _send(uow, lost, _token("send"), _address()).action.outcome_kind == storage.UNKNOWN
+
+    # A consumer killed mid-call left a row under way: settled from the list, not sent again.
+    left = storage.claim_action(uow, _token("send"), actor_email=ACTOR.email, action="send", target_email=email,
+                                role="no_role", channel="cli").action
+    reader = FakeJunction(pending=pending)
+    actions.settle_in_flight(uow, reader, left)
+    assert reader.calls == [("find", email)]
+    assert [tuple(row) for row in _rows(engine, id=left.id)] == [(storage.DONE, "confirmed_pending")]
+
+
+def test_a_revoke_and_a_completion_left_to_the_callers_commit(engine, uow):
+    email, client = _address(), FakeJunction()
+    claim = actions.revoke_invite(uow, client, _token("revoke"), ACTOR, invite_id="inv_3", email=email,
+                                  role="no_role", teams=[])
+    assert claim.action.outcome_kind == "revoked" and client.calls == [("revoke", "inv_3")]
+
+    # commit=False (a bulk job's row saved with its action): nothing is completed until the unit of work commits.
+    row = storage.claim_action(uow, _token("send"), actor_email=ACTOR.email, action="send", target_email=email,
+                               role="no_role").action
+    loaded = storage.get_action(uow, row.token)
+    storage.complete_action(uow, loaded, outcome={"kind": "result"}, outcome_kind="invite_created", commit=False)
+    assert [tuple(r) for r in _rows(engine, id=row.id)] == [(storage.PENDING, storage.UNKNOWN)]
+    uow.commit()
+    assert [tuple(r) for r in _rows(engine, id=row.id)] == [(storage.DONE, "invite_created")]
