@@ -1,10 +1,11 @@
-"""The service layer without Flask (issue 21): services/actions.py on a plain SQLAlchemy engine through a
-SqlAlchemyUnitOfWork, with a fake Junction client, as a queue consumer or any other process without an app
-would call it. No Flask app is created in this process (Flask.__init__ refuses while a test runs) and no app
-context is pushed; the schema is made by the release command, in a process of its own.
+"""The service layer without Flask (issue 21): services/actions.py and services/reminders.py on a plain
+SQLAlchemy engine through a SqlAlchemyUnitOfWork, with a fake Junction client, as a queue consumer or any other
+process without an app would call them. No Flask app is created in this process (Flask.__init__ refuses while a
+test runs) and no app context is pushed; the schema is made by the release command, in a process of its own.
 
 On SQLite (a file) and PostgreSQL: the write-ahead row, the token rules and the send limits, as
-tests/test_channel_rules.py checks them per channel through the app."""
+tests/test_channel_rules.py checks them per channel through the app; then the reminders' check (List Invites
+once, each due invitation resent once through actions.py, one left under way settled from the list)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ import subprocess
 import sys
 import threading
 import uuid
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import flask
 import pytest
@@ -24,12 +26,13 @@ from invite.adapters import storage
 from invite.adapters.unit_of_work import SqlAlchemyUnitOfWork
 from invite.core import tokens
 from invite.core.actor import Actor
+from invite.core.reminders import ReminderPolicy
 from invite.core.send_limits import SendLimits
 from invite.junction import Invite, OutcomeUnknownError
 from invite.junction.models import Creator, InviteStatus
 from invite.paths import ROOT
 from invite.sandbox import DEMO_KEY, DEMO_ORG_ID
-from invite.services import actions
+from invite.services import actions, reminders
 
 # The schema, made as the Procfile's release command makes it: with an app, in a process of its own.
 RELEASE = [sys.executable, "-m", "flask", "--app", "app", "db", "upgrade"]
@@ -236,3 +239,70 @@ def test_a_revoke_and_a_completion_left_to_the_callers_commit(engine, uow):
     assert [tuple(r) for r in _rows(engine, id=row.id)] == [(storage.PENDING, storage.UNKNOWN)]
     uow.commit()
     assert [tuple(r) for r in _rows(engine, id=row.id)] == [(storage.DONE, "invite_created")]
+
+
+# ------------------------------------------------------------------------------------------ the reminders' check
+
+ALWAYS = ReminderPolicy(after=timedelta(days=3), hours=(0, 24), days=frozenset(range(7)))
+
+
+class FakeInvites(FakeJunction):
+    """A Junction listing these pending invitations."""
+
+    def __init__(self, *invites: Invite, **kwargs):
+        super().__init__(status=InviteStatus.INVITE_RESENT, **kwargs)
+        self.invites = invites
+
+    def iter_invites(self):
+        self.calls.append(("list", ""))
+        return iter(self.invites)
+
+
+def _invite(email: str, days_ago: float) -> Invite:
+    return Invite(id=f"inv_{uuid.uuid4().hex[:8]}", email=email, role="no_role", team_ids=("t1",),
+                  invited_at=datetime.now(UTC) - timedelta(days=days_ago), resent_at=None,
+                  creator=Creator(type="management_key"))
+
+
+def _check(uow, client, limits=NO_LIMITS):
+    return reminders.run_check(uow, client, SECRET, limits, ALWAYS, {"t1": "Cardiology"},
+                               in_doubt_after=reminders.in_doubt_after(1))
+
+
+def test_the_reminders_check_resends_a_due_invitation_once(engine, uow):
+    late, recent = _invite(_address(), 4), _invite(_address(), 1)
+    client = FakeInvites(late, recent)
+    first = _check(uow, client)
+    assert first.outcomes == {"invite_resent": 1} and first.due == 1 and first.error is None
+    assert [call for call in client.calls if call[0] == "send"] == [("send", late.email)]
+    second = _check(uow, client)
+    assert not second.outcomes and second.due == 0 and client.sends() == 1
+    with engine.connect() as connection:
+        [row] = connection.execute(sa.select(ACTIONS.c.channel, ACTIONS.c.actor_email, ACTIONS.c.action,
+                                             ACTIONS.c.token).where(ACTIONS.c.target_email == late.email)).all()
+    assert row[:3] == ("reminder", "reminders", "resend") and tokens.channel_of(row.token) == "reminder"
+    assert reminders.paused_by(uow) is None
+
+
+def test_a_reminder_left_under_way_is_settled_from_the_list_never_posted_again(engine, uow):
+    late = _invite(_address(), 5)
+    token = reminders.token_for(SECRET, late, 0)
+    storage.claim_action(uow, token, actor_email=reminders.ACTOR_EMAIL, action="resend", target_email=late.email,
+                         role="no_role", channel=reminders.CHANNEL, invite_id=late.id)
+    with engine.begin() as connection:  # left by a worker killed five minutes ago
+        connection.execute(ACTIONS.update().where(ACTIONS.c.token == token).values(
+            created_at=datetime.now(UTC) - timedelta(minutes=5)))
+    # Junction lists it resent since: the reminder went out, and counts as sent.
+    client = FakeInvites(late, pending=replace(late, resent_at=datetime.now(UTC) - timedelta(minutes=4)))
+    result = _check(uow, client)
+    assert result.settled == 1 and ("find", late.email) in client.calls
+    assert client.sends() == 0 and not result.outcomes and result.due == 0
+    assert [tuple(row) for row in _rows(engine, token=token)] == [(storage.DONE, "confirmed_pending")]
+
+
+def test_an_invitation_mailed_lately_on_another_channel_is_not_reminded(engine, uow):
+    late = _invite(_address(), 4)
+    client = FakeInvites(late)
+    _send(uow, client, _token("send"), late.email)  # someone sent it a minute ago, from the command line
+    result = _check(uow, client)
+    assert result.due == 0 and not result.outcomes and client.sends() == 1

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from invite.adapters.storage import FittedString, UTCDateTime, add_recorded_row, db, once_more_if_dropped, utcnow
+from invite.adapters.unit_of_work import UnitOfWork
 from invite.core.actor import Actor
 from invite.core.reminders import Switch
 
@@ -77,15 +78,15 @@ def record(scope: str, off: bool, who: Actor, *, token: str, action: str, email:
         return None
 
 
-def current(scopes: Iterable[str] | None = None) -> dict[str, Switch]:
+def current(uow: UnitOfWork, scopes: Iterable[str] | None = None) -> dict[str, Switch]:
     """Every scope (of `scopes` and ALL, or of all) whose latest row says off: the switch (who, when)."""
     latest: dict[str, ReminderSwitch] = {}
     query = select(ReminderSwitch).order_by(ReminderSwitch.id)
     if scopes is not None:
         query = query.where(ReminderSwitch.scope.in_([*scopes, ALL]))
-    for row in db.session.scalars(query):
+    for row in uow.session.scalars(query):
         latest[row.scope] = row
-    db.session.commit()  # end the read: the next look sees other writers
+    uow.commit()  # end the read: the next look sees other writers
     return {scope: Switch(row.actor_email, row.at) for scope, row in latest.items() if row.off}
 
 

@@ -72,7 +72,7 @@ def plan(as_json: bool) -> None:
     except JunctionError as exc:
         message = views.failure(exc, "The pending invitations could not be listed")
         _finish("lookup_failed", exits.for_lookup(exc), message["title"], message["text"], as_json=as_json)
-    paused = reminders.paused_by()
+    paused = reminders.paused_by(FLASK)
     order = {DUE: 0, LATER: 1}
     planned.sort(key=lambda p: (order.get(p.decision.state, 2), p.decision.due_at or now, p.invite.email.lower()))
     items = [_item(p, now) for p in planned]

@@ -57,7 +57,7 @@ def overview():
     return render_template(
         "reminders/overview.html", nav_section="reminders", policy=policy, policy_words=rules.describe_policy(policy),
         now=now, week=week,
-        stale=stale, problem=problem, paused=reminders.paused_by(), trail=reminders.switch_trail(),
+        stale=stale, problem=problem, paused=reminders.paused_by(FLASK), trail=reminders.switch_trail(),
         pause_token=forms.issue(current_app.secret_key, "pause"),
         resume_token=forms.issue(current_app.secret_key, "resume"), ago=when.ago,
         words=rules.words, due_state=DUE, notice=request.args.get("notice"))

@@ -121,7 +121,7 @@ def plan(uow: UnitOfWork, client: JunctionClient, policy: ReminderPolicy, now: d
     Raises JunctionError when Junction could not be read."""
     now = now or datetime.now(UTC)
     invites = list(client.iter_invites())
-    trails = _trails(uow, invites, switches.current())
+    trails = _trails(uow, invites, switches.current(uow))
     return [Planned(invite, policy_rules.decide(policy, invite, trails[invite.id].history, now)) for invite in invites]
 
 
@@ -130,7 +130,7 @@ def decisions(uow: UnitOfWork, invites: Iterable[Invite], policy: ReminderPolicy
     """What the policy decides now for each of these invitations (a page of the list): invite id -> Decision."""
     now = now or datetime.now(UTC)
     invites = list(invites)
-    trails = _trails(uow, invites, switches.current(invite.id for invite in invites))
+    trails = _trails(uow, invites, switches.current(uow, (invite.id for invite in invites)))
     return {invite.id: policy_rules.decide(policy, invite, trails[invite.id].history, now) for invite in invites}
 
 
@@ -195,7 +195,7 @@ def run_check(uow: UnitOfWork, client: JunctionClient, secret: str, limits: Send
         log.warning("reminders: check failed: %s", exc, extra={"fields": {"outcome": "check_failed"}})
         return result
     moment = now or datetime.now(UTC)
-    trails = _trails(uow, invites, switches.current())
+    trails = _trails(uow, invites, switches.current(uow))
     for invite in invites:
         decision = policy_rules.decide(policy, invite, trails[invite.id].history, moment)
         result.planned.append(Planned(invite, decision))
@@ -252,5 +252,5 @@ def switch_trail(limit: int = 20) -> list[switches.ReminderSwitch]:
     return switches.trail(limit)
 
 
-def paused_by() -> Switch | None:
-    return switches.current().get(switches.ALL)
+def paused_by(uow: UnitOfWork) -> Switch | None:
+    return switches.current(uow).get(switches.ALL)
