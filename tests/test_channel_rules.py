@@ -131,7 +131,7 @@ def apply_an_access_plan(app, sandbox, email: str) -> Seen:
     with app.app_context():
         plan = plan_for(upstream.client, changes={email: (role, [])})
         assert [c.email for c in plan.changes] == [email], plan.changes
-        job_id = apply_plan(plan, actor=Actor(email=ACTOR, role="admin", channel="cli"), client=upstream.client,
+        job_id = apply_plan(FLASK, plan, actor=Actor(email=ACTOR, role="admin", channel="cli"), client=upstream.client,
                             max_removals=0)
     jobs.run_job(app, job_id)
     with app.app_context():

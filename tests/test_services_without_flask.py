@@ -5,7 +5,8 @@ test runs) and no app context is pushed; the schema is made by the release comma
 
 On SQLite (a file) and PostgreSQL: the write-ahead row, the token rules and the send limits, as
 tests/test_channel_rules.py checks them per channel through the app; then the reminders' check (List Invites
-once, each due invitation resent once through actions.py, one left under way settled from the list)."""
+once, each due invitation resent once through actions.py, one left under way settled from the list), and an
+access plan applied as one job (services/access_apply.py) or refused."""
 
 from __future__ import annotations
 
@@ -24,15 +25,17 @@ from conftest import POSTGRES_URL, SECRET, ensure_postgres_database
 
 from invite.adapters import storage
 from invite.adapters.unit_of_work import SqlAlchemyUnitOfWork
+from invite.bulk.models import BulkJob, BulkRow
 from invite.core import tokens
+from invite.core.access import REMOVE, UPDATE, AccessFile, OrgState, Person, compute_plan
 from invite.core.actor import Actor
 from invite.core.reminders import ReminderPolicy
 from invite.core.send_limits import SendLimits
 from invite.junction import Invite, OutcomeUnknownError
-from invite.junction.models import Creator, InviteStatus
+from invite.junction.models import Creator, InviteStatus, Member, Team
 from invite.paths import ROOT
 from invite.sandbox import DEMO_KEY, DEMO_ORG_ID
-from invite.services import actions, reminders
+from invite.services import access_apply, actions, reminders
 
 # The schema, made as the Procfile's release command makes it: with an app, in a process of its own.
 RELEASE = [sys.executable, "-m", "flask", "--app", "app", "db", "upgrade"]
@@ -306,3 +309,61 @@ def test_an_invitation_mailed_lately_on_another_channel_is_not_reminded(engine, 
     _send(uow, client, _token("send"), late.email)  # someone sent it a minute ago, from the command line
     result = _check(uow, client)
     assert result.due == 0 and not result.outcomes and client.sends() == 1
+
+
+# ------------------------------------------------------------------------------------------ an access plan applied
+
+MANAGE_ALL = frozenset({"invites", "members", "removals"})
+
+
+class FakeOrg:
+    """A Junction that lists an org (read_state reads it whole); it is never asked to change anything."""
+
+    def __init__(self, state: OrgState):
+        self.state = state
+
+    def iter_members(self):
+        return iter(self.state.members)
+
+    def iter_invites(self):
+        return iter(self.state.invites)
+
+    def iter_teams(self):
+        return iter(self.state.teams)
+
+
+def _member(n: int, role: str) -> Member:
+    mark = uuid.uuid4().hex[:6]
+    return Member(id=f"m{n}-{mark}", name=f"Person {n}", email=f"p{n}-{mark}@example.com", role=role, team_ids=(),
+                  created_on=None)
+
+
+def test_an_access_plan_is_applied_as_one_job_or_refused(engine, uow):
+    ada, bob, cy = _member(1, "org_admin"), _member(2, "no_role"), _member(3, "no_role")
+    state = OrgState(members=(ada, bob, cy), invites=(), teams=(Team(id="t1", name="Cardiology", region="us"),))
+    wanted = AccessFile(people=(Person(email=ada.email, role="org_admin", team_ids=()),
+                                Person(email=bob.email, role="team_admin", team_ids=())),
+                        manage=MANAGE_ALL, sha256=uuid.uuid4().hex * 2)  # Cy removed
+    plan = compute_plan(wanted, state)
+    woken: list[int] = []
+    who = Actor(email=ACTOR.email, role="admin", channel="cli")
+
+    with pytest.raises(access_apply.TooManyRemovals):
+        access_apply.apply_plan(uow, plan, actor=who, client=FakeOrg(state), max_removals=0, waker=woken.append)
+    moved = OrgState(members=(ada, replace(bob, role="org_admin"), cy), invites=(), teams=state.teams)
+    with pytest.raises(access_apply.PlanDrifted):
+        access_apply.apply_plan(uow, plan, actor=who, client=FakeOrg(moved), max_removals=1, waker=woken.append)
+    assert woken == [] and access_apply.applied_as(uow, plan.id) is None
+
+    job_id = access_apply.apply_plan(uow, plan, actor=who, client=FakeOrg(state), max_removals=1, waker=woken.append)
+    assert woken == [job_id] and access_apply.applied_as(uow, plan.id) == job_id
+    with engine.connect() as connection:
+        job = connection.execute(sa.select(BulkJob.kind, BulkJob.state, BulkJob.plan_id, BulkJob.channel)
+                                 .where(BulkJob.id == job_id)).one()
+        rows = connection.execute(sa.select(BulkRow.operation, BulkRow.email, BulkRow.state)
+                                  .where(BulkRow.job_id == job_id).order_by(BulkRow.position)).all()
+    assert tuple(job) == ("access", "running", plan.id, "cli")
+    assert [tuple(row) for row in rows] == [(UPDATE, bob.email, "queued"), (REMOVE, cy.email, "queued")]
+    with pytest.raises(access_apply.AlreadyApplied) as twice:
+        access_apply.apply_plan(uow, plan, actor=who, client=FakeOrg(state), max_removals=1, waker=woken.append)
+    assert twice.value.job_id == job_id and woken == [job_id]
