@@ -108,8 +108,8 @@ def test_switched_off_paused_and_resent_from_junction_are_not_reminded(sandbox, 
     app = _app(sandbox, database_url)
     ada = Actor(email="ada@acme.test", role="support", channel="web")
     with app.app_context(), caplog.at_level("INFO", logger="invite.audit"):
-        reminders.set_switch(off["id"], True, ada, off["email"])
-        reminders.set_paused(True, ada)
+        reminders.set_switch(FLASK, off["id"], True, ada, off["email"])
+        reminders.set_paused(FLASK, True, ada)
     audited = [r.fields for r in caplog.records if r.name == "invite.audit"]
     assert {"audit": "reminder_switch", "invite_id": off["id"], "off": True, "actor_email": "ada@acme.test",
             "channel": "web"} in audited
@@ -120,7 +120,7 @@ def test_switched_off_paused_and_resent_from_junction_are_not_reminded(sandbox, 
     assert words["off@example.org"].reason == "switched off by ada@acme.test"
     assert words["paused@example.org"].reason == "paused by ada@acme.test"
     with app.app_context():
-        reminders.set_paused(False, ada)
+        reminders.set_paused(FLASK, False, ada)
     resumed = _check(app)
     assert resumed.outcomes == {"invite_resent": 1}
     assert posted_addresses(sandbox) == {"paused@example.org": 1}

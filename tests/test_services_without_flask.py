@@ -367,3 +367,28 @@ def test_an_access_plan_is_applied_as_one_job_or_refused(engine, uow):
     with pytest.raises(access_apply.AlreadyApplied) as twice:
         access_apply.apply_plan(uow, plan, actor=who, client=FakeOrg(state), max_removals=1, waker=woken.append)
     assert twice.value.job_id == job_id and woken == [job_id]
+
+
+def test_the_reminders_switched_off_and_paused_without_flask(engine, uow):
+    off, on = _invite(_address(), 4), _invite(_address(), 4)
+    who = Actor(email="ops@example.org", role="admin", channel="cli")
+    assert reminders.set_switch(uow, off.id, True, who, off.email)
+    assert not reminders.set_switch(uow, off.id, True, who, off.email)  # already so: nothing recorded
+    decided = reminders.decisions(uow, [off, on], ALWAYS)
+    assert decided[off.id].state != "due" and decided[on.id].state == "due"
+
+    assert reminders.set_paused(uow, True, who)
+    try:
+        assert reminders.paused_by(uow).by == "ops@example.org"
+        client = FakeInvites(off, on)
+        assert _check(uow, client).due == 0 and client.sends() == 0
+    finally:  # the pause is the whole database's: the other tests' checks must not meet it
+        assert reminders.set_paused(uow, False, who)
+    assert reminders.paused_by(uow) is None
+    assert [(row.scope, row.off) for row in reminders.switch_trail(uow, 3)] == \
+        [("*", False), ("*", True), (off.id, True)]
+    with engine.connect() as connection:  # each decision is a row of the trail too, as "recorded"
+        recorded = connection.execute(sa.select(ACTIONS.c.action).where(ACTIONS.c.actor_email == who.email,
+                                                                         ACTIONS.c.outcome_kind == "recorded")
+                                      .order_by(ACTIONS.c.id)).scalars().all()
+    assert recorded[-3:] == ["reminders_off", "reminders_pause", "reminders_resume"]

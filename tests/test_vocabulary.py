@@ -103,10 +103,10 @@ def _record_every_switch(app) -> None:
     who = Actor(email="ops.person@acme.test", role="admin", channel="web")
     invite_id = "5b1f6a52-7d3e-4c1a-9f6e-0a7b8c9d0e1f"
     with app.app_context():
-        assert reminders.set_switch(invite_id, True, who, "switched@example.org")
-        assert reminders.set_switch(invite_id, False, who, "switched@example.org")
-        assert reminders.set_paused(True, who)
-        assert reminders.set_paused(False, who)
+        assert reminders.set_switch(FLASK, invite_id, True, who, "switched@example.org")
+        assert reminders.set_switch(FLASK, invite_id, False, who, "switched@example.org")
+        assert reminders.set_paused(FLASK, True, who)
+        assert reminders.set_paused(FLASK, False, who)
 
 
 @pytest.mark.parametrize("action", SWITCHES)

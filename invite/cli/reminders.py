@@ -123,7 +123,7 @@ def run(as_json: bool) -> None:
 
 
 def _switch_all(paused: bool, actor: Actor, as_json: bool) -> NoReturn:
-    recorded = reminders.set_paused(paused, actor)
+    recorded = reminders.set_paused(FLASK, paused, actor)
     word = "Paused" if paused else "Resumed"
     text = ("No reminder goes out until `invite reminders resume`." if paused else
             "Reminders go out again at the next check.")

@@ -57,7 +57,7 @@ def overview():
     return render_template(
         "reminders/overview.html", nav_section="reminders", policy=policy, policy_words=rules.describe_policy(policy),
         now=now, week=week,
-        stale=stale, problem=problem, paused=reminders.paused_by(FLASK), trail=reminders.switch_trail(),
+        stale=stale, problem=problem, paused=reminders.paused_by(FLASK), trail=reminders.switch_trail(FLASK, ),
         pause_token=forms.issue(current_app.secret_key, "pause"),
         resume_token=forms.issue(current_app.secret_key, "resume"), ago=when.ago,
         words=rules.words, due_state=DUE, notice=request.args.get("notice"))
@@ -80,7 +80,7 @@ def _pause(paused: bool):
     if not forms.verified(request.form, current_app.secret_key, action):
         return redirect(url_for("reminders.overview", notice="expired"), code=303)
     # A second click (or tab) changes nothing and records nothing: set_paused decides, in the same transaction.
-    reminders.set_paused(paused, current_actor(), form_token=request.form.get("submission_token"))
+    reminders.set_paused(FLASK, paused, current_actor(), form_token=request.form.get("submission_token"))
     return redirect(url_for("reminders.overview", notice=action + "d"), code=303)
 
 
@@ -97,7 +97,7 @@ def switch(invite_id: str):
     # The address is the one the token was issued for (switch_verified): the trail records what the page showed.
     email = (request.form.get("email") or "").strip()[:320] or None
     # A second click changes nothing and records nothing: set_switch decides, in the same transaction.
-    reminders.set_switch(invite_id, action == "reminders_off", current_actor(), email,
+    reminders.set_switch(FLASK, invite_id, action == "reminders_off", current_actor(), email,
                          form_token=request.form.get("submission_token"))
     return redirect(back, code=303)
 

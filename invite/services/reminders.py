@@ -220,12 +220,12 @@ def _trail_token(form_token: str | None) -> str:
     return "switch-" + secrets.token_hex(24)
 
 
-def set_switch(invite_id: str, off: bool, who: Actor, email: str | None = None,
+def set_switch(uow: UnitOfWork, invite_id: str, off: bool, who: Actor, email: str | None = None,
                form_token: str | None = None) -> bool:
     """Reminders off (or on again) for one invitation, recorded with who and when, in the audit trail too.
     False when nothing changed (they already were so, or the form was posted before): nothing is recorded."""
     action = "reminders_off" if off else "reminders_on"
-    row = switches.record(invite_id, off, who, token=_trail_token(form_token), action=action, email=email)
+    row = switches.record(uow, invite_id, off, who, token=_trail_token(form_token), action=action, email=email)
     if row is None:
         return False
     audit_log.info("reminders %s for %s by %s", "switched off" if off else "switched on", email or invite_id,
@@ -234,11 +234,11 @@ def set_switch(invite_id: str, off: bool, who: Actor, email: str | None = None,
     return True
 
 
-def set_paused(paused: bool, who: Actor, form_token: str | None = None) -> bool:
+def set_paused(uow: UnitOfWork, paused: bool, who: Actor, form_token: str | None = None) -> bool:
     """Pause (or resume) every reminder, recorded with who and when, in the audit trail too. False when nothing
     changed (they already were so, or the form was posted before): nothing is recorded."""
     action = "reminders_pause" if paused else "reminders_resume"
-    row = switches.record(switches.ALL, paused, who, token=_trail_token(form_token), action=action)
+    row = switches.record(uow, switches.ALL, paused, who, token=_trail_token(form_token), action=action)
     if row is None:
         return False
     audit_log.info("reminders %s by %s", "paused" if paused else "resumed", who.email,
@@ -247,9 +247,9 @@ def set_paused(paused: bool, who: Actor, form_token: str | None = None) -> bool:
     return True
 
 
-def switch_trail(limit: int = 20) -> list[switches.ReminderSwitch]:
+def switch_trail(uow: UnitOfWork, limit: int = 20) -> list[switches.ReminderSwitch]:
     """The latest switches and pauses, newest first: who, when, what."""
-    return switches.trail(limit)
+    return switches.trail(uow, limit)
 
 
 def paused_by(uow: UnitOfWork) -> Switch | None:
