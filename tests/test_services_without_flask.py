@@ -194,12 +194,10 @@ def test_claims_at_once_cannot_both_slip_under_the_limit(engine, uow):
     kinds: list[str] = []
     start = threading.Barrier(4)
 
-    def send(n: int) -> None:
+    def send(n: int) -> None:  # as a consumer's thread handles a message: its session ended after it
         start.wait()
-        try:
+        with uow:
             kinds.append(_send(uow, client, _token("send", str(n)), email, limits).action.outcome_kind)
-        finally:
-            uow.session.remove()  # this thread's session, as a consumer's thread ends it
 
     threads = [threading.Thread(target=send, args=(n,)) for n in range(4)]
     for thread in threads:

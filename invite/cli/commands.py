@@ -414,8 +414,7 @@ def revoke(target: str, yes: bool, as_json: bool, actor: actions.Actor) -> None:
                       "Add --yes to revoke without being asked.", data={"invite_id": invite.id}), as_json)
     token = _new_token(actor)
     _perform(lambda: actions.revoke_invite(FLASK, upstream.client, token, actor, invite_id=invite.id,
-                                           email=invite.email,
-                                           role=invite.role, teams=teams_of(invite, names)),
+                                           email=invite.email, role=invite.role, teams=teams_of(invite, names)),
              invite.email, "revoked", as_json)
 
 

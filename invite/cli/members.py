@@ -225,6 +225,5 @@ def remove(target: str, yes: bool, as_json: bool, actor: actions.Actor) -> None:
     token = _token(actor)
     upstream = get_upstream()
     _perform(lambda: actions.remove_member(FLASK, upstream.client, token, actor, member_id=member.id,
-                                           email=member.email,
-                                           name=member.name, before=before),
+                                           email=member.email, name=member.name, before=before),
              member, "removed", as_json)

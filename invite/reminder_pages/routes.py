@@ -57,7 +57,7 @@ def overview():
     return render_template(
         "reminders/overview.html", nav_section="reminders", policy=policy, policy_words=rules.describe_policy(policy),
         now=now, week=week,
-        stale=stale, problem=problem, paused=reminders.paused_by(FLASK), trail=reminders.switch_trail(FLASK, ),
+        stale=stale, problem=problem, paused=reminders.paused_by(FLASK), trail=reminders.switch_trail(FLASK),
         pause_token=forms.issue(current_app.secret_key, "pause"),
         resume_token=forms.issue(current_app.secret_key, "resume"), ago=when.ago,
         words=rules.words, due_state=DUE, notice=request.args.get("notice"))
@@ -149,8 +149,7 @@ def revoke_stale():
             continue
         try:
             claim = actions.revoke_invite(FLASK, client, token, current_actor(), invite_id=invite.id,
-                                          email=invite.email,
-                                          role=invite.role, teams=teams_of(invite, names))
+                                          email=invite.email, role=invite.role, teams=teams_of(invite, names))
         except actions.TokenClash:
             results.append((email, "The form had expired: not revoked."))
             continue
