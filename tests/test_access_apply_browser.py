@@ -10,7 +10,7 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
 from invite.adapters.unit_of_work import FLASK
-from invite.bulk import jobs
+from invite.bulk import in_app
 from invite.core.actor import Actor
 from invite.services.access_apply import apply_plan
 
@@ -37,11 +37,11 @@ def applied(live, sandbox):
             "jordan.blake@acmehealth.com": None,
         })
         job_id = apply_plan(FLASK, plan, actor=Actor(email="dev@localhost", role="admin"), client=client,
-                            max_removals=1)
+                            max_removals=1, waker=in_app.waker())
     # Someone changes Priya in Junction before the job reaches her: her row is refused, nothing applied.
     priya = next(m for m in sandbox.state.find_members() if m["email"] == "priya.natarajan@acmehealth.com")
     sandbox.state.update_member(priya["id"], "no_role", None)
-    jobs.run_job(app, job_id)
+    in_app.run_job(app, job_id)
     return live, job_id, plan
 
 

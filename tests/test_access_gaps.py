@@ -22,7 +22,7 @@ import requests
 
 from invite.adapters.storage import Action, db, utcnow
 from invite.adapters.unit_of_work import FLASK
-from invite.bulk import jobs
+from invite.bulk import in_app, jobs
 from invite.bulk.models import BulkJob, BulkRow
 from invite.core.access import INVITE, REINVITE, REMOVE, REVOKE, UPDATE, compute_plan
 from invite.core.actor import Actor
@@ -137,30 +137,32 @@ def test_retrying_unknown_rows_settles_them_first_and_makes_no_change_twice(prox
             keys[change.email] = (method[change.kind], key)
             proxy.lose[keys[change.email]] = "after" if change.email in made else "before"
         job_id = access_apply.apply_plan(FLASK, plan, actor=Actor(email=ACTOR, role="admin", channel="cli"),
-                                         client=client, max_removals=2)
-    assert jobs.run_job(app, job_id) == "done"
+                                         client=client, max_removals=2, waker=in_app.waker())
+    assert in_app.run_job(app, job_id) == "done"
     with app.app_context():
-        rows = jobs.job_rows(job_id)
+        rows = jobs.job_rows(FLASK, job_id)
         assert {r.email: r.outcome_kind for r in rows} == dict.fromkeys(wanted, "unknown"), \
             [(r.email, r.outcome_kind, r.message) for r in rows]
-        assert jobs.unknown_count(job_id) == 10
+        assert jobs.unknown_count(FLASK, job_id) == 10
     assert not proxy.lose  # every rule struck
 
     # Retried while Junction's lists still cannot be read: nothing is made, every row stays unknown.
     writes = len(proxy.writes)
     with app.app_context():
-        assert jobs.retry_unknown(job_id, Actor(email=ACTOR, role="admin", channel="web")) == 10
-    assert jobs.run_job(app, job_id) == "done"
+        again = Actor(email=ACTOR, role="admin", channel="web")
+        assert jobs.retry_unknown(FLASK, job_id, again, waker=in_app.waker()) == 10
+    assert in_app.run_job(app, job_id) == "done"
     assert proxy.writes[writes:] == []
     with app.app_context():
-        assert jobs.unknown_count(job_id) == 10
+        assert jobs.unknown_count(FLASK, job_id) == 10
 
     # Junction answers again; a person retries the unknown rows.
     proxy.heal()
     sandbox_log_before = len(sandbox.state.requests_log())
     with app.app_context():
-        assert jobs.retry_unknown(job_id, Actor(email=ACTOR, role="admin", channel="web")) == 10
-    assert jobs.run_job(app, job_id) == "done"
+        again = Actor(email=ACTOR, role="admin", channel="web")
+        assert jobs.retry_unknown(FLASK, job_id, again, waker=in_app.waker()) == 10
+    assert in_app.run_job(app, job_id) == "done"
 
     # Every change reached Junction exactly once over the whole job: the ones made while their answer was
     # lost were not made again, the ones lost on their way were made by the retry.
@@ -172,9 +174,9 @@ def test_retrying_unknown_rows_settles_them_first_and_makes_no_change_twice(prox
     assert len(retried) == 5, retried
     with app.app_context():
         assert compute_plan(wanted_file, read_state(client)).changes == ()  # Junction is as the file says
-        rows = jobs.job_rows(job_id)
+        rows = jobs.job_rows(FLASK, job_id)
         job = db.session.get(BulkJob, job_id)
-        status = jobs.job_status(job_id)
+        status = jobs.job_status(FLASK, job_id)
         assert job.state == "done" and status.counts["sent"] == 10, [(r.email, r.outcome_kind, r.message)
                                                                      for r in rows if r.outcome_kind not in (
                                                                          "invite_created", "confirmed_pending")]

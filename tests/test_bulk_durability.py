@@ -9,7 +9,8 @@ import threading
 import time
 
 from invite.adapters.storage import db
-from invite.bulk import jobs
+from invite.adapters.unit_of_work import FLASK
+from invite.bulk import in_app, jobs
 from invite.bulk.models import BulkRow
 from invite.services.actions import Actor
 from tests.bulk_support import posted_addresses, preview_and_confirm, running_bulk, wait_for
@@ -85,18 +86,18 @@ def test_two_workers_never_send_the_same_row(slow_sandbox, tmp_path, database_ur
 def test_row_claims_are_atomic_under_contention(sandbox, database_url):
     app = make_app(app_env(sandbox, database_url))
     with app.app_context():
-        job = jobs.create_draft([jobs.DraftRow(position=i, email=f"c{i}@example.com", role="no_role", teams=[],
+        job = jobs.create_draft(FLASK, [jobs.DraftRow(position=i, email=f"c{i}@example.com", role="no_role", teams=[],
                                                verdict="ready", message=None, sendable=True) for i in range(200)],
                                 Actor("dev@localhost"))
         app.extensions["bulk_queue"].wake = lambda job_id: None  # nothing runs it: the claims are the test
-        jobs.confirm_job(job.token, Actor("dev@localhost"))
+        jobs.confirm_job(FLASK, job.token, Actor("dev@localhost"), waker=in_app.waker())
     claimed: list[int] = []
     lock = threading.Lock()
 
     def claimer() -> None:
         with app.app_context():
             while True:
-                got = jobs.claim_rows(job.id, 3, "test")
+                got = jobs.claim_rows(FLASK, job.id, 3, "test")
                 if not got:
                     return
                 assert len(got) <= 3

@@ -156,17 +156,20 @@ def test_unconfirmed_previews_are_deleted_after_a_day(bulk):
     from datetime import timedelta
 
     from invite.adapters.storage import db
+    from invite.adapters.unit_of_work import FLASK
     from invite.bulk import jobs
     from invite.bulk.models import BulkJob
     from invite.services.actions import Actor
 
     app, client, worker = bulk
     with app.app_context():
-        old = jobs.create_draft([jobs.DraftRow(1, "old@example.com", None, [], "ready", None, True)], Actor("a@b"))
+        old = jobs.create_draft(FLASK, [jobs.DraftRow(1, "old@example.com", None, [], "ready", None, True)],
+                                Actor("a@b"))
         db.session.execute(db.update(BulkJob).where(BulkJob.id == old.id)
                            .values(created_at=jobs.utcnow() - timedelta(days=2)))
         db.session.commit()
-        fresh = jobs.create_draft([jobs.DraftRow(1, "new@example.com", None, [], "ready", None, True)], Actor("a@b"))
+        fresh = jobs.create_draft(FLASK, [jobs.DraftRow(1, "new@example.com", None, [], "ready", None, True)],
+                                  Actor("a@b"))
         tokens = set(db.session.scalars(db.select(BulkJob.token)))
         assert tokens == {fresh.token}
 

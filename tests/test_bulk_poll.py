@@ -13,7 +13,8 @@ from itertools import product
 import pytest
 
 from invite.adapters.storage import db, utcnow
-from invite.bulk import jobs, progress
+from invite.adapters.unit_of_work import FLASK
+from invite.bulk import in_app, jobs, progress
 from invite.bulk.models import QUEUED, ROW_CANCELLED, ROW_DONE, SENDING, SKIPPED, BulkRow
 from invite.services.actions import Actor
 from tests.bulk_support import running_bulk
@@ -35,8 +36,8 @@ def running_job(app, rows: int, skipped: int = 0) -> int:
         draft += [jobs.DraftRow(position=rows + i + 2, email=f"bad.{i}@", role="no_role", teams=[],
                                 verdict="invalid_email", message="Not an address.", sendable=False)
                   for i in range(skipped)]
-        job = jobs.create_draft(draft, WHO)
-        confirmed, started = jobs.confirm_job(job.token, WHO)
+        job = jobs.create_draft(FLASK, draft, WHO)
+        confirmed, started = jobs.confirm_job(FLASK, job.token, WHO, waker=in_app.waker())
         assert started
         return confirmed.id
 

@@ -18,7 +18,7 @@ from test_support_flow import form_fields, invite_of
 
 from invite.adapters.storage import Action, db
 from invite.adapters.unit_of_work import FLASK
-from invite.bulk import jobs
+from invite.bulk import in_app, jobs
 from invite.core import tokens, vocabulary
 from invite.core.actor import Actor
 from invite.services import actions
@@ -93,14 +93,14 @@ def send_by_bulk_job(app, sandbox, email: str) -> Seen:
     """A one-row job as the page makes it (preview stored as a draft, confirmed by its maker), run by a worker."""
     maker = Actor(email=ACTOR, role="admin", channel="web")
     with app.app_context():
-        draft = jobs.create_draft([jobs.DraftRow(position=2, email=email, role="no_role", teams=[], verdict="ready",
-                                                 message=None, sendable=True)], maker)
-        job, started = jobs.confirm_job(draft.token, maker)
+        draft = jobs.create_draft(FLASK, [jobs.DraftRow(position=2, email=email, role="no_role", teams=[],
+                                                        verdict="ready", message=None, sendable=True)], maker)
+        job, started = jobs.confirm_job(FLASK, draft.token, maker, waker=in_app.waker())
         assert started
         job_id = job.id
-    jobs.run_job(app, job_id)
+    in_app.run_job(app, job_id)
     with app.app_context():
-        row = jobs.job_rows(job_id)[0]
+        row = jobs.job_rows(FLASK, job_id)[0]
         shown = f"{jobs.row_words(row)}: {row.message or ''}"
     return Seen(shown, _last_row(app, email))
 
@@ -132,10 +132,10 @@ def apply_an_access_plan(app, sandbox, email: str) -> Seen:
         plan = plan_for(upstream.client, changes={email: (role, [])})
         assert [c.email for c in plan.changes] == [email], plan.changes
         job_id = apply_plan(FLASK, plan, actor=Actor(email=ACTOR, role="admin", channel="cli"), client=upstream.client,
-                            max_removals=0)
-    jobs.run_job(app, job_id)
+                            max_removals=0, waker=in_app.waker())
+    in_app.run_job(app, job_id)
     with app.app_context():
-        row = jobs.job_rows(job_id)[0]
+        row = jobs.job_rows(FLASK, job_id)[0]
         shown = f"{jobs.row_words(row)}: {row.message or ''}"
     return Seen(shown, _last_row(app, email))
 
@@ -271,11 +271,11 @@ def test_a_preview_is_confirmed_only_by_the_person_who_made_it(app, sandbox):
     """Finding 5: another admin confirming someone's preview made the job name only the second person."""
     maker, other = Actor(email=ACTOR, role="admin"), Actor(email="second.admin@acme.test", role="admin")
     with app.app_context():
-        draft = jobs.create_draft([jobs.DraftRow(position=2, email="row@example.org", role="no_role", teams=[],
+        draft = jobs.create_draft(FLASK, [jobs.DraftRow(position=2, email="row@example.org", role="no_role", teams=[],
                                                  verdict="ready", message=None, sendable=True)], maker)
         with pytest.raises(jobs.JobError, match=f"made by {ACTOR}"):
-            jobs.confirm_job(draft.token, other)
-        job, started = jobs.confirm_job(draft.token, maker)
+            jobs.confirm_job(FLASK, draft.token, other, waker=in_app.waker())
+        job, started = jobs.confirm_job(FLASK, draft.token, maker, waker=in_app.waker())
         assert started and job.created_by == ACTOR and job.state == "running"
 
 
@@ -287,11 +287,11 @@ def test_a_stale_preview_is_checked_again_instead_of_sent(app, sandbox):
 
     maker = Actor(email=ACTOR, role="admin")
     with app.app_context():
-        draft = jobs.create_draft([jobs.DraftRow(position=2, email="late@example.org", role="no_role", teams=[],
+        draft = jobs.create_draft(FLASK, [jobs.DraftRow(position=2, email="late@example.org", role="no_role", teams=[],
                                                  verdict="ready", message=None, sendable=True)], maker)
         draft.created_at = draft.created_at - timedelta(hours=1)
         db.session.commit()
         with pytest.raises(jobs.StaleDraft):
-            jobs.confirm_job(draft.token, maker)
+            jobs.confirm_job(FLASK, draft.token, maker, waker=in_app.waker())
         assert db.session.get(BulkJob, draft.id).state == "draft"
     assert _sandbox_sends(sandbox, "late@example.org") == 0

@@ -18,7 +18,7 @@ from conftest import app_env, make_app
 from invite.activity.export import csv_lines, json_lines
 from invite.adapters.storage import ACTIONS, Action, claim_action, complete_action, db
 from invite.adapters.unit_of_work import FLASK
-from invite.bulk import jobs
+from invite.bulk import in_app, jobs
 from invite.bulk.models import ROW_DONE, BulkRow
 from invite.core import vocabulary
 from invite.core.actor import Actor
@@ -39,10 +39,10 @@ def _record_every_kind(app) -> dict[str, int]:
     """One send row per outcome kind, on one bulk job's rows too; returns kind -> the job's row id."""
     maker = Actor(email="ops.person@acme.test", role="admin")
     with app.app_context():
-        draft = jobs.create_draft([jobs.DraftRow(position=n + 2, email=f"{kind}@example.org", role="no_role",
+        draft = jobs.create_draft(FLASK, [jobs.DraftRow(position=n + 2, email=f"{kind}@example.org", role="no_role",
                                                  teams=[], verdict="ready", message=None, sendable=True)
                                    for n, kind in enumerate(KINDS)], maker)
-        job, _ = jobs.confirm_job(draft.token, maker)
+        job, _ = jobs.confirm_job(FLASK, draft.token, maker, waker=in_app.waker())
         db.session.commit()
         recorded = {}
         for n, kind in enumerate(KINDS):

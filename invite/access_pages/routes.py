@@ -21,6 +21,7 @@ from invite.adapters.unit_of_work import FLASK
 from invite.adapters.upstream import get_upstream
 from invite.auth import require
 from invite.auth.permissions import current_identity
+from invite.bulk.in_app import waker
 from invite.core import rows as messages
 from invite.core import when
 from invite.core.access import REMOVE, Plan, compute_plan
@@ -173,7 +174,7 @@ def apply():
         return redirect(url_for("access.plan_page", id=record.id, notice="taken"), code=303)
     try:
         job_id = apply_plan(FLASK, planned, actor=current_actor(), client=get_upstream().client,
-                            max_removals=confirmation.allowed_removals)
+                            max_removals=confirmation.allowed_removals, waker=waker())
     except AlreadyApplied as exc:  # by another way in (the command line applies the same plans)
         records.settle_plan(record.id, records.APPLIED, exc.job_id or None)
         return redirect(url_for("access.plan_page", id=record.id, notice="taken"), code=303)

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import case, func, select, update
 
 from invite.adapters.storage import db
+from invite.adapters.unit_of_work import FLASK
 from invite.bulk import jobs
 from invite.bulk.models import BulkJob, BulkRow
 from invite.bulk.parser import InputRow, role_from_text, split_teams
@@ -116,7 +117,7 @@ def draft_page(draft: BulkJob, page: int = 1, per_page: int = PER_PAGE) -> Draft
     unknown = db.session.scalars(select(BulkRow.teams).where(BulkRow.job_id == draft.id,
                                                              BulkRow.verdict == UNKNOWN_TEAM))
     suggestable = sum(1 for teams in unknown if any(t.get("suggestions") for t in teams or []))
-    ready, resendable = jobs.draft_counts(draft.id)
+    ready, resendable = jobs.draft_counts(FLASK, draft.id)
     return DraftPage(draft=draft, rows=shown, counts=counts, total=total, page=page, pages=pages, ready=ready,
                      resendable=resendable, problems=sum(counts[v] for v in PROBLEM_VERDICTS),
                      suggestable=suggestable, per_page=per_page, numbers=[r.number for r in shown])
@@ -263,7 +264,7 @@ def revise(draft: BulkJob, rows: Sequence[InputRow], changed: set[int], who: act
                                 message=was.preview_message, sendable=False,
                                 resendable=was.verdict == jobs.RESENDABLE, role_text=row.role_text)
         new_rows.append(row)
-    revised = jobs.create_draft(new_rows, who, source=draft.source)
+    revised = jobs.create_draft(FLASK, new_rows, who, source=draft.source)
     db.session.execute(update(BulkJob).where(BulkJob.id == revised.id).values(created_at=draft.created_at))
     db.session.commit()
     db.session.refresh(revised)

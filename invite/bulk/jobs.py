@@ -1,8 +1,11 @@
 """Bulk jobs as plain functions: create from a preview, confirm once, run, pause, resume, cancel, retry.
 
-Everything here works with an app context and no request, so the web pages, the worker and a CLI share
-it. The database is the truth: a job's rows are claimed with one atomic UPDATE (FOR UPDATE SKIP LOCKED
-on PostgreSQL), every send is an Action of the audit trail written before Junction is called (through
+Everything here takes the unit of work it reaches the database through (invite/adapters/unit_of_work.py)
+and a waker for the queue, never Flask: the web pages, the worker and the command line pass FLASK and the
+app's waker (invite/bulk/in_app.py), a process without Flask a SqlAlchemyUnitOfWork.
+
+The database is the truth: a job's rows are claimed with one atomic UPDATE (FOR UPDATE SKIP LOCKED on
+PostgreSQL), every send is an Action of the audit trail written before Junction is called (through
 invite.services.actions, exactly as the form's are), and one runner at a time holds a job's lease. The queue
 (tasks.py) only wakes a worker.
 
@@ -26,16 +29,16 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from flask import Flask, current_app
 from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.orm import scoped_session
 
-from invite.adapters.storage import PENDING, Action, db, get_action, utcnow
-from invite.adapters.unit_of_work import FLASK, UnitOfWork
-from invite.adapters.upstream import for_this_request
+from invite.adapters.storage import PENDING, Action, get_action, utcnow
+from invite.adapters.unit_of_work import UnitOfWork
 from invite.bulk.models import (
     ACCESS_JOB,
     CANCELLED,
@@ -84,6 +87,23 @@ COUNT_LABELS = {"sent": "Sent", "already_member": "Already members", "not_sent":
                 "unknown": "Unknown", "waiting": "Waiting", "cancelled": "Cancelled", "skipped": "Skipped"}
 
 
+# Asks a worker to run a job, by its id (the channel's: invite/bulk/in_app.py for the app's queue).
+Waker = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class Runner:
+    """What run_job needs besides the database: Junction (`upstream`: its client and send limits), the secret
+    the rows' tokens are issued with, how many rows are sent at once, and what each sender thread runs in
+    (`in_thread`: for FLASK an app context of its own, made by the channel's side; nothing for a plain unit of
+    work, whose sessions are the thread's own)."""
+
+    upstream: Any
+    secret: str
+    concurrency: int
+    in_thread: Callable[[], AbstractContextManager[Any]] = nullcontext
+
+
 class JobError(Exception):
     """A request about a job that cannot be done in its current state; the message says why."""
 
@@ -129,90 +149,92 @@ def new_token() -> str:
 DRAFTS_KEPT_FOR = timedelta(days=1)
 
 
-def create_draft(rows: Iterable[DraftRow], who: actions.Actor, *, source: str | None = None) -> BulkJob:
+def create_draft(uow: UnitOfWork, rows: Iterable[DraftRow], who: actions.Actor, *,
+                 source: str | None = None) -> BulkJob:
     """Store a previewed list; nothing is sent until confirm_job is called with its token.
 
     Previews never confirmed are deleted a day later, here, so they do not pile up.
     """
     stale = select(BulkJob.id).where(BulkJob.state == DRAFT, BulkJob.created_at < utcnow() - DRAFTS_KEPT_FOR)
-    db.session.execute(delete(BulkRow).where(BulkRow.job_id.in_(stale)))
-    db.session.execute(delete(BulkJob).where(BulkJob.id.in_(stale)))
+    uow.session.execute(delete(BulkRow).where(BulkRow.job_id.in_(stale)))
+    uow.session.execute(delete(BulkJob).where(BulkJob.id.in_(stale)))
     job = BulkJob(token=new_token(), created_by=who.email, created_by_role=who.role, client_addr=who.client_addr,
                   channel=who.channel, os_user=who.os_user and who.os_user[:64], host=who.host and who.host[:255],
                   source=(source or "pasted")[:255], state=DRAFT, created_at=utcnow())
-    db.session.add(job)
-    db.session.flush()
-    db.session.execute(BulkRow.__table__.insert(), [
+    uow.session.add(job)
+    uow.session.flush()
+    uow.session.execute(BulkRow.__table__.insert(), [
         {"job_id": job.id, "position": r.position, "email": r.email[:320],
          "role": r.role or (r.role_text[:32] if not (r.sendable or r.resendable) else None) or None, "teams": r.teams,
          "verdict": RESENDABLE if r.resendable else r.verdict, "preview_message": r.message,
          "state": ROW_DRAFT if (r.sendable or r.resendable) else SKIPPED, "attempts": 0}
         for r in rows
     ])
-    db.session.commit()
+    uow.session.commit()
     return job
 
 
-def draft_for(token: str, who: actions.Actor) -> BulkJob | None:
+def draft_for(uow: UnitOfWork, token: str, who: actions.Actor) -> BulkJob | None:
     """The unconfirmed preview with this token, if this person made it."""
-    job = db.session.scalar(select(BulkJob).where(BulkJob.token == token, BulkJob.state == DRAFT))
+    job = uow.session.scalar(select(BulkJob).where(BulkJob.token == token, BulkJob.state == DRAFT))
     if job is None or job.created_by.strip().lower() != who.email.strip().lower():
         return None
     return job
 
 
-def draft_counts(job_id: int) -> tuple[int, int]:
+def draft_counts(uow: UnitOfWork, job_id: int) -> tuple[int, int]:
     """(ready rows, pending rows that may be resent) of a draft: what the confirm buttons count."""
-    counts = dict(db.session.execute(
+    counts = dict(uow.session.execute(
         select(BulkRow.verdict, func.count()).where(BulkRow.job_id == job_id, BulkRow.state == ROW_DRAFT)
         .group_by(BulkRow.verdict)).all())
     resendable = counts.pop(RESENDABLE, 0)
     return sum(counts.values()), resendable
 
 
-def confirm_job(token: str, who: actions.Actor, *, resend_pending: bool = False) -> tuple[BulkJob | None, bool]:
+def confirm_job(uow: UnitOfWork, token: str, who: actions.Actor, *, waker: Waker,
+                resend_pending: bool = False) -> tuple[BulkJob | None, bool]:
     """Start the draft with this token, once. Returns (job, started now); a repeat gets (job, False).
 
     Only the person who previewed the list confirms it (the job then names one person for both), and only
     while the preview is fresh: raises JobError, or StaleDraft for a preview to check again.
     """
     now = utcnow()
-    job = db.session.scalar(select(BulkJob).where(BulkJob.token == token))
+    job = uow.session.scalar(select(BulkJob).where(BulkJob.token == token))
     if job is not None and job.state == DRAFT:
         if job.created_by.strip().lower() != who.email.strip().lower():
-            db.session.rollback()
+            uow.session.rollback()
             raise JobError(f"This preview was made by {job.created_by}, so only they can confirm it. To send the "
                            "list yourself, preview it again: nothing was sent.")
         if now - job.created_at > PREVIEW_FRESH_FOR:
-            db.session.rollback()
+            uow.session.rollback()
             raise StaleDraft(job, "This preview is more than 10 minutes old, and members and invitations may have "
                                   "changed since, so the list was checked against Junction again: nothing was "
                                   "sent. Check the new preview and confirm it.")
-    flipped = db.session.execute(
+    flipped = uow.session.execute(
         update(BulkJob).where(BulkJob.token == token, BulkJob.state == DRAFT,
                               func.lower(BulkJob.created_by) == who.email.strip().lower())
         .values(state=RUNNING, confirmed_at=now, client_addr=who.client_addr)
     ).rowcount
     if not flipped:
-        db.session.rollback()
+        uow.session.rollback()
         return job, False
-    db.session.refresh(job)
+    uow.session.refresh(job)
     chosen = BulkRow.verdict != RESENDABLE if not resend_pending else BulkRow.state == ROW_DRAFT
-    db.session.execute(update(BulkRow).where(BulkRow.job_id == job.id, BulkRow.state == ROW_DRAFT, chosen)
+    uow.session.execute(update(BulkRow).where(BulkRow.job_id == job.id, BulkRow.state == ROW_DRAFT, chosen)
                        .values(state=QUEUED, confirmed_by=who.email, confirmed_by_role=who.role))
-    db.session.execute(update(BulkRow).where(BulkRow.job_id == job.id, BulkRow.state == ROW_DRAFT)
+    uow.session.execute(update(BulkRow).where(BulkRow.job_id == job.id, BulkRow.state == ROW_DRAFT)
                        .values(state=SKIPPED, message="Already pending; not resent."))
-    db.session.commit()
+    uow.session.commit()
     _audit(job, "confirmed", who)
-    wake(job.id)
+    waker(job.id)
     return job, True
 
 
 def start_access_job(uow: UnitOfWork, changes: Iterable[Change], who: actions.Actor, *, plan_id: str,
-                     file_sha256: str, source: str, waker: Callable[[int], None] | None = None) -> BulkJob:
+                     file_sha256: str, source: str, waker: Waker) -> BulkJob:
     """Store an access plan's changes as a job that runs at once (the plan was the preview, and the caller
     has checked it against the org: invite.services.access_apply), one queued row per change in the order
-    given, and wake a worker (`waker`, else the app's queue: wake). A second job for the same plan is refused by
+    given, and wake a worker (`waker`). A second job for the same plan is refused by
     the database (IntegrityError)."""
     now = utcnow()
     job = BulkJob(token=new_token(), created_by=who.email, created_by_role=who.role, client_addr=who.client_addr,
@@ -232,7 +254,7 @@ def start_access_job(uow: UnitOfWork, changes: Iterable[Change], who: actions.Ac
     ])
     uow.commit()
     _audit(job, "confirmed", who, plan_id=plan_id, file_sha256=file_sha256)
-    (waker or wake)(job.id)
+    waker(job.id)
     return job
 
 
@@ -242,14 +264,15 @@ def _audit(job: BulkJob, event: str, who: actions.Actor | None, **fields: Any) -
                                "actor_email": who.email if who else None, **fields}})
 
 
-def wake(job_id: int, app: Flask | None = None) -> None:
-    """Ask a worker to run the job (the queue message carries only the id).
+def wake(queue: Any, job_id: int) -> None:
+    """Ask a worker to run the job through `queue` (its wake(job_id): the message carries only the id); what
+    a channel's waker does.
 
     A queue that cannot be reached loses nothing: the job is already stored as running, and the workers'
     sweep (at start-up and every minute) starts it.
     """
     try:
-        (app or current_app).extensions["bulk_queue"].wake(job_id)
+        queue.wake(job_id)
     except Exception:  # noqa: BLE001 - Redis down, a locked SQLite queue: the sweep starts the job later
         log.warning("bulk job %s: the queue could not be reached; a worker's sweep will start it", job_id,
                     exc_info=True, extra={"fields": {"bulk_job_id": job_id}})
@@ -258,83 +281,83 @@ def wake(job_id: int, app: Flask | None = None) -> None:
 # ------------------------------------------------------------------------------------------ controlling
 
 
-def get_job(job_id: int) -> BulkJob | None:
-    return db.session.get(BulkJob, job_id, populate_existing=True)
+def get_job(uow: UnitOfWork, job_id: int) -> BulkJob | None:
+    return uow.session.get(BulkJob, job_id, populate_existing=True)
 
 
-def list_jobs(limit: int = 50) -> list[BulkJob]:
-    return list(db.session.scalars(select(BulkJob).where(BulkJob.state != DRAFT)
+def list_jobs(uow: UnitOfWork, limit: int = 50) -> list[BulkJob]:
+    return list(uow.session.scalars(select(BulkJob).where(BulkJob.state != DRAFT)
                                    .order_by(BulkJob.created_at.desc(), BulkJob.id.desc()).limit(limit)))
 
 
-def _require(job_id: int) -> BulkJob:
-    job = get_job(job_id)
+def _require(uow: UnitOfWork, job_id: int) -> BulkJob:
+    job = get_job(uow, job_id)
     if job is None or job.state == DRAFT:
         raise JobError("There is no such job.")
     return job
 
 
-def pause(job_id: int, who: actions.Actor) -> BulkJob:
-    job = _require(job_id)
+def pause(uow: UnitOfWork, job_id: int, who: actions.Actor) -> BulkJob:
+    job = _require(uow, job_id)
     if job.state != RUNNING:
         raise JobError("Only a running job can be paused.")
-    db.session.execute(update(BulkJob).where(BulkJob.id == job_id, BulkJob.state == RUNNING)
+    uow.session.execute(update(BulkJob).where(BulkJob.id == job_id, BulkJob.state == RUNNING)
                        .values(state=PAUSED, message=f"Paused by {who.email}."))
-    db.session.commit()
+    uow.session.commit()
     _audit(job, "paused", who)
-    return get_job(job_id)
+    return get_job(uow, job_id)
 
 
-def resume(job_id: int, who: actions.Actor) -> BulkJob:
-    job = _require(job_id)
+def resume(uow: UnitOfWork, job_id: int, who: actions.Actor, *, waker: Waker) -> BulkJob:
+    job = _require(uow, job_id)
     if job.state not in (PAUSED, STOPPED):
         raise JobError("Only a paused or stopped job can be resumed.")
-    db.session.execute(update(BulkJob).where(BulkJob.id == job_id, BulkJob.state.in_((PAUSED, STOPPED)))
+    uow.session.execute(update(BulkJob).where(BulkJob.id == job_id, BulkJob.state.in_((PAUSED, STOPPED)))
                        .values(state=RUNNING, message=None, paused_until=None))
-    db.session.commit()
+    uow.session.commit()
     _audit(job, "resumed", who)
-    wake(job_id)
-    return get_job(job_id)
+    waker(job_id)
+    return get_job(uow, job_id)
 
 
-def cancel(job_id: int, who: actions.Actor) -> BulkJob:
+def cancel(uow: UnitOfWork, job_id: int, who: actions.Actor) -> BulkJob:
     """Stop the unsent rows; rows already in flight finish and are recorded."""
-    job = _require(job_id)
+    job = _require(uow, job_id)
     if job.state in (DONE, CANCELLED):
         raise JobError("This job has already ended.")
     now = utcnow()
-    db.session.execute(update(BulkRow).where(BulkRow.job_id == job_id, BulkRow.state == QUEUED)
+    uow.session.execute(update(BulkRow).where(BulkRow.job_id == job_id, BulkRow.state == QUEUED)
                        .values(state=ROW_CANCELLED, outcome_kind=None, finished_at=now,
                                message=f"Cancelled by {who.email} before it was sent."))
-    db.session.execute(update(BulkJob).where(BulkJob.id == job_id)
+    uow.session.execute(update(BulkJob).where(BulkJob.id == job_id)
                        .values(state=CANCELLED, finished_at=now, message=f"Cancelled by {who.email}."))
-    db.session.commit()
+    uow.session.commit()
     _audit(job, "cancelled", who)
-    return get_job(job_id)
+    return get_job(uow, job_id)
 
 
-def unknown_count(job_id: int) -> int:
-    return db.session.scalar(select(func.count()).select_from(BulkRow).where(
+def unknown_count(uow: UnitOfWork, job_id: int) -> int:
+    return uow.session.scalar(select(func.count()).select_from(BulkRow).where(
         BulkRow.job_id == job_id, BulkRow.state == ROW_DONE, BulkRow.outcome_kind == "unknown")) or 0
 
 
-def retry_unknown(job_id: int, who: actions.Actor) -> int:
+def retry_unknown(uow: UnitOfWork, job_id: int, who: actions.Actor, *, waker: Waker) -> int:
     """Send the rows whose outcome stayed unknown once more (a person's explicit choice). Returns how many."""
-    job = _require(job_id)
+    job = _require(uow, job_id)
     if job.state in (PAUSED, CANCELLED):
         raise JobError("Resume the job first." if job.state == PAUSED else "This job was cancelled.")
-    count = db.session.execute(
+    count = uow.session.execute(
         update(BulkRow).where(BulkRow.job_id == job_id, BulkRow.state == ROW_DONE, BulkRow.outcome_kind == "unknown")
         .values(state=QUEUED, not_before=None, confirmed_by=who.email, confirmed_by_role=who.role,
                 outcome_kind=None, message=None, field_errors=None, finished_at=None)
     ).rowcount
     if count:
-        db.session.execute(update(BulkJob).where(BulkJob.id == job_id)
+        uow.session.execute(update(BulkJob).where(BulkJob.id == job_id)
                            .values(state=RUNNING, finished_at=None, message=None))
-    db.session.commit()
+    uow.session.commit()
     if count:
         _audit(job, "retry_unknown", who, rows=count)
-        wake(job_id)
+        waker(job_id)
     return count
 
 
@@ -391,12 +414,12 @@ def count_labels(job: BulkJob) -> dict[str, str]:
     return ACCESS_COUNT_LABELS if job.kind == ACCESS_JOB else COUNT_LABELS
 
 
-def job_status(job_id: int) -> JobStatus | None:
-    job = get_job(job_id)
+def job_status(uow: UnitOfWork, job_id: int) -> JobStatus | None:
+    job = get_job(uow, job_id)
     if job is None:
         return None
     counts: Counter[str] = Counter({group: 0 for group in COUNT_GROUPS})
-    rows = db.session.execute(select(BulkRow.state, BulkRow.outcome_kind, func.count())
+    rows = uow.session.execute(select(BulkRow.state, BulkRow.outcome_kind, func.count())
                               .where(BulkRow.job_id == job_id).group_by(BulkRow.state, BulkRow.outcome_kind))
     for state, kind, n in rows:
         counts[count_group(state, kind)] += n
@@ -412,8 +435,8 @@ def job_status(job_id: int) -> JobStatus | None:
     return status
 
 
-def job_rows(job_id: int) -> list[BulkRow]:
-    return list(db.session.scalars(select(BulkRow).where(BulkRow.job_id == job_id).order_by(BulkRow.position)))
+def job_rows(uow: UnitOfWork, job_id: int) -> list[BulkRow]:
+    return list(uow.session.scalars(select(BulkRow).where(BulkRow.job_id == job_id).order_by(BulkRow.position)))
 
 
 def row_words(row: BulkRow) -> str:
@@ -489,34 +512,34 @@ def has_runner(job: BulkJob) -> bool:
     return job.runner is not None and job.lease_until is not None and job.lease_until >= utcnow()
 
 
-def _acquire(job_id: int, me: str) -> bool:
-    job = get_job(job_id)
+def _acquire(uow: UnitOfWork, job_id: int, me: str) -> bool:
+    job = get_job(uow, job_id)
     if job is None or job.state != RUNNING:
         return False
     now = utcnow()
     holders = [BulkJob.runner.is_(None), BulkJob.lease_until < now]
     if _runner_is_gone(job.runner):
         holders.append(BulkJob.runner == job.runner)
-    got = db.session.execute(update(BulkJob).where(BulkJob.id == job_id, BulkJob.state == RUNNING, or_(*holders))
+    got = uow.session.execute(update(BulkJob).where(BulkJob.id == job_id, BulkJob.state == RUNNING, or_(*holders))
                              .values(runner=me, lease_until=now + timedelta(seconds=LEASE_SECONDS))).rowcount
-    db.session.commit()
+    uow.session.commit()
     return bool(got)
 
 
-def _renew(job_id: int, me: str) -> bool:
-    kept = db.session.execute(update(BulkJob).where(BulkJob.id == job_id, BulkJob.runner == me)
+def _renew(uow: UnitOfWork, job_id: int, me: str) -> bool:
+    kept = uow.session.execute(update(BulkJob).where(BulkJob.id == job_id, BulkJob.runner == me)
                               .values(lease_until=utcnow() + timedelta(seconds=LEASE_SECONDS))).rowcount
-    db.session.commit()
+    uow.session.commit()
     return bool(kept)
 
 
-def _release(job_id: int, me: str) -> None:
-    db.session.execute(update(BulkJob).where(BulkJob.id == job_id, BulkJob.runner == me)
+def _release(uow: UnitOfWork, job_id: int, me: str) -> None:
+    uow.session.execute(update(BulkJob).where(BulkJob.id == job_id, BulkJob.runner == me)
                        .values(runner=None, lease_until=None))
-    db.session.commit()
+    uow.session.commit()
 
 
-def claim_rows(job_id: int, limit: int, me: str) -> list[int]:
+def claim_rows(uow: UnitOfWork, job_id: int, limit: int, me: str) -> list[int]:
     """Move up to `limit` due rows from queued to sending, atomically: no two runners get the same row.
 
     PostgreSQL: the due rows are locked with FOR UPDATE SKIP LOCKED, then updated, in one transaction (not
@@ -529,13 +552,13 @@ def claim_rows(job_id: int, limit: int, me: str) -> list[int]:
                   (BulkRow.not_before.is_(None)) | (BulkRow.not_before <= now))
            .order_by(BulkRow.position).limit(limit))
     claim = update(BulkRow).values(state=SENDING, attempts=BulkRow.attempts + 1).returning(BulkRow.id)
-    if db.engine.dialect.name == "postgresql":
-        ids = list(db.session.scalars(due.with_for_update(skip_locked=True)))
-        claimed = list(db.session.scalars(claim.where(BulkRow.id.in_(ids), BulkRow.state == QUEUED))) if ids else []
+    if uow.engine.dialect.name == "postgresql":
+        ids = list(uow.session.scalars(due.with_for_update(skip_locked=True)))
+        claimed = list(uow.session.scalars(claim.where(BulkRow.id.in_(ids), BulkRow.state == QUEUED))) if ids else []
     else:
-        claimed = list(db.session.scalars(claim.where(BulkRow.id.in_(due.scalar_subquery()),
+        claimed = list(uow.session.scalars(claim.where(BulkRow.id.in_(due.scalar_subquery()),
                                                       BulkRow.state == QUEUED)))
-    db.session.commit()
+    uow.session.commit()
     return claimed
 
 
@@ -597,31 +620,31 @@ class _Control:
             return self.hold_until
 
 
-def _send_row(app: Flask, job: BulkJob, row: BulkRow, control: _Control) -> None:
+def _send_row(uow: UnitOfWork, runner: Runner, job: BulkJob, row: BulkRow, control: _Control) -> None:
     """One attempt at one claimed row, through the audited Action path; then what it means for the job."""
     # An access job's changes are the "access" channel's in the trail (the job keeps where it was started).
     actor = actions.Actor(email=row.confirmed_by or job.created_by, role=row.confirmed_by_role,
                           client_addr=job.client_addr, request_id=f"bulk-{job.id}",
                           channel=ACCESS_JOB if row.operation else job.channel, os_user=job.os_user, host=job.host)
-    upstream = app.extensions["upstream"]
-    token = _token(row, app.secret_key)
+    upstream = runner.upstream
+    token = _token(row, runner.secret)
     if row.operation:
         # A row a person retried after an unknown outcome is settled from Junction's lists before anything is
         # made again (its earlier attempt's answer was lost, and may have been made).
-        earlier = db.session.get(Action, row.action_id) if row.action_id else None
+        earlier = uow.session.get(Action, row.action_id) if row.action_id else None
         retry_of = earlier if earlier is not None and earlier.outcome_kind == "unknown" else None
-        claim, error = access_changes.carry_out(FLASK, upstream.client, token, actor,
+        claim, error = access_changes.carry_out(uow, upstream.client, token, actor,
                                                 Change.from_json(row.change or {}),
                                                 limits=upstream.limits, bulk_job_id=job.id, retry_of=retry_of)
     else:
-        claim, error = actions.send_and_report(FLASK, upstream.client, token, actor, email=row.email,
+        claim, error = actions.send_and_report(uow, upstream.client, token, actor, email=row.email,
                                                role=row.role or "no_role", teams=row.teams, bulk_job_id=job.id,
                                                limits=upstream.limits,
                                                commit=False)  # the outcome is committed with the row's, below
     row.action_id = claim.action.id
     if isinstance(error, AuthenticationError):
         row.state = QUEUED  # not acted on: it goes out when the job is resumed with a key Junction accepts
-        db.session.execute(update(BulkJob).where(BulkJob.id == job.id, BulkJob.state == RUNNING).values(
+        uow.session.execute(update(BulkJob).where(BulkJob.id == job.id, BulkJob.state == RUNNING).values(
             state=STOPPED, message="Junction refused the dashboard's Management Key (the key was refused), so the "
                                    "job stopped. Ask whoever runs the dashboard to check JUNCTION_MANAGEMENT_KEY, "
                                    "then resume: the unsent rows are kept."))
@@ -629,132 +652,142 @@ def _send_row(app: Flask, job: BulkJob, row: BulkRow, control: _Control) -> None
     elif isinstance(error, RateLimitError) and row.attempts <= MAX_RETRIES:
         until = control.hold(error.retry_after_seconds or DEFAULT_RETRY_AFTER_SECONDS)
         row.state, row.not_before = QUEUED, until
-        db.session.execute(update(BulkJob).where(BulkJob.id == job.id).values(paused_until=until))
+        uow.session.execute(update(BulkJob).where(BulkJob.id == job.id).values(paused_until=until))
     elif isinstance(error, UnreachableError) and row.attempts <= MAX_RETRIES:
         backoff = RETRY_BACKOFF_SECONDS[min(row.attempts, len(RETRY_BACKOFF_SECONDS)) - 1]
         row.state, row.not_before = QUEUED, utcnow() + timedelta(seconds=backoff)
     else:
         _record(row, claim.action)
-    db.session.commit()
+    uow.session.commit()
 
 
-def _sender(app: Flask, job_id: int, me: str, control: _Control) -> None:
+def _end_session(uow: UnitOfWork) -> None:
+    """End this thread's session (both units of work keep one per thread, or per app context)."""
+    session = uow.session
+    if isinstance(session, scoped_session):
+        session.remove()
+    else:
+        session.close()
+
+
+def _sender(uow: UnitOfWork, runner: Runner, job_id: int, me: str, control: _Control) -> None:
     """Claim a due row, send it, repeat: until none is due, or the job is held, paused, cancelled or lost."""
-    with app.app_context():
-        job = db.session.get(BulkJob, job_id)  # who confirmed it and from where: fixed once it runs
+    with runner.in_thread():
+        job = uow.session.get(BulkJob, job_id)  # who confirmed it and from where: fixed once it runs
         try:
             while not control.stop.is_set():
                 held = control.held_for()
                 if held:
                     control.stop.wait(min(held, TICK_SECONDS))
                     continue
-                claimed = claim_rows(job_id, 1, me)
+                claimed = claim_rows(uow, job_id, 1, me)
                 if not claimed:
                     return
                 for row_id in claimed:
                     try:
-                        _send_row(app, job, db.session.get(BulkRow, row_id), control)
+                        _send_row(uow, runner, job, uow.session.get(BulkRow, row_id), control)
                     except Exception:  # noqa: BLE001 - one row's failure must not stop the others: it stays in
-                        db.session.rollback()  # doubt, and is settled when the job next starts
+                        uow.session.rollback()  # doubt, and is settled when the job next starts
                         log.exception("bulk job %s: row %s failed unexpectedly", job_id, row_id)
                         return
         finally:
-            db.session.remove()
+            _end_session(uow)
 
 
-def settle_in_doubt(job_id: int, client) -> int:
+def settle_in_doubt(uow: UnitOfWork, job_id: int, client: Any, secret: str) -> int:
     """Rows a dead runner left in `sending`: settled from the audit trail and List Invites, never re-posted."""
-    rows = list(db.session.scalars(select(BulkRow).where(BulkRow.job_id == job_id, BulkRow.state == SENDING)))
+    rows = list(uow.session.scalars(select(BulkRow).where(BulkRow.job_id == job_id, BulkRow.state == SENDING)))
     for row in rows:
-        action = get_action(FLASK, _token(row, current_app.secret_key)) or get_action(FLASK, _legacy_token(row))
+        action = get_action(uow, _token(row, secret)) or get_action(uow, _legacy_token(row))
         if action is None:
             row.state = QUEUED  # claimed, but stopped before its audit row was written: nothing went out
         elif action.state == PENDING:
-            actions.settle_in_flight(FLASK, client, action, commit=False)
+            actions.settle_in_flight(uow, client, action, commit=False)
             _record(row, action)
         else:
             _record(row, action)
-        db.session.commit()
+        uow.session.commit()
     if rows:
         log.info("bulk job %s: settled %d rows left in flight", job_id, len(rows),
                  extra={"fields": {"bulk_job_id": job_id, "settled": len(rows)}})
     return len(rows)
 
 
-def _remaining(job_id: int) -> tuple[int, datetime | None]:
+def _remaining(uow: UnitOfWork, job_id: int) -> tuple[int, datetime | None]:
     """Rows still queued, and when the earliest of them is due."""
-    count, due = db.session.execute(select(func.count(), func.min(BulkRow.not_before))
+    count, due = uow.session.execute(select(func.count(), func.min(BulkRow.not_before))
                                     .where(BulkRow.job_id == job_id, BulkRow.state == QUEUED)).one()
     if due is not None and due.tzinfo is None:
         due = due.replace(tzinfo=UTC)
     return count, due
 
 
-def run_job(app: Flask, job_id: int) -> str:
+def run_job(uow: UnitOfWork, job_id: int, runner: Runner) -> str:
     """Send the job's rows until none is left, it is paused or cancelled, or another runner holds it.
 
-    BULK_CONCURRENCY sender threads each claim and send one row at a time; this thread keeps the lease,
-    watches the job's state, and restarts the senders when rows set aside for a retry fall due.
+    runner.concurrency (BULK_CONCURRENCY) sender threads each claim and send one row at a time, each in
+    runner.in_thread() with a session of its own; this thread keeps the lease, watches the job's state, and
+    restarts the senders when rows set aside for a retry fall due. For FLASK the caller is in an app context.
     """
     me = runner_id()
-    with app.app_context():
-        if not _acquire(job_id, me):
-            return "not running here"
-        # An access job's changes go one at a time, in the plan's order: each member's guard (never the org's
-        # last Org admin) then sees the changes made before it.
-        job = get_job(job_id)
-        concurrency = 1 if job is not None and job.kind == ACCESS_JOB else app.extensions["settings"].bulk_concurrency
-        control = _Control()
-        senders: list[Future] = []
-        pool = ThreadPoolExecutor(concurrency, thread_name_prefix=f"bulk-{job_id}")
-        ended = "left"
-        try:
-            settle_in_doubt(job_id, app.extensions["upstream"].client)
-            renewed = time.monotonic()
-            while True:
-                if time.monotonic() - renewed >= RENEW_EVERY_SECONDS:
-                    if not _renew(job_id, me):
-                        ended = "lease lost"
-                        break
-                    renewed = time.monotonic()
-                job = get_job(job_id)
-                db.session.commit()  # end the read so the next look sees other writers
-                if job.state != RUNNING:
-                    ended = job.state
+    if not _acquire(uow, job_id, me):
+        return "not running here"
+    # An access job's changes go one at a time, in the plan's order: each member's guard (never the org's
+    # last Org admin) then sees the changes made before it.
+    job = get_job(uow, job_id)
+    concurrency = 1 if job is not None and job.kind == ACCESS_JOB else runner.concurrency
+    control = _Control()
+    senders: list[Future] = []
+    pool = ThreadPoolExecutor(concurrency, thread_name_prefix=f"bulk-{job_id}")
+    ended = "left"
+    try:
+        settle_in_doubt(uow, job_id, runner.upstream.client, runner.secret)
+        renewed = time.monotonic()
+        while True:
+            if time.monotonic() - renewed >= RENEW_EVERY_SECONDS:
+                if not _renew(uow, job_id, me):
+                    ended = "lease lost"
                     break
-                senders = [f for f in senders if not f.done()]
-                if not senders:
-                    remaining, due = _remaining(job_id)
-                    db.session.commit()
-                    if not remaining:
-                        _finish_job(job_id, me)
-                        ended = DONE
-                        break
-                    if due is None or due <= utcnow():
-                        senders = [pool.submit(_sender, app, job_id, me, control) for _ in range(concurrency)]
-                time.sleep(TICK_SECONDS)
-        finally:
-            control.stop.set()
-            pool.shutdown(wait=True)  # rows in flight finish and are recorded whatever happened
-            _release(job_id, me)
-            db.session.remove()
-        log.info("bulk job %s: runner %s ended (%s)", job_id, me, ended,
-                 extra={"fields": {"bulk_job_id": job_id, "runner": me, "ended": ended}})
-        return ended
+                renewed = time.monotonic()
+            job = get_job(uow, job_id)
+            uow.session.commit()  # end the read so the next look sees other writers
+            if job.state != RUNNING:
+                ended = job.state
+                break
+            senders = [f for f in senders if not f.done()]
+            if not senders:
+                remaining, due = _remaining(uow, job_id)
+                uow.session.commit()
+                if not remaining:
+                    _finish_job(uow, job_id, me)
+                    ended = DONE
+                    break
+                if due is None or due <= utcnow():
+                    senders = [pool.submit(_sender, uow, runner, job_id, me, control) for _ in range(concurrency)]
+            time.sleep(TICK_SECONDS)
+    finally:
+        control.stop.set()
+        pool.shutdown(wait=True)  # rows in flight finish and are recorded whatever happened
+        _release(uow, job_id, me)
+        _end_session(uow)
+    log.info("bulk job %s: runner %s ended (%s)", job_id, me, ended,
+             extra={"fields": {"bulk_job_id": job_id, "runner": me, "ended": ended}})
+    return ended
 
 
-def _finish_job(job_id: int, me: str) -> None:
-    db.session.execute(update(BulkJob).where(BulkJob.id == job_id, BulkJob.state == RUNNING, BulkJob.runner == me)
+def _finish_job(uow: UnitOfWork, job_id: int, me: str) -> None:
+    uow.session.execute(update(BulkJob).where(BulkJob.id == job_id, BulkJob.state == RUNNING, BulkJob.runner == me)
                        .values(state=DONE, finished_at=utcnow(), paused_until=None))
-    db.session.commit()
+    uow.session.commit()
 
 
-def active_job_ids() -> list[int]:
+def active_job_ids(uow: UnitOfWork) -> list[int]:
     """Jobs a worker should be running: for the start-up sweep and the periodic one."""
-    return list(db.session.scalars(select(BulkJob.id).where(BulkJob.state == RUNNING).order_by(BulkJob.id)))
+    return list(uow.session.scalars(select(BulkJob.id).where(BulkJob.state == RUNNING).order_by(BulkJob.id)))
 
 
-def preview_list(rows, default_role: str):
+def preview_list(upstream: Any, rows, default_role: str, *,
+                 on_thread: Callable[[Callable[[], Any]], Callable[[], Any]] = lambda call: call):
     """The preview of a parsed list (invite.bulk.preview.build_preview) against the org as Junction lists it
     now: the process's team list, and the members and pending invitations found for the list's addresses
     (invite.bulk.standing: searched address by address for a short list, both lists walked for a long one).
@@ -762,22 +795,15 @@ def preview_list(rows, default_role: str):
     from invite.bulk.preview import judge_locally, with_standing
     from invite.bulk.standing import standing_of
 
-    upstream = current_app.extensions["upstream"]
     # Junction is asked about the addresses on another thread while this one checks the rows' own cells
     # (addresses, roles, teams: the preview's own work, 0.4 s for 5,000 rows), so the two overlap. The calls
-    # made on other threads count in the request's Server-Timing (for_this_request).
+    # made on other threads count in the request's Server-Timing (on_thread: the page's for_this_request).
     emails = [row.email for row in rows]
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bulk-standing") as pool:
-        standing = pool.submit(for_this_request(lambda: standing_of(upstream.client, emails,
-                                                                    on_thread=for_this_request)))
+        standing = pool.submit(on_thread(lambda: standing_of(upstream.client, emails, on_thread=on_thread)))
         local = judge_locally(rows, default_role=default_role, teams=upstream.teams.get().value)
         found = standing.result()
         return with_standing(local, members=found.members, invites=found.invites)
-
-
-def preview_draft_rows(preview) -> list[DraftRow]:
-    """draft_rows with this app's resend cooldown: what the page stores and the command line shows."""
-    return draft_rows(preview, current_app.extensions["settings"].resend_cooldown_minutes)
 
 
 def draft_rows(preview, cooldown_minutes: float) -> list[DraftRow]:

@@ -25,10 +25,12 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from invite.activity.export import safe_cell
 from invite.adapters.storage import LARGEST_ID
+from invite.adapters.unit_of_work import FLASK, UnitOfWork
 from invite.adapters.upstream import for_this_request
 from invite.auth import require
 from invite.bulk import drafts, jobs, progress
 from invite.bulk.forms import ROLES_LEAST_FIRST, BulkListForm, ConfirmForm, JobControlForm
+from invite.bulk.in_app import waker
 from invite.bulk.models import DRAFT, SKIPPED
 from invite.bulk.parser import MAX_BYTES, TEMPLATE_CSV, BulkInputError, InputRow, parse_bulk
 from invite.bulk.preview import VERDICTS
@@ -65,7 +67,7 @@ def _who() -> Actor:  # the person acting, as the audit trail records them
 
 
 def _render_list_page(form: BulkListForm, *, error: str | None = None, status: int = 200):
-    return render_template("bulk/index.html", form=form, error=error, jobs=jobs.list_jobs(),
+    return render_template("bulk/index.html", form=form, error=error, jobs=jobs.list_jobs(FLASK),
                            state_words=STATE_WORDS, page_has_errors=bool(error)), status
 
 
@@ -135,12 +137,13 @@ def _preview_page(form: BulkListForm, rows: list[InputRow], default_role: str, s
     """Check the rows against Junction, store them as a draft to confirm, and show its first page (the
     edit box below holds `box_rows`, the rows as typed, when given)."""
     try:
-        result = jobs.preview_list(rows, default_role)
+        result = jobs.preview_list(current_app.extensions["upstream"], rows, default_role, on_thread=for_this_request)
     except JunctionError as exc:
         return _render_list_page(form, status=502, error=(
             f"The list could not be checked against Junction ({exc.message}) Nothing was sent or stored; "
             "preview again in a minute."))
-    draft = jobs.create_draft(jobs.preview_draft_rows(result), _who(), source=source)
+    cooldown = current_app.extensions["settings"].resend_cooldown_minutes
+    draft = jobs.create_draft(FLASK, jobs.draft_rows(result, cooldown), _who(), source=source)
     form.text.data = _as_csv(box_rows or rows)
     return _render_draft(draft, 1, form=form, notice=notice, notice_title=notice_title)
 
@@ -168,7 +171,7 @@ def _render_draft(draft, page: int, *, form: BulkListForm | None = None, notice:
 def draft_view(job_id: int):
     """A stored preview, a page at a time; where a fix lands. Once confirmed, its job's page. Only the
     person who previewed the list sees its preview (as only they can confirm it)."""
-    draft = jobs.get_job(job_id)
+    draft = jobs.get_job(FLASK, job_id)
     if draft is not None and draft.state != DRAFT:
         return redirect(url_for("bulk.job_page", job_id=draft.id), code=303)
     if draft is None or draft.created_by.strip().lower() != _who().email.strip().lower():
@@ -208,7 +211,7 @@ def _revised(draft, rows: list[InputRow], changed: set[int], notice: str, *, row
 
 def _draft_from_form():
     form = ConfirmForm()
-    return jobs.draft_for(form.token.data or "", _who()) if form.validate() else None
+    return jobs.draft_for(FLASK, form.token.data or "", _who()) if form.validate() else None
 
 
 def _expired():
@@ -284,13 +287,13 @@ PROBLEM_COLUMNS = ("email", "role", "teams", "row", "problem", "suggestion")
 def problems_csv(job_id: int):
     """The rows with problems as they were typed, with what is wrong: to fix in a spreadsheet and upload
     again (the email, role and teams columns come first, as the list's own)."""
-    job = jobs.get_job(job_id)
+    job = jobs.get_job(FLASK, job_id)
     if job is None or (job.state == DRAFT and job.created_by.strip().lower() != _who().email.strip().lower()):
         abort(404)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(PROBLEM_COLUMNS)
-    for row in jobs.job_rows(job_id):
+    for row in jobs.job_rows(FLASK, job_id):
         if row.verdict not in PROBLEM_VERDICTS:
             continue
         suggestions = "; ".join(name for t in row.teams for name in t.get("suggestions", [])[:1])
@@ -309,7 +312,8 @@ def confirm():
         flash("That confirmation had expired. Preview the list again.", "error")
         return redirect(url_for("bulk.index"), code=303)
     try:
-        job, started = jobs.confirm_job(form.token.data, _who(), resend_pending=request.form.get("resend") == "1")
+        job, started = jobs.confirm_job(FLASK, form.token.data, _who(), waker=waker(),
+                                        resend_pending=request.form.get("resend") == "1")
     except jobs.StaleDraft as stale:
         stored = drafts.stored_rows(stale.job)
         box = drafts.as_list_text_rows(stored, current_app.extensions["upstream"].teams.get().value)
@@ -326,7 +330,7 @@ def confirm():
 
 
 def _job_or_404(job_id: int):
-    status = jobs.job_status(job_id)
+    status = jobs.job_status(FLASK, job_id)
     if status is None or status.job.state == DRAFT:
         abort(404)
     return status
@@ -383,7 +387,7 @@ def job_page(job_id: int):
         "bulk/job.html", status=status, rows=shown.rows, shown=shown, row_words=jobs.row_words, row_group=_row_group,
         change_words=jobs.change_words, count_labels=jobs.count_labels(status.job), count_groups=jobs.COUNT_GROUPS,
         state_words=STATE_WORDS,
-        control=JobControlForm(formdata=None), unknown=jobs.unknown_count(job_id), role_labels=ROLE_LABELS,
+        control=JobControlForm(formdata=None), unknown=jobs.unknown_count(FLASK, job_id), role_labels=ROLE_LABELS,
         verdict_labels=VERDICT_LABELS, skipped=SKIPPED, group_tones=GROUP_TONES, show=show,
         summary=_summary(status), ended=status.job.state in ENDED_STATES, cursor=progress.cursor_now(),
         filter_url=lambda key: url_for("bulk.job_page", job_id=job_id, show=None if key == "all" else key),
@@ -412,7 +416,7 @@ def _control(job_id: int, act) -> Response:
     form = JobControlForm()
     if form.validate():
         try:
-            act(job_id, _who())
+            act(FLASK, job_id, _who())
         except jobs.JobError as exc:
             flash(str(exc), "error")
     else:
@@ -429,7 +433,7 @@ def pause(job_id: int):
 @bp.post("/bulk/<int:job_id>/resume")
 @require("send")
 def resume(job_id: int):
-    return _control(job_id, jobs.resume)
+    return _control(job_id, lambda uow, job_id, who: jobs.resume(uow, job_id, who, waker=waker()))
 
 
 @bp.post("/bulk/<int:job_id>/cancel")
@@ -442,15 +446,15 @@ def cancel(job_id: int):
 @require("send")
 def retry_unknown_confirm(job_id: int):
     status = _job_or_404(job_id)
-    return render_template("bulk/retry.html", status=status, unknown=jobs.unknown_count(job_id),
+    return render_template("bulk/retry.html", status=status, unknown=jobs.unknown_count(FLASK, job_id),
                            control=JobControlForm(formdata=None))
 
 
 @bp.post("/bulk/<int:job_id>/retry-unknown")
 @require("send")
 def retry_unknown(job_id: int):
-    def act(job_id: int, who: Actor) -> None:
-        count = jobs.retry_unknown(job_id, who)
+    def act(uow: UnitOfWork, job_id: int, who: Actor) -> None:
+        count = jobs.retry_unknown(uow, job_id, who, waker=waker())
         flash(f"Sending the {count} unknown {'row' if count == 1 else 'rows'} again." if count
               else "No row is unknown any more.", "info")
 
@@ -467,7 +471,7 @@ def results_csv(job_id: int):
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(RESULT_COLUMNS)
-    for row in jobs.job_rows(job_id):
+    for row in jobs.job_rows(FLASK, job_id):
         message = row.message or (row.preview_message if row.state == SKIPPED else "")
         errors = "; ".join(f"{name}: {m}" for name, messages in (row.field_errors or {}).items() for m in messages)
         values = (row.position, row.email, row.role, "; ".join(row.team_names), jobs.row_words(row),

@@ -38,7 +38,7 @@ class BulkQueue:
             self.huey.periodic_task(every_minutes(every), name="access.drift_check")(self.check_access_drift)
 
     def _run(self, job_id: int) -> str:
-        from invite.bulk.jobs import run_job
+        from invite.bulk.in_app import run_job
 
         return run_job(self.app, job_id)
 
@@ -50,7 +50,7 @@ class BulkQueue:
         from invite.bulk.jobs import active_job_ids
 
         with self.app.app_context():
-            ids = active_job_ids()
+            ids = active_job_ids(FLASK)
         for job_id in ids:
             self.wake(job_id)
         return ids

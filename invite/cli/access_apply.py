@@ -17,6 +17,7 @@ import click
 from flask import current_app
 
 from invite.adapters.unit_of_work import FLASK
+from invite.bulk.in_app import waker
 from invite.cli import exits
 from invite.cli.acting import acting_option
 from invite.cli.bulk import follow
@@ -115,7 +116,7 @@ def apply_command(source: IO[bytes], max_removals: int, wait_for_end: bool, time
     refuse_a_throwaway_junction()
     try:
         job_id = access_apply.apply_plan(FLASK, plan, actor=actor, client=current_app.extensions["upstream"].client,
-                                         max_removals=max_removals)
+                                         max_removals=max_removals, waker=waker())
     except access_apply.ApplyRefused as refusal:
         _refused(refusal, plan, as_json, max_removals)
     except JunctionError as exc:

@@ -15,8 +15,11 @@ from collections.abc import Sequence
 from typing import IO, Any, NoReturn
 
 import click
+from flask import current_app
 
+from invite.adapters.unit_of_work import FLASK
 from invite.bulk import jobs
+from invite.bulk.in_app import waker
 from invite.bulk.models import CANCELLED, DONE, SKIPPED, STOPPED
 from invite.bulk.parser import MAX_BYTES, BulkInputError, parse_bulk
 from invite.cli import exits
@@ -152,11 +155,11 @@ def send(source: IO[bytes], role: str, dry_run: bool, yes: bool, resend_pending:
              outcome="bad_list")
     refuse_a_throwaway_junction()
     try:
-        preview = jobs.preview_list(parsed, role)
+        preview = jobs.preview_list(current_app.extensions["upstream"], parsed, role)
     except JunctionError as exc:
         message = views.failure(exc, "The list could not be checked against Junction; nothing was stored or sent")
         _end(exits.for_lookup(exc), message["title"], message["text"], as_json=as_json, outcome="lookup_failed")
-    rows = jobs.preview_draft_rows(preview)
+    rows = jobs.draft_rows(preview, current_app.extensions["settings"].resend_cooldown_minutes)
     _print_preview(rows, preview.counts, resend_pending, as_json)
     to_send = sum(_will_send(row, resend_pending) for row in rows)
     summary = {"rows": len(rows), "counts": preview.counts, "to_send": to_send, "dry_run": dry_run}
@@ -180,8 +183,8 @@ def send(source: IO[bytes], role: str, dry_run: bool, yes: bool, resend_pending:
 
 def _start(rows: Sequence[jobs.DraftRow], actor: Actor, name: str, resend_pending: bool):
     """The page's two steps at once: store the previewed list, then confirm it with its one-time token."""
-    draft = jobs.create_draft(rows, actor, source=f"{name} (command line, {actor.os_user}@{actor.host})")
-    job, _started = jobs.confirm_job(draft.token, actor, resend_pending=resend_pending)
+    draft = jobs.create_draft(FLASK, rows, actor, source=f"{name} (command line, {actor.os_user}@{actor.host})")
+    job, _started = jobs.confirm_job(FLASK, draft.token, actor, waker=waker(), resend_pending=resend_pending)
     return job
 
 
@@ -189,7 +192,7 @@ def _start(rows: Sequence[jobs.DraftRow], actor: Actor, name: str, resend_pendin
 
 
 def _status_or_end(job_id: int, as_json: bool = False) -> jobs.JobStatus:
-    status = jobs.job_status(job_id) if 1 <= job_id <= JOB_ID_MAX else None
+    status = jobs.job_status(FLASK, job_id) if 1 <= job_id <= JOB_ID_MAX else None
     if status is None or status.job.state == "draft":
         _end(exits.NOT_DONE, f"There is no bulk job {job_id}.", "`invite bulk status` takes the number "
              "`invite bulk FILE` printed.", as_json=as_json, outcome="no_such_job")
@@ -234,7 +237,7 @@ def status(job_id: int, as_json: bool) -> None:
         extra: dict[str, Any] = {}
         if job.is_access:  # the plan it applies, and what each row changes
             extra = {"plan_id": job.plan_id, "file_sha256": job.file_sha256,
-                     "rows": [_access_row_json(row) for row in jobs.job_rows(job_id)]}
+                     "rows": [_access_row_json(row) for row in jobs.job_rows(FLASK, job_id)]}
         emit_json({**found.as_json(), "state_words": _state_words(found), "created_by": job.created_by,
                    "source": job.source, "kind": job.kind, **extra,
                    "exit_code_when_ended": end_code(job_id) if _ended(found) else None})
@@ -248,7 +251,7 @@ def status(job_id: int, as_json: bool) -> None:
         say(f"  {job.message}")
     if job.is_access:
         say(f"  Plan {job.plan_id}, from a file with sha256 {job.file_sha256}.")
-        rows = jobs.job_rows(job_id)
+        rows = jobs.job_rows(FLASK, job_id)
         table([Column("ROW", 4), Column("EMAIL", 32), Column("OUTCOME", 30), Column("CHANGE", None)],
               ([str(row.position), row.email, jobs.row_words(row), jobs.change_words(row)] for row in rows))
         for row in rows:
@@ -278,11 +281,11 @@ def end_code(job_id: int) -> int:
     """An ended job's exit code: 4 stopped (the key was refused), 3 a row unknown, 5 a row not sent because
     Junction was unavailable or rate limiting, 1 a row not sent otherwise or cancelled, 0 all sent or
     already members (an access job: every change made)."""
-    job = jobs.get_job(job_id)
+    job = jobs.get_job(FLASK, job_id)
     if job.state == STOPPED:
         return exits.CONFIGURATION
     codes = Counter(_row_code(row.outcome_kind) if row.outcome_kind else exits.NOT_DONE
-                    for row in jobs.job_rows(job_id) if row.state != SKIPPED)
+                    for row in jobs.job_rows(FLASK, job_id) if row.state != SKIPPED)
     for code in (exits.CONFIGURATION, exits.UNKNOWN, exits.UNAVAILABLE, exits.NOT_DONE):
         if codes[code]:
             return code
@@ -376,7 +379,7 @@ def follow(job_id: int, timeout: float | None, as_json: bool) -> NoReturn:
 def retry_unknown(job_id: int, yes: bool, as_json: bool, actor: Actor) -> None:
     """Send the rows of JOB whose outcome stayed unknown once more (the job page's "Retry the N unknown rows")."""
     _status_or_end(job_id, as_json)
-    unknown = jobs.unknown_count(job_id)
+    unknown = jobs.unknown_count(FLASK, job_id)
     if not unknown:
         _end(exits.NOT_DONE, f"Nothing was sent: no row of job {job_id} is unknown.", as_json=as_json,
              outcome="nothing_unknown", job_id=job_id)
@@ -387,7 +390,7 @@ def retry_unknown(job_id: int, yes: bool, as_json: bool, actor: Actor) -> None:
         _end(exits.NOT_DONE, "Nothing was sent.", "Add --yes to retry without being asked.", as_json=as_json,
              outcome="declined", job_id=job_id)
     try:
-        count = jobs.retry_unknown(job_id, actor)
+        count = jobs.retry_unknown(FLASK, job_id, actor, waker=waker())
     except jobs.JobError as exc:
         _end(exits.NOT_DONE, f"Nothing was sent: {exc}", as_json=as_json, outcome="refused", job_id=job_id)
     _end(exits.DONE, f"Sending the {_plural(count, 'unknown row')} of job {job_id} again.",

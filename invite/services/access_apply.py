@@ -146,14 +146,14 @@ def applied_as(uow: UnitOfWork, plan_id: str) -> int | None:
 
 
 def apply_plan(uow: UnitOfWork, plan: Plan, *, actor: Actor, client: JunctionClient, max_removals: int,
-               waker: Callable[[int], None] | None = None) -> int:
+               waker: Callable[[int], None]) -> int:
     """Start the job that applies exactly `plan`, and return its id; or raise an ApplyRefused (nothing changed).
 
     Refused, in this order: a plan with no change (NothingToApply); more removals than `max_removals`
     (TooManyRemovals, before Junction is read); a plan already applied (AlreadyApplied); an org whose
     fingerprint is no longer the plan's (PlanDrifted). A JunctionError reading the org goes to the caller:
-    nothing was changed then either. `waker` asks a worker to run the job; without one, the app's queue
-    (jobs.wake: a queue that cannot be reached loses nothing, the workers' sweep starts a running job).
+    nothing was changed then either. `waker` asks a worker to run the job (the app's queue: invite/bulk/in_app.waker;
+    a queue that cannot be reached loses nothing, the workers' sweep starts a running job).
     """
     if plan.is_empty:
         raise NothingToApply(plan)
