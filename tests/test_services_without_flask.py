@@ -5,8 +5,10 @@ test runs) and no app context is pushed; the schema is made by the release comma
 
 On SQLite (a file) and PostgreSQL: the write-ahead row, the token rules and the send limits, as
 tests/test_channel_rules.py checks them per channel through the app; then the reminders' check (List Invites
-once, each due invitation resent once through actions.py, one left under way settled from the list), and an
-access plan applied as one job (services/access_apply.py) or refused."""
+once, each due invitation resent once through actions.py, one left under way settled from the list), an
+access plan applied as one job (services/access_apply.py) or refused, and a bulk job (bulk/jobs.py) made, confirmed
+and run to the end on sender threads with sessions of their own (a row whose answer never came left unknown,
+then retried), paused, resumed and cancelled."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ import threading
 import uuid
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import flask
 import pytest
@@ -25,8 +28,9 @@ from conftest import POSTGRES_URL, SECRET, ensure_postgres_database
 
 from invite.adapters import storage
 from invite.adapters.unit_of_work import SqlAlchemyUnitOfWork
+from invite.bulk import jobs
 from invite.bulk.models import BulkJob, BulkRow
-from invite.core import tokens
+from invite.core import tokens, vocabulary
 from invite.core.access import REMOVE, UPDATE, AccessFile, OrgState, Person, compute_plan
 from invite.core.actor import Actor
 from invite.core.reminders import ReminderPolicy
@@ -390,3 +394,85 @@ def test_the_reminders_switched_off_and_paused_without_flask(engine, uow):
                                                                          ACTIONS.c.outcome_kind == "recorded")
                                       .order_by(ACTIONS.c.id)).scalars().all()
     assert recorded[-3:] == ["reminders_off", "reminders_pause", "reminders_resume"]
+
+
+# ------------------------------------------------------------------------------------------ a bulk job
+
+class FakeBulkJunction(FakeJunction):
+    """Answers each address as told (`lost`: the answer never comes, and the list does not show it), from the
+    job's sender threads at once; remembers which threads called it."""
+
+    def __init__(self, lost: set[str]):
+        super().__init__()
+        self.lost, self.threads = lost, set()
+
+    def create_or_resend_invite(self, email, role, team_ids):
+        self.calls.append(("send", email))
+        self.threads.add(threading.get_ident())
+        if email in self.lost:
+            raise OutcomeUnknownError("The answer did not come in time.")
+        return InviteStatus.INVITE_CREATED
+
+
+def _draft_row(position: int, email: str, *, verdict: str = "ready", sendable: bool = True,
+               resendable: bool = False) -> jobs.DraftRow:
+    return jobs.DraftRow(position=position, email=email, role="no_role", teams=TEAMS, verdict=verdict, message=None,
+                         sendable=sendable, resendable=resendable)
+
+
+def test_a_bulk_job_is_created_started_and_run_to_the_end_without_flask(engine, uow):
+    sent, lost, pending = [_address() for _ in range(3)], _address(), _address()
+    client = FakeBulkJunction(lost={lost})
+    runner = jobs.Runner(upstream=SimpleNamespace(client=client, limits=NO_LIMITS), secret=SECRET, concurrency=2)
+    woken: list[int] = []
+    rows = [_draft_row(1, sent[0]), _draft_row(2, lost), _draft_row(3, "not an address", verdict="invalid_email",
+                                                                      sendable=False),
+            _draft_row(4, sent[1]), _draft_row(5, pending, verdict="already_pending", sendable=False, resendable=True),
+            _draft_row(6, sent[2])]
+
+    draft = jobs.create_draft(uow, rows, ACTOR, source="queue message")
+    assert jobs.draft_for(uow, draft.token, ACTOR).id == draft.id and jobs.draft_counts(uow, draft.id) == (4, 1)
+    assert woken == [] and client.calls == []  # nothing sent before it is confirmed
+    job, started = jobs.confirm_job(uow, draft.token, ACTOR, waker=woken.append)
+    assert started and job.state == "running" and woken == [job.id]
+    assert jobs.confirm_job(uow, draft.token, ACTOR, waker=woken.append)[1] is False and woken == [job.id]
+    assert jobs.active_job_ids(uow)[-1] == job.id
+
+    assert jobs.run_job(uow, job.id, runner) == "done"
+    # Each address posted once, by the job's sender threads; the lost one checked against the list, not posted again.
+    assert sorted(email for call, email in client.calls if call == "send") == sorted([*sent, lost])
+    assert ("find", lost) in client.calls and client.threads and threading.get_ident() not in client.threads
+    status = jobs.job_status(uow, job.id)
+    assert status.job.state == "done" and status.job.runner is None
+    assert {k: n for k, n in status.counts.items() if n} == {"sent": 3, "unknown": 1, "skipped": 2}
+    assert jobs.unknown_count(uow, job.id) == 1
+    words = {row.email: jobs.row_words(row) for row in jobs.job_rows(uow, job.id)}
+    assert words[lost] == vocabulary.label("unknown") and words[pending] == "Skipped"
+    with engine.connect() as connection:  # every send a row of the trail, written ahead, with the job's id
+        trail = connection.execute(sa.select(ACTIONS.c.target_email, ACTIONS.c.state, ACTIONS.c.outcome_kind,
+                                             ACTIONS.c.channel).where(ACTIONS.c.bulk_job_id == job.id)).all()
+    assert sorted(tuple(row) for row in trail) == sorted(
+        [(email, storage.DONE, "invite_created", "cli") for email in sent] + [(lost, storage.DONE, "unknown", "cli")])
+
+    # "Retry the unknown rows" (a person's choice): the lost row is sent once more, and this time is answered.
+    assert jobs.retry_unknown(uow, job.id, ACTOR, waker=woken.append) == 1 and woken == [job.id, job.id]
+    client.lost.clear()
+    assert jobs.run_job(uow, job.id, runner) == "done"
+    assert [email for call, email in client.calls if call == "send"].count(lost) == 2
+    assert jobs.unknown_count(uow, job.id) == 0 and jobs.job_status(uow, job.id).counts["sent"] == 4
+
+
+def test_a_bulk_job_paused_resumed_and_cancelled_without_flask(engine, uow):
+    client = FakeBulkJunction(lost=set())
+    runner = jobs.Runner(upstream=SimpleNamespace(client=client, limits=NO_LIMITS), secret=SECRET, concurrency=2)
+    woken: list[int] = []
+    draft = jobs.create_draft(uow, [_draft_row(n, _address()) for n in range(1, 4)], ACTOR)
+    job, _ = jobs.confirm_job(uow, draft.token, ACTOR, waker=woken.append)
+    assert jobs.pause(uow, job.id, ACTOR).state == "paused"
+    assert jobs.run_job(uow, job.id, runner) == "not running here" and client.calls == []
+    with pytest.raises(jobs.JobError):
+        jobs.pause(uow, job.id, ACTOR)
+    assert jobs.resume(uow, job.id, ACTOR, waker=woken.append).state == "running" and woken == [job.id, job.id]
+    assert jobs.cancel(uow, job.id, ACTOR).state == "cancelled"
+    assert jobs.run_job(uow, job.id, runner) == "not running here" and client.calls == []
+    assert jobs.job_status(uow, job.id).counts["cancelled"] == 3
