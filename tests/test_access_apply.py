@@ -388,7 +388,7 @@ def test_apply_plan_refuses_each_way_with_what_the_caller_needs(quiet_app):
                      creator=None)
     with pytest.raises(access_apply.PlanDrifted) as elsewhere:
         access_apply.apply_plan(IN_APP, plan, actor=who, client=FakeJunction(_org(ADA, BOB, CY, invites=(someone,))),
-                                max_removals=1)
+                                max_removals=1, waker=in_app.waker())
     assert elsewhere.value.moved == () and "does not touch changed" in elsewhere.value.text
 
     with pytest.raises(access_apply.NothingToApply):
