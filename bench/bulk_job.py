@@ -39,7 +39,8 @@ import requests
 from harness import ROOT, Child, Sandbox, child_env, cpu_seconds, machine_info
 
 from invite import create_app
-from invite.bulk import jobs
+from invite.adapters.unit_of_work import FLASK
+from invite.bulk import in_app, jobs
 from invite.bulk.models import BulkJob
 from invite.sandbox.state import DEMO_KEY, DEMO_ORG_ID
 from invite.services.actions import Actor
@@ -61,7 +62,7 @@ def make_job(app, rows: int, tag: str) -> BulkJob:
     with app.app_context():
         draft = [jobs.DraftRow(position=i + 1, email=f"bench.{tag}.{i:05d}@example.com", role="no_role", teams=[],
                                verdict="ready", message=None, sendable=True) for i in range(rows)]
-        return jobs.create_draft(draft, BENCH_ACTOR, source=f"bench {tag}")
+        return jobs.create_draft(FLASK, draft, BENCH_ACTOR, source=f"bench {tag}")
 
 
 def run_job(app, job: BulkJob, worker_pid: int) -> dict:
@@ -70,11 +71,11 @@ def run_job(app, job: BulkJob, worker_pid: int) -> dict:
         rss_start = rss_mb(worker_pid)
         cpu_start = cpu_seconds(worker_pid)
         started = time.perf_counter()
-        jobs.confirm_job(job.token, BENCH_ACTOR)
+        jobs.confirm_job(FLASK, job.token, BENCH_ACTOR, waker=in_app.waker())
         peak = rss_start
         while True:
             peak = max(peak, rss_mb(worker_pid))
-            status = jobs.job_status(job.id)
+            status = jobs.job_status(FLASK, job.id)
             if status.job.state != "running":
                 break
             time.sleep(0.05)
@@ -230,7 +231,7 @@ def job_page(args: argparse.Namespace) -> int:
         for round_number in range(args.rounds):
             job = make_job(app, rows, f"page{round_number}")
             with app.app_context():
-                jobs.confirm_job(job.token, BENCH_ACTOR)
+                jobs.confirm_job(FLASK, job.token, BENCH_ACTOR, waker=in_app.waker())
             context = browser.new_context(viewport={"width": 1280, "height": 900})
             context.add_init_script(LONG_TASKS)
             page = context.new_page()
@@ -252,7 +253,7 @@ def job_page(args: argparse.Namespace) -> int:
             state = jobs_state(app, job.id)
             context.close()
             with app.app_context():
-                jobs.cancel(job.id, BENCH_ACTOR)  # the next round starts from a quiet worker
+                jobs.cancel(FLASK, job.id, BENCH_ACTOR)  # the next round starts from a quiet worker
             loaded_at = figures["load_end"]
             after_load = [d for start, d in tasks if start >= loaded_at]
             sizes = [p["bytes"] for p in polls] or [0]
@@ -295,7 +296,7 @@ def server_timing_of(response) -> float:
 
 def jobs_state(app, job_id: int) -> str:
     with app.app_context():
-        status = jobs.job_status(job_id)
+        status = jobs.job_status(FLASK, job_id)
         return f"{status.job.state}, {status.finished} of {status.total} finished"
 
 
