@@ -17,7 +17,7 @@ def waker(app: Flask | None = None) -> jobs.Waker:
     """Wake a worker through the app's queue (`app`, else the current one, read when a job is woken)."""
 
     def wake(job_id: int) -> None:
-        jobs.wake((app or current_app).extensions["bulk_queue"], job_id)
+        jobs.wake(lambda job: (app or current_app).extensions["bulk_queue"].wake(job), job_id)
 
     return wake
 

@@ -264,15 +264,15 @@ def _audit(job: BulkJob, event: str, who: actions.Actor | None, **fields: Any) -
                                "actor_email": who.email if who else None, **fields}})
 
 
-def wake(queue: Any, job_id: int) -> None:
-    """Ask a worker to run the job through `queue` (its wake(job_id): the message carries only the id); what
-    a channel's waker does.
+def wake(enqueue: Callable[[int], None], job_id: int) -> None:
+    """Ask a worker to run the job through `enqueue` (the queue's wake: the message carries only the id);
+    what a channel's waker does.
 
     A queue that cannot be reached loses nothing: the job is already stored as running, and the workers'
     sweep (at start-up and every minute) starts it.
     """
     try:
-        queue.wake(job_id)
+        enqueue(job_id)
     except Exception:  # noqa: BLE001 - Redis down, a locked SQLite queue: the sweep starts the job later
         log.warning("bulk job %s: the queue could not be reached; a worker's sweep will start it", job_id,
                     exc_info=True, extra={"fields": {"bulk_job_id": job_id}})
