@@ -14,11 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from rapidfuzz import fuzz, process
 
 from invite.bulk.parser import InputRow
 from invite.core.invite_rules import ROLE_LABELS, email_errors
+from invite.core.when import ago, utc
 from invite.junction import Invite, Member, Team
 
 __all__ = [
@@ -37,6 +39,7 @@ __all__ = [
     "TeamCell",
     "LocalChecks",
     "build_preview",
+    "checked_against",
     "judge_locally",
     "with_standing",
 ]
@@ -114,6 +117,8 @@ class PreviewRow:
 class Preview:
     rows: list[PreviewRow]  # the rows with a problem first, then the ready ones, each group in input order
     counts: dict[str, int]  # rows per verdict, every verdict present (0 when none)
+    # When the worker's copy of the org the rows were checked against was taken; None: Junction was asked.
+    as_of: datetime | None = None
 
     @property
     def ready(self) -> list[PreviewRow]:
@@ -181,8 +186,10 @@ def judge_locally(rows: Sequence[InputRow], *, default_role: str, teams: Sequenc
     return LocalChecks(checked)
 
 
-def with_standing(local: LocalChecks, *, members: Iterable[Member], invites: Iterable[Invite]) -> Preview:
-    """The locally checked rows judged whole, with the org's members and pending invitations."""
+def with_standing(local: LocalChecks, *, members: Iterable[Member], invites: Iterable[Invite],
+                  as_of: datetime | None = None) -> Preview:
+    """The locally checked rows judged whole, with the org's members and pending invitations (from the
+    worker's copy of the org taken at `as_of`, when given)."""
     members_by_email = {_email_key(m.email): m for m in members}
     invites_by_email = {_email_key(i.email): i for i in invites}
     judged = [_judge(checked, members_by_email.get(_email_key(checked.row.email)),
@@ -191,7 +198,27 @@ def with_standing(local: LocalChecks, *, members: Iterable[Member], invites: Ite
     counts = dict.fromkeys(VERDICTS, 0)
     for r in judged:
         counts[r.verdict] += 1
-    return Preview(rows=ordered, counts=counts)
+    return Preview(rows=ordered, counts=counts, as_of=as_of)
+
+
+def checked_against(as_of: datetime | None, previewed_at: datetime, every: timedelta | None,
+                    now: datetime | None = None) -> str:
+    """What the preview page says about where members and invitations came from, in plain words."""
+    if as_of is None:
+        return (f"Checked against Junction's members and invitations when you previewed the list "
+                f"({ago(previewed_at, now)}).")
+    often = f", taken every {_duration(every)}" if every else ""
+    return (f"Checked against the org as of {ago(as_of, now)} ({utc(as_of):%H:%M} UTC: the dashboard's copy of "
+            f"members and invitations{often}). Anyone who joined or was invited since shows as ready; Junction "
+            "still checks every address when the list is sent.")
+
+
+def _duration(every: timedelta) -> str:
+    minutes = int(every.total_seconds() // 60)
+    if minutes % 60 == 0 and minutes >= 60:
+        hours = minutes // 60
+        return f"{hours} hour{'s' if hours != 1 else ''}"
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
 
 
 def _email_key(email: str) -> str:

@@ -31,7 +31,7 @@ from invite.bulk import drafts, jobs, progress
 from invite.bulk.forms import ROLES_LEAST_FIRST, BulkListForm, ConfirmForm, JobControlForm
 from invite.bulk.models import DRAFT, SKIPPED
 from invite.bulk.parser import MAX_BYTES, TEMPLATE_CSV, BulkInputError, InputRow, parse_bulk
-from invite.bulk.preview import VERDICTS
+from invite.bulk.preview import VERDICTS, checked_against
 from invite.core.invite_rules import ROLE_LABELS
 from invite.core.safe_text import fit
 from invite.junction import JunctionError
@@ -140,7 +140,7 @@ def _preview_page(form: BulkListForm, rows: list[InputRow], default_role: str, s
         return _render_list_page(form, status=502, error=(
             f"The list could not be checked against Junction ({exc.message}) Nothing was sent or stored; "
             "preview again in a minute."))
-    draft = jobs.create_draft(jobs.preview_draft_rows(result), _who(), source=source)
+    draft = jobs.create_draft(jobs.preview_draft_rows(result), _who(), source=source, checked_as_of=result.as_of)
     form.text.data = _as_csv(box_rows or rows)
     return _render_draft(draft, 1, form=form, notice=notice, notice_title=notice_title)
 
@@ -159,6 +159,8 @@ def _render_draft(draft, page: int, *, form: BulkListForm | None = None, notice:
         confirm=ConfirmForm(formdata=None, token=draft.token), verdicts=VERDICTS, verdict_labels=VERDICT_LABELS,
         role_labels=ROLE_LABELS, roles=ROLES_LEAST_FIRST, source=draft.source or "pasted", notice=notice,
         notice_title=notice_title, problem_verdicts=PROBLEM_VERDICTS, marked=marked,
+        checked=checked_against(draft.checked_as_of, draft.created_at,
+                                current_app.extensions["settings"].org_snapshot_every),
         page_url=lambda number: url_for("bulk.draft_view", job_id=draft.id, page=number) + "#rows",
     )
 
