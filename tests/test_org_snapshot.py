@@ -175,3 +175,27 @@ def test_the_copys_settings_default_and_switch_off():
     assert (default.org_snapshot_every, default.org_snapshot_max_age) == (timedelta(minutes=5), timedelta(minutes=15))
     off = load_settings({**BASE, "INVITE_ORG_SNAPSHOT_EVERY": "off", "INVITE_ORG_SNAPSHOT_MAX_AGE": "1h"})
     assert (off.org_snapshot_every, off.org_snapshot_max_age) == (None, timedelta(hours=1))
+
+
+def test_a_real_worker_takes_the_copy_as_it_starts_and_none_when_it_is_off(sandbox, tmp_path):
+    import time
+
+    from invite.adapters import org_snapshot
+    from tests.bulk_support import running_bulk
+
+    with running_bulk(sandbox, tmp_path) as (app, _client, workers):
+        periodic = {task.name for task in app.extensions["bulk_queue"].huey._registry.periodic_tasks}
+        assert "org_snapshot.refresh" in periodic
+        deadline = time.monotonic() + 60
+        with app.app_context():
+            while time.monotonic() < deadline and org_snapshot.state().taken_at is None:
+                time.sleep(0.2)
+            taken = org_snapshot.state()
+        assert (taken.members, taken.invites) == (8, 12), workers[0].log()[-3000:]
+    off = make_app(app_env(sandbox, f"sqlite:///{tmp_path / 'off.db'}", INVITE_ORG_SNAPSHOT_EVERY="off"))
+    try:
+        queue = off.extensions["bulk_queue"]
+        assert "org_snapshot.refresh" not in {task.name for task in queue.huey._registry.periodic_tasks}
+        assert queue.refresh_org_snapshot_soon() is False
+    finally:
+        off.extensions["upstream"].client.close()
