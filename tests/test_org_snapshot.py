@@ -136,6 +136,30 @@ def test_a_long_lists_preview_reads_a_fresh_copy_without_walking_junction(snapsh
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_preview_too_old_to_confirm_is_checked_against_junction_itself(snapshot_app, sandbox):
+    from invite.adapters.storage import db, utcnow
+    from invite.bulk.models import BulkJob
+    from tests.bulk_support import _TOKEN
+
+    refresh(snapshot_app)
+    client = snapshot_app.test_client()
+    page = client.get("/bulk").get_data(as_text=True)
+    body = client.post("/bulk/preview", data={"csrf_token": _CSRF.search(page).group(1), "text": LONG_LIST}
+                       ).get_data(as_text=True)
+    assert "Checked against the org as of" in body
+    with snapshot_app.app_context():
+        db.session.execute(update(BulkJob).values(created_at=utcnow() - timedelta(minutes=11)))
+        db.session.commit()
+    before = list_walks(sandbox)
+    token = next(g for g in _TOKEN.search(body).groups() if g)
+    again = client.post("/bulk/confirm", data={"csrf_token": _CSRF.search(body).group(1), "token": token,
+                                               "resend": "0"}).get_data(as_text=True)
+    assert "more than 10 minutes old" in again
+    assert list_walks(sandbox) - before == 2 + 3  # walked, though the copy is fresh
+    assert "Checked against Junction&#39;s members and invitations when you previewed the list" in again
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 @pytest.mark.parametrize("copy", ["none", "too old"])
 def test_without_a_young_enough_copy_the_preview_walks_junction(snapshot_app, sandbox, copy):
     from invite.adapters import org_snapshot

@@ -752,12 +752,13 @@ def active_job_ids() -> list[int]:
     return list(db.session.scalars(select(BulkJob.id).where(BulkJob.state == RUNNING).order_by(BulkJob.id)))
 
 
-def preview_list(rows, default_role: str):
+def preview_list(rows, default_role: str, *, use_copy: bool = True):
     """The preview of a parsed list (invite.bulk.preview.build_preview) against the org as Junction lists it
     now: the process's team list, and the members and pending invitations found for the list's addresses
     (invite.bulk.standing: searched address by address for a short list; for a long one, the worker's copy of
-    the org while younger than INVITE_ORG_SNAPSHOT_MAX_AGE, else both lists walked).
-    A JunctionError goes to the caller: nothing was stored."""
+    the org while younger than INVITE_ORG_SNAPSHOT_MAX_AGE, else both lists walked; use_copy=False: Junction
+    itself, as when a preview too old to confirm is checked again). A JunctionError goes to the caller:
+    nothing was stored."""
     from functools import partial
 
     from invite.adapters import org_snapshot
@@ -765,7 +766,8 @@ def preview_list(rows, default_role: str):
     from invite.bulk.standing import standing_of
 
     upstream = current_app.extensions["upstream"]
-    known = partial(org_snapshot.lookup, db.engine, max_age=current_app.extensions["settings"].org_snapshot_max_age)
+    known = (partial(org_snapshot.lookup, db.engine, max_age=current_app.extensions["settings"].org_snapshot_max_age)
+             if use_copy else None)
     # Junction is asked about the addresses on another thread while this one checks the rows' own cells
     # (addresses, roles, teams: the preview's own work, 0.4 s for 5,000 rows), so the two overlap. The calls
     # made on other threads count in the request's Server-Timing (for_this_request).

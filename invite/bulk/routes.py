@@ -131,11 +131,12 @@ def preview():
 
 def _preview_page(form: BulkListForm, rows: list[InputRow], default_role: str, source: str,
                   notice: str | None = None, notice_title: str = "Checked again",
-                  box_rows: list[InputRow] | None = None):
-    """Check the rows against Junction, store them as a draft to confirm, and show its first page (the
-    edit box below holds `box_rows`, the rows as typed, when given)."""
+                  box_rows: list[InputRow] | None = None, use_copy: bool = True):
+    """Check the rows against Junction (or the worker's copy of the org, for a long list, unless `use_copy` is
+    False), store them as a draft to confirm, and show its first page (the edit box below holds `box_rows`,
+    the rows as typed, when given)."""
     try:
-        result = jobs.preview_list(rows, default_role)
+        result = jobs.preview_list(rows, default_role, use_copy=use_copy)
     except JunctionError as exc:
         return _render_list_page(form, status=502, error=(
             f"The list could not be checked against Junction ({exc.message}) Nothing was sent or stored; "
@@ -316,7 +317,7 @@ def confirm():
         stored = drafts.stored_rows(stale.job)
         box = drafts.as_list_text_rows(stored, current_app.extensions["upstream"].teams.get().value)
         return _preview_page(BulkListForm(formdata=None), [drafts.as_input(row) for row in stored], "no_role",
-                             stale.job.source or "pasted", notice=str(stale), box_rows=box)
+                             stale.job.source or "pasted", notice=str(stale), box_rows=box, use_copy=False)
     except jobs.JobError as refused:
         flash(str(refused), "error")
         return redirect(url_for("bulk.index"), code=303)
