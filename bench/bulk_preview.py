@@ -22,7 +22,8 @@ Before the rounds, the worker's copy of the org (issue 25: invite/adapters/org_s
 more than 50 addresses is checked against while it is younger than INVITE_ORG_SNAPSHOT_MAX_AGE) is taken
 once, as a production worker does when it starts and every INVITE_ORG_SNAPSHOT_EVERY after:
 `python -m invite.bulk.worker --refresh-org-snapshot` with the dashboard's settings. --no-org-snapshot leaves
-it out, so a long list walks Junction's lists as a dashboard with no worker running would.
+it out (and marks a copy an earlier run left in the database as never taken), so a long list walks
+Junction's lists as a dashboard with no worker running would.
 """
 
 from __future__ import annotations
@@ -155,6 +156,16 @@ class SeededSandbox:
 
 
 # --------------------------------------------------------------------------------------------- measuring
+
+
+def forget_org_snapshot(database_url: str) -> None:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(database_url)
+    with engine.begin() as connection:
+        connection.execute(sa.text("UPDATE org_snapshot SET taken_at = NULL"))
+    engine.dispose()
+    print("no copy of the org: a long list walks Junction", flush=True)
 
 
 def refresh_org_snapshot(sandbox: SeededSandbox, database_url: str) -> None:
@@ -340,8 +351,11 @@ def main(argv: list[str] | None = None) -> int:
         sandbox = SeededSandbox(stack, args)
         dashboard = Dashboard(stack, run_dir, sandbox, workers=1, threads=8, ttl_seconds=3600, label="preview",
                               database_url=args.database_url)
-        if not args.no_org_snapshot:  # the database is migrated now: Dashboard ran the release command
-            refresh_org_snapshot(sandbox, args.database_url or f"sqlite:///{run_dir / 'bench.db'}")
+        database_url = args.database_url or f"sqlite:///{run_dir / 'bench.db'}"
+        if args.no_org_snapshot:  # a copy an earlier run left in the database counts as never taken
+            forget_org_snapshot(database_url)
+        else:  # the database is migrated now: Dashboard ran the release command
+            refresh_org_snapshot(sandbox, database_url)
         with requests.Session() as session:  # the team list loaded, connections open: as a running dashboard
             post_preview(session, dashboard.url, "warm.up@example.com\n")
         if args.browser:
