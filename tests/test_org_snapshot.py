@@ -223,3 +223,16 @@ def test_a_real_worker_takes_the_copy_as_it_starts_and_none_when_it_is_off(sandb
         assert queue.refresh_org_snapshot_soon() is False
     finally:
         off.extensions["upstream"].client.close()
+
+
+def test_the_previews_address_check_is_the_forms_address_for_address_in_any_order():
+    """With the walk gone, the rows' own checks are most of a long preview: they reuse one form, and must
+    still say exactly what the form says, whatever address came before."""
+    from invite.bulk.preview import _AddressCheck
+    from invite.core.invite_rules import email_errors
+
+    addresses = ["ada@example.com", "broken@", "", "  x@y ", "zoë@example.com", "a" * 321 + "@example.com",
+                 "ada @example.com", " ada@example.com ", "=HYPERLINK(\"x\")", "o'brien+tag@sub.example.co.uk"]
+    check = _AddressCheck()
+    for ordered in (addresses, addresses[::-1]):
+        assert [check.errors(a) for a in ordered] == [email_errors(a) for a in ordered]
