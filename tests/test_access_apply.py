@@ -17,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 from invite.adapters.storage import Action, db
+from invite.adapters.unit_of_work import FLASK as IN_APP
 from invite.bulk.models import BulkJob, BulkRow
 from invite.cli import exits
 from invite.core import tokens
@@ -368,7 +369,7 @@ def test_apply_plan_refuses_each_way_with_what_the_caller_needs(quiet_app):
     # More removals than allowed: refused before Junction is read.
     fake = FakeJunction(state)
     with pytest.raises(access_apply.TooManyRemovals) as too_many:
-        access_apply.apply_plan(plan, actor=who, client=fake, max_removals=0)
+        access_apply.apply_plan(IN_APP, plan, actor=who, client=fake, max_removals=0)
     assert fake.reads == 0
     assert [c.email for c in too_many.value.removals] == ["cy@example.com"] and too_many.value.allowed == 0
     assert too_many.value.code == "too_many_removals" and "at most 0 may be removed" in too_many.value.title
@@ -376,7 +377,7 @@ def test_apply_plan_refuses_each_way_with_what_the_caller_needs(quiet_app):
     # The org moved: Bob is no longer as the plan saw him.
     moved = FakeJunction(_org(ADA, Member(**{**BOB.__dict__, "role": "org_admin"}), CY))
     with pytest.raises(access_apply.PlanDrifted) as drifted:
-        access_apply.apply_plan(plan, actor=who, client=moved, max_removals=1)
+        access_apply.apply_plan(IN_APP, plan, actor=who, client=moved, max_removals=1)
     assert drifted.value.moved == ("bob@example.com",)
     assert drifted.value.current_fingerprint != plan.fingerprint and drifted.value.state == moved.state
     assert drifted.value.title == "The org changed since this plan was made: plan again. Nothing was changed."
@@ -385,18 +386,18 @@ def test_apply_plan_refuses_each_way_with_what_the_caller_needs(quiet_app):
     someone = Invite(id="i1", email="new@example.com", role="no_role", team_ids=(), invited_at=None, resent_at=None,
                      creator=None)
     with pytest.raises(access_apply.PlanDrifted) as elsewhere:
-        access_apply.apply_plan(plan, actor=who, client=FakeJunction(_org(ADA, BOB, CY, invites=(someone,))),
+        access_apply.apply_plan(IN_APP, plan, actor=who, client=FakeJunction(_org(ADA, BOB, CY, invites=(someone,))),
                                 max_removals=1)
     assert elsewhere.value.moved == () and "does not touch changed" in elsewhere.value.text
 
     with pytest.raises(access_apply.NothingToApply):
-        access_apply.apply_plan(_plan(state, {"ada@example.com": "org_admin", "bob@example.com": "no_role",
+        access_apply.apply_plan(IN_APP, _plan(state, {"ada@example.com": "org_admin", "bob@example.com": "no_role",
                                               "cy@example.com": "no_role"}), actor=who, client=FakeJunction(state),
                                 max_removals=0)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(BulkJob)) == 0 and woken == []
 
     # Allowed: one job, its rows in the plan's order, woken once; the same plan again is AlreadyApplied.
-    job_id = access_apply.apply_plan(plan, actor=who, client=FakeJunction(state), max_removals=1)
+    job_id = access_apply.apply_plan(IN_APP, plan, actor=who, client=FakeJunction(state), max_removals=1)
     assert woken == [job_id]
     job = db.session.get(BulkJob, job_id)
     assert (job.kind, job.plan_id, job.file_sha256, job.state) == ("access", plan.id, "a" * 64, "running")
@@ -405,7 +406,7 @@ def test_apply_plan_refuses_each_way_with_what_the_caller_needs(quiet_app):
                                                                (REMOVE, "cy@example.com", "queued")]
     assert rows[0].change["before"] == {"role": "no_role", "teams": []}
     with pytest.raises(access_apply.AlreadyApplied) as twice:
-        access_apply.apply_plan(plan, actor=who, client=FakeJunction(state), max_removals=1)
+        access_apply.apply_plan(IN_APP, plan, actor=who, client=FakeJunction(state), max_removals=1)
     assert twice.value.job_id == job_id and woken == [job_id]
 
 
@@ -445,8 +446,8 @@ def test_a_429_on_a_member_change_holds_the_job_for_retry_after_then_makes_it_on
     with app.app_context():
         plan = plan_for(client, changes={"limited@example.com": ("org_admin", []),
                                          "sam.oconnor@acmehealth.com": ("team_admin", [CARDIOLOGY])})
-        job_id = access_apply.apply_plan(plan, actor=Actor(email=ACTOR, role="admin", channel="cli"), client=client,
-                                         max_removals=0)
+        job_id = access_apply.apply_plan(IN_APP, plan, actor=Actor(email=ACTOR, role="admin", channel="cli"),
+                                         client=client, max_removals=0)
     assert jobs.run_job(app, job_id) == "done"
     with app.app_context():
         trail = list(db.session.scalars(db.select(Action).where(Action.bulk_job_id == job_id).order_by(Action.id)))

@@ -9,6 +9,7 @@ from access_support import plan_for
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
+from invite.adapters.unit_of_work import FLASK
 from invite.bulk import jobs
 from invite.core.actor import Actor
 from invite.services.access_apply import apply_plan
@@ -35,7 +36,8 @@ def applied(live, sandbox):
             "noor.haddad@acmehealth.com": ("team_admin", [MONITORING]),
             "jordan.blake@acmehealth.com": None,
         })
-        job_id = apply_plan(plan, actor=Actor(email="dev@localhost", role="admin"), client=client, max_removals=1)
+        job_id = apply_plan(FLASK, plan, actor=Actor(email="dev@localhost", role="admin"), client=client,
+                            max_removals=1)
     # Someone changes Priya in Junction before the job reaches her: her row is refused, nothing applied.
     priya = next(m for m in sandbox.state.find_members() if m["email"] == "priya.natarajan@acmehealth.com")
     sandbox.state.update_member(priya["id"], "no_role", None)

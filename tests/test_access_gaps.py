@@ -21,6 +21,7 @@ import pytest
 import requests
 
 from invite.adapters.storage import Action, db, utcnow
+from invite.adapters.unit_of_work import FLASK
 from invite.bulk import jobs
 from invite.bulk.models import BulkJob, BulkRow
 from invite.core.access import INVITE, REINVITE, REMOVE, REVOKE, UPDATE, compute_plan
@@ -135,7 +136,7 @@ def test_retrying_unknown_rows_settles_them_first_and_makes_no_change_twice(prox
             key = change.email if method[change.kind] == "POST" else (change.member_id or change.invite_id)
             keys[change.email] = (method[change.kind], key)
             proxy.lose[keys[change.email]] = "after" if change.email in made else "before"
-        job_id = access_apply.apply_plan(plan, actor=Actor(email=ACTOR, role="admin", channel="cli"),
+        job_id = access_apply.apply_plan(FLASK, plan, actor=Actor(email=ACTOR, role="admin", channel="cli"),
                                          client=client, max_removals=2)
     assert jobs.run_job(app, job_id) == "done"
     with app.app_context():

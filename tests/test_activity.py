@@ -12,6 +12,7 @@ from conftest import app_env, form_tokens, make_app
 
 from invite.activity.export import safe_cell
 from invite.adapters.storage import Action, claim_action, complete_action, db
+from invite.adapters.unit_of_work import FLASK
 
 NOW = datetime.now(UTC)
 
@@ -25,9 +26,9 @@ def app(sandbox, database_url):
 def record(app, token, *, actor="ada@corp.example", action="send", target="x@example.org", kind="invite_created",
            when=None, teams=(), role="no_role"):
     with app.app_context():
-        claim = claim_action(token, actor_email=actor, actor_role="admin", action=action, target_email=target,
+        claim = claim_action(FLASK, token, actor_email=actor, actor_role="admin", action=action, target_email=target,
                              role=role, teams=list(teams), client_addr="10.1.2.3", request_id=f"req-{token}")
-        complete_action(claim.action, outcome={"kind": "result"}, outcome_kind=kind, http_status=200)
+        complete_action(FLASK, claim.action, outcome={"kind": "result"}, outcome_kind=kind, http_status=200)
         if when is not None:  # backdated in the table (the Action handed back is not tracked by the ORM)
             db.session.execute(sa.update(Action).where(Action.id == claim.action.id).values(created_at=when))
             db.session.commit()

@@ -147,3 +147,21 @@ def test_no_channel_imports_another_channels_modules():
     crossings = [f"{name} -> {other}" for name, others in GRAPH.items() for other in others
                  if channel_of(name) and channel_of(other) and channel_of(name) != channel_of(other)]
     assert crossings == []
+
+
+# The services that take a unit of work (docs/architecture.md) reach the database through it alone: never through
+# Flask-SQLAlchemy's db, nor by picking Flask's unit of work themselves (that is the channel's choice).
+THROUGH_A_UNIT_OF_WORK = ("invite.services.actions", "invite.services.reminders", "invite.services.access_changes",
+                          "invite.services.access_apply")
+FLASKS_DATABASE = {"db", "FLASK", "FlaskUnitOfWork"}
+
+
+@pytest.mark.parametrize("name", THROUGH_A_UNIT_OF_WORK)
+def test_the_services_given_a_unit_of_work_never_reach_for_flasks_database(name):
+    tree = ast.parse(MODULES[name].read_text())
+    taken = [f"{node.module}.{alias.name}" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+             for alias in node.names if alias.name in FLASKS_DATABASE]
+    used = sorted({node.value.id for node in ast.walk(tree) if isinstance(node, ast.Attribute)
+                   and isinstance(node.value, ast.Name) and node.value.id in FLASKS_DATABASE
+                   and node.attr in ("session", "engine")})
+    assert (taken, used) == ([], [])

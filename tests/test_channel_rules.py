@@ -17,6 +17,7 @@ from conftest import app_env, form_tokens, make_app
 from test_support_flow import form_fields, invite_of
 
 from invite.adapters.storage import Action, db
+from invite.adapters.unit_of_work import FLASK
 from invite.bulk import jobs
 from invite.core import tokens, vocabulary
 from invite.core.actor import Actor
@@ -111,7 +112,7 @@ def remind_on_schedule(app, sandbox, email: str) -> Seen:
     upstream = app.extensions["upstream"]
     invite = upstream.client.find_pending_invite(email)
     with app.app_context():
-        row = reminders.remind_next(upstream.client, app.secret_key, upstream.limits,
+        row = reminders.remind_next(FLASK, upstream.client, app.secret_key, upstream.limits,
                                     app.extensions["settings"].reminders, invite, upstream.team_names())
         shown = vocabulary.label(row.outcome_kind, row.action)
     return Seen(shown, _last_row(app, email))
@@ -130,7 +131,7 @@ def apply_an_access_plan(app, sandbox, email: str) -> Seen:
     with app.app_context():
         plan = plan_for(upstream.client, changes={email: (role, [])})
         assert [c.email for c in plan.changes] == [email], plan.changes
-        job_id = apply_plan(plan, actor=Actor(email=ACTOR, role="admin", channel="cli"), client=upstream.client,
+        job_id = apply_plan(FLASK, plan, actor=Actor(email=ACTOR, role="admin", channel="cli"), client=upstream.client,
                             max_removals=0)
     jobs.run_job(app, job_id)
     with app.app_context():
@@ -246,22 +247,22 @@ def test_a_claim_is_honoured_only_for_its_own_person_action_and_address(app, san
     ada = Actor(email="ada@acme.test", channel="cli")
     with app.app_context():
         token = tokens.issue(app.secret_key, "cli", ada.email)
-        first = actions.send_invite(upstream.client, token, ada, limits=upstream.limits, email="one@example.org",
+        first = actions.send_invite(FLASK, upstream.client, token, ada, limits=upstream.limits, email="one@example.org",
                                     role="no_role", teams=[])
         assert first.is_new and first.action.outcome_kind == "invite_created"
-        again = actions.send_invite(upstream.client, token, Actor(email="ADA@acme.test", channel="cli"),
+        again = actions.send_invite(FLASK, upstream.client, token, Actor(email="ADA@acme.test", channel="cli"),
                                     limits=upstream.limits, email="One@example.org", role="no_role", teams=[])
         assert not again.is_new and again.action.id == first.action.id
         for who, email in ((Actor(email="bob@acme.test", channel="cli"), "one@example.org"),
                            (ada, "two@example.org")):
             with pytest.raises(actions.TokenClash):
-                actions.send_invite(upstream.client, token, who, limits=upstream.limits, email=email,
+                actions.send_invite(FLASK, upstream.client, token, who, limits=upstream.limits, email=email,
                                     role="no_role", teams=[])
         with pytest.raises(actions.TokenClash):
-            actions.revoke_invite(upstream.client, token, ada, invite_id="00000000-0000-4000-8000-000000000000",
+            actions.revoke_invite(FLASK, upstream.client, token, ada, invite_id="00000000-0000-4000-8000-000000000000",
                                   email="one@example.org", role=None, teams=[])
         with pytest.raises(actions.TokenClash):  # a token no server issued is refused before anything is written
-            actions.send_invite(upstream.client, "bulk-100-10001-1", ada, limits=upstream.limits,
+            actions.send_invite(FLASK, upstream.client, "bulk-100-10001-1", ada, limits=upstream.limits,
                                 email="three@example.org", role="no_role", teams=[])
     assert _sandbox_sends(sandbox, "two@example.org") == 0 and _sandbox_sends(sandbox, "three@example.org") == 0
 

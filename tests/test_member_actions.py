@@ -10,6 +10,7 @@ import pytest
 from conftest import TIMES_OUT_ON_SLOW, app_env, make_app
 
 from invite.adapters.storage import DONE, Action, db
+from invite.adapters.unit_of_work import FLASK
 from invite.core import tokens, vocabulary
 from invite.core.actor import Actor
 from invite.core.member_outcomes import snapshot
@@ -51,7 +52,7 @@ def sent(sandbox, method: str) -> int:
 def change(app, sandbox, m: dict, role: str, teams: list[dict[str, str]], before: dict | None = None,
            token: str | None = None) -> Action:
     with app.app_context():
-        claim = actions.update_member(
+        claim = actions.update_member(FLASK,
             app.extensions["upstream"].client, token or tokens.issue(app.secret_key, "cli", ADMIN.email), ADMIN,
             member_id=m["id"], email=m["email"], name=m["name"], before=before or seen(sandbox, m), role=role,
             teams=teams)
@@ -60,7 +61,7 @@ def change(app, sandbox, m: dict, role: str, teams: list[dict[str, str]], before
 
 def remove(app, sandbox, m: dict, before: dict | None = None, token: str | None = None) -> Action:
     with app.app_context():
-        return actions.remove_member(
+        return actions.remove_member(FLASK,
             app.extensions["upstream"].client, token or tokens.issue(app.secret_key, "cli", ADMIN.email), ADMIN,
             member_id=m["id"], email=m["email"], name=m["name"], before=before or seen(sandbox, m)).action
 

@@ -27,6 +27,7 @@ from test_support_flow import form_fields
 from invite.activity import queries
 from invite.adapters.reminder_switches import ReminderSwitch
 from invite.adapters.storage import Action, db
+from invite.adapters.unit_of_work import FLASK
 from invite.cli import exits
 from invite.core.actor import Actor
 from invite.core.vocabulary import REMINDER_SWITCHES
@@ -226,14 +227,14 @@ def test_the_decision_and_its_trail_row_commit_together(sandbox, database_url):
     ada = Actor(email="ada@corp.example", role="admin", channel="web")
     invite_id = "5b1f6a52-7d3e-4c1a-9f6e-0a7b8c9d0e1f"
     with app.app_context():
-        assert reminders.set_switch(invite_id, True, ada, "due@example.org", form_token="r-the-same-form")
+        assert reminders.set_switch(FLASK, invite_id, True, ada, "due@example.org", form_token="r-the-same-form")
         # The trail row cannot be written (its token was used): the decision is rolled back with it.
-        assert not reminders.set_switch(invite_id, False, ada, "due@example.org", form_token="r-the-same-form")
+        assert not reminders.set_switch(FLASK, invite_id, False, ada, "due@example.org", form_token="r-the-same-form")
         assert reminders.decisions  # the service stays usable after the rollback
     assert [s.off for s in _switches(app)] == [True]
     assert [r.action for r in _trail(app)] == ["reminders_off"]
     with app.app_context():
-        assert reminders.set_switch(invite_id, False, ada, "due@example.org", form_token="r-another-form")
+        assert reminders.set_switch(FLASK, invite_id, False, ada, "due@example.org", form_token="r-another-form")
     assert [s.off for s in _switches(app)] == [True, False]
     assert [r.action for r in _trail(app)] == ["reminders_off", "reminders_on"]
     app.extensions["upstream"].client.close()
@@ -248,7 +249,7 @@ def test_two_tabs_switching_at_once_record_one_decision(sandbox, database_url):
     def switch(n: int) -> None:
         with app.app_context():
             barrier.wait()
-            recorded.append(reminders.set_switch(invite_id, True, Actor(email=f"tab{n}@corp.example"),
+            recorded.append(reminders.set_switch(FLASK, invite_id, True, Actor(email=f"tab{n}@corp.example"),
                                                  "due@example.org", form_token=f"r-tab-{n}"))
             db.session.remove()
 

@@ -15,6 +15,7 @@ from test_support_flow import form_fields
 
 from invite.adapters.reminder_switches import ReminderSwitch
 from invite.adapters.storage import Action, db
+from invite.adapters.unit_of_work import FLASK
 from tests.conftest import app_env, make_app
 
 ADMIN = {"X-Forwarded-Email": "ada@corp.example", "X-Forwarded-Groups": "junction-admins"}
@@ -136,7 +137,8 @@ def test_activity_filters_by_the_reminder_channel(app, sandbox):
     sandbox.state.seed_invite("due@example.org", datetime.now(UTC) - timedelta(days=4))
     upstream = app.extensions["upstream"]
     with app.app_context():
-        reminders.run_check(upstream.client, app.secret_key, upstream.limits, app.extensions["settings"].reminders,
+        reminders.run_check(FLASK, upstream.client, app.secret_key, upstream.limits,
+                            app.extensions["settings"].reminders,
                             upstream.team_names(), in_doubt_after=reminders.in_doubt_after(1))
     admin = _client(app, ADMIN)
     page = admin.get("/invitations?q=kofi").get_data(as_text=True)

@@ -9,6 +9,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 from invite.adapters.storage import Action, claim_action, db
+from invite.adapters.unit_of_work import FLASK
 from invite.core import tokens
 from invite.services import reminders
 from tests.bulk_support import posted_addresses
@@ -25,7 +26,7 @@ def _check(app, now=None):
     upstream = app.extensions["upstream"]
     settings = app.extensions["settings"]
     with app.app_context():
-        return reminders.run_check(upstream.client, app.secret_key, upstream.limits, settings.reminders,
+        return reminders.run_check(FLASK, upstream.client, app.secret_key, upstream.limits, settings.reminders,
                                    upstream.team_names(), in_doubt_after=reminders.in_doubt_after(1), now=now)
 
 
@@ -79,7 +80,7 @@ def test_a_reminder_left_under_way_is_settled_from_the_list_never_posted_again(s
         parsed = parse_invite(invite)
         policy = app.extensions["settings"].reminders
         # What a worker killed mid-call leaves: the write-ahead row, never completed, a minute old.
-        claim = claim_action(reminders.token_for(app.secret_key, parsed, 0), actor_email="reminders",
+        claim = claim_action(FLASK, reminders.token_for(app.secret_key, parsed, 0), actor_email="reminders",
                              channel="reminder", action="resend", target_email=parsed.email, role="no_role",
                              teams=[], invite_id=parsed.id, actor_role=reminders.actor(policy).role)
         row = db.session.get(Action, claim.action.id)
@@ -107,8 +108,8 @@ def test_switched_off_paused_and_resent_from_junction_are_not_reminded(sandbox, 
     app = _app(sandbox, database_url)
     ada = Actor(email="ada@acme.test", role="support", channel="web")
     with app.app_context(), caplog.at_level("INFO", logger="invite.audit"):
-        reminders.set_switch(off["id"], True, ada, off["email"])
-        reminders.set_paused(True, ada)
+        reminders.set_switch(FLASK, off["id"], True, ada, off["email"])
+        reminders.set_paused(FLASK, True, ada)
     audited = [r.fields for r in caplog.records if r.name == "invite.audit"]
     assert {"audit": "reminder_switch", "invite_id": off["id"], "off": True, "actor_email": "ada@acme.test",
             "channel": "web"} in audited
@@ -119,7 +120,7 @@ def test_switched_off_paused_and_resent_from_junction_are_not_reminded(sandbox, 
     assert words["off@example.org"].reason == "switched off by ada@acme.test"
     assert words["paused@example.org"].reason == "paused by ada@acme.test"
     with app.app_context():
-        reminders.set_paused(False, ada)
+        reminders.set_paused(FLASK, False, ada)
     resumed = _check(app)
     assert resumed.outcomes == {"invite_resent": 1}
     assert posted_addresses(sandbox) == {"paused@example.org": 1}

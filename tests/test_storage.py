@@ -9,6 +9,7 @@ from conftest import app_env, make_app
 from sqlalchemy import inspect
 
 from invite.adapters.storage import DONE, PENDING, Action, claim_action, complete_action, db, get_action
+from invite.adapters.unit_of_work import FLASK
 
 TEAMS = [{"id": "11111111-2222-4333-8444-555555555555", "name": "Cardiology"}]
 FIELDS = dict(actor_email="ada@corp.example", actor_role="admin", action="send", target_email="a@example.org",
@@ -29,16 +30,16 @@ def test_claim_once_then_complete_then_survive_a_restart(sandbox, database_url):
     env = app_env(sandbox, database_url)
     app = make_app(env)
     with app.app_context():
-        first = claim_action("tok_abcdefghijklmnop", **FIELDS)
+        first = claim_action(FLASK, "tok_abcdefghijklmnop", **FIELDS)
         assert first.is_new and first.action.state == PENDING and first.action.outcome_kind == "unknown"
-        again = claim_action("tok_abcdefghijklmnop", **FIELDS)
+        again = claim_action(FLASK, "tok_abcdefghijklmnop", **FIELDS)
         assert not again.is_new and again.action.id == first.action.id
-        complete_action(first.action, outcome={"kind": "result", "status": "invite_created"},
+        complete_action(FLASK, first.action, outcome={"kind": "result", "status": "invite_created"},
                         outcome_kind="invite_created", http_status=200)
 
     restarted = make_app(env)  # a new app, engine and session: only what was committed remains
     with restarted.app_context():
-        row = get_action("tok_abcdefghijklmnop")
+        row = get_action(FLASK, "tok_abcdefghijklmnop")
         assert row.state == DONE and row.outcome_kind == "invite_created" and row.http_status == 200
         assert row.outcome == {"kind": "result", "status": "invite_created"}
         assert row.teams == TEAMS and row.team_ids == [TEAMS[0]["id"]] and row.team_names == ["Cardiology"]
@@ -49,9 +50,9 @@ def test_claim_once_then_complete_then_survive_a_restart(sandbox, database_url):
 def test_a_started_action_that_never_completes_stays_unknown(sandbox, database_url):
     env = app_env(sandbox, database_url)
     with make_app(env).app_context():
-        claim_action("tok_crashed_midcall_00", **FIELDS)
+        claim_action(FLASK, "tok_crashed_midcall_00", **FIELDS)
     with make_app(env).app_context():
-        row = get_action("tok_crashed_midcall_00")
+        row = get_action(FLASK, "tok_crashed_midcall_00")
         assert row.state == PENDING and row.outcome_kind == "unknown" and row.completed_at is None
 
 
@@ -63,7 +64,7 @@ def test_concurrent_claims_of_one_token_let_exactly_one_through(sandbox, databas
     def claim():
         with app.app_context():
             barrier.wait()
-            winners.append(claim_action("tok_concurrent_000000", **FIELDS).is_new)
+            winners.append(claim_action(FLASK, "tok_concurrent_000000", **FIELDS).is_new)
             db.session.remove()
 
     threads = [threading.Thread(target=claim) for _ in range(6)]
@@ -97,34 +98,34 @@ def test_a_claimed_and_completed_action_is_what_the_database_holds(sandbox, data
     app = make_app(app_env(sandbox, database_url))
     long_id = "j" * 300
     with app.app_context():
-        row = claim_action("tok_statements_0000", **{**FIELDS, "client_addr": "10.0.0.7\x00"}).action
+        row = claim_action(FLASK, "tok_statements_0000", **{**FIELDS, "client_addr": "10.0.0.7\x00"}).action
         state = inspect(row)  # as the ORM's loader leaves a row it read: nothing changed, nothing to write
         assert not state.modified and state.transient and row.id and all(
             not state.attrs[column.key].history.has_changes() for column in Action.__table__.columns)
-        complete_action(row, outcome={"kind": "result", "text": "ok\x07"}, outcome_kind="invite_created",
+        complete_action(FLASK, row, outcome={"kind": "result", "text": "ok\x07"}, outcome_kind="invite_created",
                         http_status=200, junction_request_id=long_id)
         db.session.remove()
-        stored = get_action("tok_statements_0000")
+        stored = get_action(FLASK, "tok_statements_0000")
         for column in Action.__table__.columns:
             assert getattr(row, column.key) == getattr(stored, column.key), column.key
         assert row.client_addr == "10.0.0.7" and row.outcome["text"] == "ok" and len(row.junction_request_id) == 256
         assert row.channel == "web" and row.bulk_job_id is None and row.completed_at >= row.created_at
 
-        pending = claim_action("tok_statements_0001", **FIELDS).action
+        pending = claim_action(FLASK, "tok_statements_0001", **FIELDS).action
         db.session.remove()
-        loaded = get_action("tok_statements_0001")  # persistent in this session, as the bulk worker holds it
-        complete_action(loaded, outcome={"kind": "result"}, outcome_kind="unknown", commit=False)
+        loaded = get_action(FLASK, "tok_statements_0001")  # persistent in this session, as the bulk worker holds it
+        complete_action(FLASK, loaded, outcome={"kind": "result"}, outcome_kind="unknown", commit=False)
         assert not db.session.is_modified(loaded)
         db.session.commit()
         db.session.remove()
-        assert get_action("tok_statements_0001").state == DONE and pending.state == PENDING
+        assert get_action(FLASK, "tok_statements_0001").state == DONE and pending.state == PENDING
 
 
 def test_claiming_refuses_a_field_that_is_not_a_column(sandbox, database_url):
     import pytest
 
     with make_app(app_env(sandbox, database_url)).app_context(), pytest.raises(TypeError, match="actor_mail"):
-        claim_action("tok_not_a_column_00", **{**FIELDS, "actor_mail": "x"})
+        claim_action(FLASK, "tok_not_a_column_00", **{**FIELDS, "actor_mail": "x"})
 
 
 def test_a_held_back_claim_sees_only_the_earlier_mailings_of_its_address(sandbox, database_url):
@@ -137,8 +138,8 @@ def test_a_held_back_claim_sees_only_the_earlier_mailings_of_its_address(sandbox
         for n, (email, kind) in enumerate([("Ann@Example.org", "invite_created"), ("ann@example.org", "unknown"),
                                            ("ann@example.org", "refused"), ("bob@example.org", "invite_resent"),
                                            ("ann@example.org", "held_back")]):
-            row = claim_action(f"tok_mailings_{n:08d}", **{**FIELDS, "target_email": email}).action
-            complete_action(row, outcome={"kind": "result"}, outcome_kind=kind)
+            row = claim_action(FLASK, f"tok_mailings_{n:08d}", **{**FIELDS, "target_email": email}).action
+            complete_action(FLASK, row, outcome={"kind": "result"}, outcome_kind=kind)
         seen = {}
 
         def remember(email):
@@ -147,28 +148,32 @@ def test_a_held_back_claim_sees_only_the_earlier_mailings_of_its_address(sandbox
                 return None
             return hold_back
 
-        claim_action("tok_mailings_ann_new", hold_back=remember("ann"), **{**FIELDS, "target_email": "ANN@example.org"})
-        claim_action("tok_mailings_bob_new", hold_back=remember("bob"), **{**FIELDS, "target_email": "bob@example.org"})
-        claim_action("tok_mailings_cy_new0", hold_back=remember("cy"), **{**FIELDS, "target_email": "cy@example.org"})
+        claim_action(FLASK, "tok_mailings_ann_new", hold_back=remember("ann"), **{**FIELDS,
+                                                                                  "target_email": "ANN@example.org"})
+        claim_action(FLASK, "tok_mailings_bob_new", hold_back=remember("bob"), **{**FIELDS,
+                                                                                  "target_email": "bob@example.org"})
+        claim_action(FLASK, "tok_mailings_cy_new0", hold_back=remember("cy"), **{**FIELDS,
+                                                                                 "target_email": "cy@example.org"})
         assert len(seen["ann"][0]) == 2  # the created and the unknown one; not "refused", not "held_back"
         assert len(seen["bob"][0]) == 1 and seen["cy"][0] == []
         assert all(moment <= seen["ann"][1] and moment.tzinfo is not None for moment in seen["ann"][0])
         # ann's new row is still under way ("unknown"): the next claim counts it, as it may mail
-        claim_action("tok_mailings_ann_nxt", hold_back=remember("ann"), **{**FIELDS, "target_email": "ann@example.org"})
+        claim_action(FLASK, "tok_mailings_ann_nxt", hold_back=remember("ann"), **{**FIELDS,
+                                                                                  "target_email": "ann@example.org"})
         assert len(seen["ann"][0]) == 3
-        assert get_action("tok_mailings_00000003").target_email == "bob@example.org"
-        assert get_action("tok_mailings_00000001").outcome_kind == "unknown"
-        assert get_action("tok_mailings_99999999") is None
+        assert get_action(FLASK, "tok_mailings_00000003").target_email == "bob@example.org"
+        assert get_action(FLASK, "tok_mailings_00000001").outcome_kind == "unknown"
+        assert get_action(FLASK, "tok_mailings_99999999") is None
 
 
 def test_a_claim_held_back_is_recorded_complete_with_what_hold_back_said(sandbox, database_url):
     app = make_app(app_env(sandbox, database_url))
     with app.app_context():
-        claim = claim_action("tok_held_back_00000", hold_back=lambda earlier, now: {
+        claim = claim_action(FLASK, "tok_held_back_00000", hold_back=lambda earlier, now: {
             "outcome": {"kind": "form", "alert": {"title": "held"}}, "outcome_kind": "held_back"}, **FIELDS)
         assert claim.is_new and claim.action.state == DONE and claim.action.outcome_kind == "held_back"
         db.session.remove()
-        stored = get_action("tok_held_back_00000")
+        stored = get_action(FLASK, "tok_held_back_00000")
         assert stored.state == DONE and stored.outcome == {"kind": "form", "alert": {"title": "held"}}
         assert stored.completed_at is not None
 
@@ -213,8 +218,8 @@ def test_a_sends_claim_is_one_transaction_and_its_completion_autocommits_on_post
         # On every engine: on PostgreSQL the audit writes have one of their own (storage._autocommit_engine)
         sa.event.listen(sa.engine.Engine, "after_cursor_execute", in_transaction_after)
         try:
-            row = claim_action("tok_autocommit_00000", hold_back=lambda earlier, now: None, **FIELDS).action
-            complete_action(row, outcome={"kind": "result"}, outcome_kind="invite_created")
+            row = claim_action(FLASK, "tok_autocommit_00000", hold_back=lambda earlier, now: None, **FIELDS).action
+            complete_action(FLASK, row, outcome={"kind": "result"}, outcome_kind="invite_created")
         finally:
             sa.event.remove(sa.engine.Engine, "after_cursor_execute", in_transaction_after)
         sqlite = db.engine.dialect.name == "sqlite"
@@ -223,7 +228,7 @@ def test_a_sends_claim_is_one_transaction_and_its_completion_autocommits_on_post
     else:
         assert seen == [("WITH", False), ("UPDATE", False)]
     with make_app(app_env(sandbox, database_url)).app_context():
-        assert get_action("tok_autocommit_00000").outcome_kind == "invite_created"
+        assert get_action(FLASK, "tok_autocommit_00000").outcome_kind == "invite_created"
 
 
 def test_concurrent_sends_to_one_address_under_a_limit_let_exactly_one_through(sandbox, database_url):
@@ -242,7 +247,7 @@ def test_concurrent_sends_to_one_address_under_a_limit_let_exactly_one_through(s
     def claim(n: int) -> None:
         with app.app_context():
             barrier.wait()
-            results.append(claim_action(f"tok_race_limit_{n:05d}", hold_back=hold_back, **FIELDS).action.state)
+            results.append(claim_action(FLASK, f"tok_race_limit_{n:05d}", hold_back=hold_back, **FIELDS).action.state)
             db.session.remove()
 
     threads = [threading.Thread(target=claim, args=(n,)) for n in range(7)]
@@ -275,12 +280,13 @@ def test_the_audit_writes_on_postgresql_need_no_ping_a_dropped_connection_is_rep
         return len(ended)
 
     with app.app_context():
-        first = claim_action("tok_noping_00000001", hold_back=lambda earlier, now: None, **FIELDS).action
+        first = claim_action(FLASK, "tok_noping_00000001", hold_back=lambda earlier, now: None, **FIELDS).action
         assert terminate() >= 1
-        complete_action(first, outcome={"kind": "result"}, outcome_kind="invite_created")
+        complete_action(FLASK, first, outcome={"kind": "result"}, outcome_kind="invite_created")
         assert terminate() >= 1
         seen = []
-        second = claim_action("tok_noping_00000002", hold_back=lambda earlier, now: seen.append(earlier), **FIELDS)
+        second = claim_action(FLASK, "tok_noping_00000002", hold_back=lambda earlier, now: seen.append(earlier),
+                              **FIELDS)
         assert second.is_new and len(seen[-1]) == 1  # the first send, read on the fresh connection
         db.session.remove()
-        assert get_action("tok_noping_00000001").outcome_kind == "invite_created"
+        assert get_action(FLASK, "tok_noping_00000001").outcome_kind == "invite_created"

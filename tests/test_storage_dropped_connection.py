@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from conftest import POSTGRES_URL, app_env, ensure_postgres_database, make_app
 
 from invite.adapters.storage import DONE, claim_action, complete_action, db, get_action
+from invite.adapters.unit_of_work import FLASK
 
 
 @pytest.fixture
@@ -53,18 +54,18 @@ FIELDS = {"actor_email": "admin@example.com", "actor_role": "admin", "action": "
 
 def test_writes_and_reads_of_the_trail_survive_a_connection_terminated_mid_request(pg_app, app_name):
     with pg_app.app_context():
-        assert get_action("not-a-token-0000") is None  # the request now holds a connection, in a transaction
+        assert get_action(FLASK, "not-a-token-0000") is None  # the request now holds a connection, in a transaction
         assert terminate(app_name) >= 1
-        claim = claim_action("tok_dropped_connection_1", **FIELDS)
+        claim = claim_action(FLASK, "tok_dropped_connection_1", **FIELDS)
         assert claim.is_new
 
-        assert get_action("tok_dropped_connection_1") is not None  # the session holds a connection again
+        assert get_action(FLASK, "tok_dropped_connection_1") is not None  # the session holds a connection again
         assert terminate(app_name) >= 1
-        complete_action(claim.action, outcome={"kind": "result", "status": "invite_created"},
+        complete_action(FLASK, claim.action, outcome={"kind": "result", "status": "invite_created"},
                         outcome_kind="invite_created")  # on a connection of its own
 
         # The session still holds the connection terminated above: the read by token retries on a fresh one.
-        row = get_action("tok_dropped_connection_1")
+        row = get_action(FLASK, "tok_dropped_connection_1")
     assert row is not None and (row.state, row.outcome_kind) == (DONE, "invite_created")
 
 

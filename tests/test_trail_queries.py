@@ -14,6 +14,7 @@ from conftest import app_env, make_app
 from invite.activity import queries
 from invite.activity.export import ROWS_PER_CHUNK, csv_lines
 from invite.adapters.storage import claim_action, complete_action, db
+from invite.adapters.unit_of_work import FLASK
 from invite.core.vocabulary import group
 
 FIELDS = dict(actor_email="ada@corp.example", action="send", target_email="a@example.org", role="no_role")
@@ -29,8 +30,8 @@ MOMENTS = [(datetime(2026, 3, 1, 23, 59, 59, tzinfo=UTC), "invite_created"),
 def _seed(app) -> None:
     with app.app_context():
         for n, (moment, kind) in enumerate(MOMENTS):
-            row = claim_action(f"tok_trail_day_{n:06d}", **FIELDS).action
-            complete_action(row, outcome={"kind": "result"}, outcome_kind=kind)
+            row = claim_action(FLASK, f"tok_trail_day_{n:06d}", **FIELDS).action
+            complete_action(FLASK, row, outcome={"kind": "result"}, outcome_kind=kind)
             db.session.execute(sa.update(row.__table__).where(row.__table__.c.id == row.id).values(created_at=moment))
             db.session.commit()
 
@@ -55,9 +56,9 @@ def test_the_csv_export_reads_plain_rows_and_writes_chunks_of_rows(sandbox, data
     app = make_app(app_env(sandbox, database_url))
     with app.app_context():
         for n in range(ROWS_PER_CHUNK + 3):
-            row = claim_action(f"tok_trail_csv_{n:06d}", **{**FIELDS, "target_email": f"p{n}@example.org",
+            row = claim_action(FLASK, f"tok_trail_csv_{n:06d}", **{**FIELDS, "target_email": f"p{n}@example.org",
                                                            "teams": [{"id": "t1", "name": "=Cardio"}]}).action
-            complete_action(row, outcome={"kind": "result"}, outcome_kind="invite_created")
+            complete_action(FLASK, row, outcome={"kind": "result"}, outcome_kind="invite_created")
         plain = list(queries.each_row(queries.filtered(), batch=7))
         assert len(plain) == ROWS_PER_CHUNK + 3 and not isinstance(plain[0], db.Model)
         assert [r.id for r in plain] == sorted(r.id for r in plain)

@@ -17,6 +17,7 @@ from conftest import app_env, make_app
 
 from invite.activity.export import csv_lines, json_lines
 from invite.adapters.storage import ACTIONS, Action, claim_action, complete_action, db
+from invite.adapters.unit_of_work import FLASK
 from invite.bulk import jobs
 from invite.bulk.models import ROW_DONE, BulkRow
 from invite.core import vocabulary
@@ -45,9 +46,10 @@ def _record_every_kind(app) -> dict[str, int]:
         db.session.commit()
         recorded = {}
         for n, kind in enumerate(KINDS):
-            action = claim_action(f"tok_words_{n:010d}", actor_email=maker.email, action="send",
+            action = claim_action(FLASK, f"tok_words_{n:010d}", actor_email=maker.email, action="send",
                                   target_email=f"{kind}@example.org", role="no_role", bulk_job_id=job.id).action
-            complete_action(action, outcome={"kind": "form", "alert": {"title": "t", "text": ""}}, outcome_kind=kind)
+            complete_action(FLASK, action, outcome={"kind": "form", "alert": {"title": "t", "text": ""}},
+                            outcome_kind=kind)
             recorded[kind] = action.id
         rows = {}
         for kind, action_id in recorded.items():
@@ -101,10 +103,10 @@ def _record_every_switch(app) -> None:
     who = Actor(email="ops.person@acme.test", role="admin", channel="web")
     invite_id = "5b1f6a52-7d3e-4c1a-9f6e-0a7b8c9d0e1f"
     with app.app_context():
-        assert reminders.set_switch(invite_id, True, who, "switched@example.org")
-        assert reminders.set_switch(invite_id, False, who, "switched@example.org")
-        assert reminders.set_paused(True, who)
-        assert reminders.set_paused(False, who)
+        assert reminders.set_switch(FLASK, invite_id, True, who, "switched@example.org")
+        assert reminders.set_switch(FLASK, invite_id, False, who, "switched@example.org")
+        assert reminders.set_paused(FLASK, True, who)
+        assert reminders.set_paused(FLASK, False, who)
 
 
 @pytest.mark.parametrize("action", SWITCHES)

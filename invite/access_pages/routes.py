@@ -17,6 +17,7 @@ from flask import Blueprint, current_app, redirect, render_template, request, ur
 
 from invite.access_pages import forms, views
 from invite.adapters import access_records as records
+from invite.adapters.unit_of_work import FLASK
 from invite.adapters.upstream import get_upstream
 from invite.auth import require
 from invite.auth.permissions import current_identity
@@ -171,7 +172,7 @@ def apply():
     if not records.claim_plan(record.id, me):
         return redirect(url_for("access.plan_page", id=record.id, notice="taken"), code=303)
     try:
-        job_id = apply_plan(planned, actor=current_actor(), client=get_upstream().client,
+        job_id = apply_plan(FLASK, planned, actor=current_actor(), client=get_upstream().client,
                             max_removals=confirmation.allowed_removals)
     except AlreadyApplied as exc:  # by another way in (the command line applies the same plans)
         records.settle_plan(record.id, records.APPLIED, exc.job_id or None)

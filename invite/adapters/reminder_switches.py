@@ -13,14 +13,16 @@ from sqlalchemy import Boolean, Index, Integer, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
-from invite.adapters.storage import FittedString, UTCDateTime, add_recorded_row, db, once_more_if_dropped, utcnow
+from invite.adapters.storage import FittedString, UTCDateTime, add_recorded_row, once_more_if_dropped, utcnow
+from invite.adapters.tables import Base
+from invite.adapters.unit_of_work import UnitOfWork
 from invite.core.actor import Actor
 from invite.core.reminders import Switch
 
 ALL = "*"  # the scope of the global pause; any other scope is an invitation id
 
 
-class ReminderSwitch(db.Model):
+class ReminderSwitch(Base):
     __tablename__ = "reminder_switches"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -40,8 +42,8 @@ Index("ix_reminder_switches_scope", ReminderSwitch.scope, ReminderSwitch.id)
 _SCOPE_LOCK = select(func.pg_advisory_xact_lock(func.hashtextextended(bindparam("key"), 0)))
 
 
-def record(scope: str, off: bool, who: Actor, *, token: str, action: str, email: str | None = None
-           ) -> ReminderSwitch | None:
+def record(uow: UnitOfWork, scope: str, off: bool, who: Actor, *, token: str, action: str,
+           email: str | None = None) -> ReminderSwitch | None:
     """Record the decision and its row of the audit trail (`action`, under `token`) in one transaction; None, and
     nothing written, when the scope already is so (a second click, a second tab) or the token was used before.
 
@@ -49,7 +51,7 @@ def record(scope: str, off: bool, who: Actor, *, token: str, action: str, email:
     about the scope can slip in between (SQLite: this transaction is the writer; PostgreSQL: the scope's lock)."""
 
     def write() -> ReminderSwitch | None:
-        session = db.session
+        session = uow.session
         if session.get_bind().dialect.name == "postgresql":
             session.execute(_SCOPE_LOCK, {"key": f"reminder-switch\x1f{scope}"})
         row = ReminderSwitch(scope=scope, off=off, email=email, actor_email=who.email, channel=who.channel,
@@ -71,25 +73,25 @@ def record(scope: str, off: bool, who: Actor, *, token: str, action: str, email:
         return row
 
     try:
-        return once_more_if_dropped(write)
+        return once_more_if_dropped(write, session=uow.session)
     except IntegrityError:  # the token's row exists: this form was posted before
-        db.session.rollback()
+        uow.rollback()
         return None
 
 
-def current(scopes: Iterable[str] | None = None) -> dict[str, Switch]:
+def current(uow: UnitOfWork, scopes: Iterable[str] | None = None) -> dict[str, Switch]:
     """Every scope (of `scopes` and ALL, or of all) whose latest row says off: the switch (who, when)."""
     latest: dict[str, ReminderSwitch] = {}
     query = select(ReminderSwitch).order_by(ReminderSwitch.id)
     if scopes is not None:
         query = query.where(ReminderSwitch.scope.in_([*scopes, ALL]))
-    for row in db.session.scalars(query):
+    for row in uow.session.scalars(query):
         latest[row.scope] = row
-    db.session.commit()  # end the read: the next look sees other writers
+    uow.commit()  # end the read: the next look sees other writers
     return {scope: Switch(row.actor_email, row.at) for scope, row in latest.items() if row.off}
 
 
-def trail(limit: int = 50) -> list[ReminderSwitch]:
-    rows = list(db.session.scalars(select(ReminderSwitch).order_by(ReminderSwitch.id.desc()).limit(limit)))
-    db.session.commit()
+def trail(uow: UnitOfWork, limit: int = 50) -> list[ReminderSwitch]:
+    rows = list(uow.session.scalars(select(ReminderSwitch).order_by(ReminderSwitch.id.desc()).limit(limit)))
+    uow.commit()
     return rows

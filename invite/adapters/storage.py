@@ -18,8 +18,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from flask import current_app
-from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import (
     ARRAY,
     JSON,
@@ -40,16 +38,16 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy.orm import Mapped, configure_mappers, mapped_column
+from sqlalchemy.orm import Mapped, Session, configure_mappers, mapped_column, scoped_session
 from sqlalchemy.orm.attributes import instance_dict, set_committed_value
 
 from invite.adapters.cache import Kept
+from invite.adapters.tables import Base
+from invite.adapters.tables import db as db  # where every module has found it
+from invite.adapters.unit_of_work import UnitOfWork
 from invite.core.rows import DELETED_TEAM
 from invite.core.safe_text import fit
 from invite.core.vocabulary import RECORDED, REMINDER_SWITCHES
-
-# Rows are read right after they are committed (to show the outcome): keep their loaded values.
-db = SQLAlchemy(session_options={"expire_on_commit": False})
 
 PENDING = "pending"
 DONE = "done"
@@ -109,7 +107,7 @@ class CleanJSON(TypeDecorator):
         return _clean_json(value)
 
 
-class Action(db.Model):
+class Action(Base):
     __tablename__ = "actions"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -218,39 +216,41 @@ class Claim:
 T = TypeVar("T")
 
 
-def once_more_if_dropped(work: Callable[[], T], *, in_session: bool = True) -> T:
-    """Run `work`; if the database dropped the connection it was using, roll back and run it once more.
+def once_more_if_dropped(work: Callable[[], T], *,
+                         session: Session | scoped_session[Any] | None = db.session) -> T:
+    """Run `work`; if the database dropped the connection it was using, roll back `session` and run it once more.
 
     pool_pre_ping tests a connection only when it is taken from the pool, so one that a request already
     holds (a read, then a Junction call, then the write) fails on its next statement when PostgreSQL
     restarts, fails over or terminates it. Nothing was committed on a dropped connection, so running the
-    work again cannot do anything twice. Work on a connection of its own (in_session=False: one_statement's,
+    work again cannot do anything twice. Work on a connection of its own (session=None: one_statement's,
     which are not pinged) leaves the request's session alone: its connection may have gone too, and rolling
-    it back here would fail for what this work never touched.
+    it back here would fail for what this work never touched. The session is Flask-SQLAlchemy's unless named
+    (a unit of work's: invite/adapters/unit_of_work.py).
     """
     try:
         return work()
     except DBAPIError as exc:
         if not exc.connection_invalidated:
             raise
-        if in_session:
-            db.session.rollback()
+        if session is not None:
+            session.rollback()
     return work()
 
 
 @contextmanager
-def one_statement() -> Iterator[Connection]:
+def one_statement(uow: UnitOfWork) -> Iterator[Connection]:
     """A pooled connection for one statement that is a transaction of its own, committed if it writes.
 
     On PostgreSQL in autocommit: a transaction around one statement costs two more round trips (BEGIN, then
     COMMIT or ROLLBACK), each a visit to the server. SQLite keeps its driver's own transaction: there the
     switch saved nothing and cost a PRAGMA each time the connection went back to the pool (bench/README.md).
     """
-    if db.engine.dialect.name == "sqlite":
-        with db.engine.begin() as connection:
+    if uow.engine.dialect.name == "sqlite":
+        with uow.engine.begin() as connection:
             yield connection
     else:
-        with _autocommit_engine().connect() as connection:
+        with _autocommit_engine(uow).connect() as connection:
             yield connection
 
 
@@ -258,21 +258,21 @@ _AUTOCOMMIT_ENGINE = "invite.autocommit_engine"
 _autocommit_engine_made = threading.Lock()
 
 
-def _autocommit_engine() -> Engine:
+def _autocommit_engine(uow: UnitOfWork) -> Engine:
     """PostgreSQL: the engine of one_statement, the app's database in autocommit on a pool of its own.
 
     Its connections stay in autocommit (on the app's pool each checkout switched it on and each return off
     again), and it has no pool_pre_ping: a ping is a round trip on every checkout, and every statement run
     here is run again on a fresh connection if its own was dropped (once_more_if_dropped). Per invite that
-    was two round trips of four (issue 25)."""
-    extensions = current_app.extensions
-    engine = extensions.get(_AUTOCOMMIT_ENGINE)
+    was two round trips of four (issue 25). Kept by the unit of work (in the app's extensions for Flask's)."""
+    kept = uow.kept
+    engine = kept.get(_AUTOCOMMIT_ENGINE)
     if engine is None:
         with _autocommit_engine_made:
-            engine = extensions.get(_AUTOCOMMIT_ENGINE)
+            engine = kept.get(_AUTOCOMMIT_ENGINE)
             if engine is None:
-                engine = extensions[_AUTOCOMMIT_ENGINE] = create_engine(
-                    db.engine.url, isolation_level="AUTOCOMMIT", pool_pre_ping=False, pool_reset_on_return=None)
+                engine = kept[_AUTOCOMMIT_ENGINE] = create_engine(
+                    uow.engine.url, isolation_level="AUTOCOMMIT", pool_pre_ping=False, pool_reset_on_return=None)
     return engine
 
 
@@ -334,7 +334,7 @@ _CLAIM_ON_POSTGRESQL = select(_CLAIMED.c.id, func.invite_earlier_mailings(
     bindparam("mailing_kinds", list(MAILED), type_=ARRAY(String)), type_=ARRAY(UTCDateTime())))
 
 
-def claim_action(token: str, *, hold_back: HoldBack | None = None, **fields: Any) -> Claim:
+def claim_action(uow: UnitOfWork, token: str, *, hold_back: HoldBack | None = None, **fields: Any) -> Claim:
     """Record the token's action as under way, or return the row another request already made for it.
 
     With `hold_back`, the new row is first judged against the earlier mailings of its address (oldest first,
@@ -351,12 +351,12 @@ def claim_action(token: str, *, hold_back: HoldBack | None = None, **fields: Any
 
     def insert() -> tuple[int, dict[str, Any] | None]:
         if email is None:
-            with one_statement() as connection:
+            with one_statement(uow) as connection:
                 return connection.execute(_INSERT_ACTION, values).inserted_primary_key[0], None
         now = values["created_at"]
         since = now - MAILINGS_LOOK_BACK
-        if db.engine.dialect.name == "postgresql":
-            with one_statement() as connection:
+        if uow.engine.dialect.name == "postgresql":
+            with one_statement(uow) as connection:
                 new_id, earlier = connection.execute(_CLAIM_ON_POSTGRESQL,
                                                      {**values, "email": email, "since": since}).one()
                 held = hold_back([_as_utc(moment) for moment in earlier or ()], now)
@@ -368,7 +368,7 @@ def claim_action(token: str, *, hold_back: HoldBack | None = None, **fields: Any
                 return new_id, held
         # SQLite: one transaction, in which no other claim is made (one writer at a time, from the insert to the
         # commit), so the write-ahead insert and the send limit's count of earlier mailings are one step.
-        with db.engine.begin() as connection:
+        with uow.engine.begin() as connection:
             new_id = connection.execute(_INSERT_ACTION, values).inserted_primary_key[0]
             earlier = list(connection.execute(_EARLIER_MAILINGS, {
                 "email": email, "since": since, "before_id": new_id}).scalars())
@@ -379,15 +379,15 @@ def claim_action(token: str, *, hold_back: HoldBack | None = None, **fields: Any
             return new_id, held
 
     try:
-        new_id, held = once_more_if_dropped(insert, in_session=False)
+        new_id, held = once_more_if_dropped(insert, session=None)
     except IntegrityError:
-        db.session.rollback()
+        uow.rollback()
     else:
         row = _as_stored(new_id, {**values, **(held or {})})
         if held is not None:
-            _remember_done(row)
+            _remember_done(uow, row)
         return Claim(row, is_new=True)
-    existing = get_action(token)
+    existing = get_action(uow, token)
     if existing is None:  # pragma: no cover - rows are never deleted
         raise RuntimeError("action vanished between insert and read")
     return Claim(existing, is_new=False)
@@ -418,24 +418,25 @@ def _completion(outcome: dict[str, Any], outcome_kind: str, http_status: int | N
                     "junction_request_id": junction_request_id, "state": DONE, "completed_at": utcnow()})
 
 
-def complete_action(row: Action, *, outcome: dict[str, Any], outcome_kind: str, http_status: int | None = None,
+def complete_action(uow: UnitOfWork, row: Action, *, outcome: dict[str, Any], outcome_kind: str,
+                    http_status: int | None = None,
                     junction_request_id: str | None = None, commit: bool = True) -> None:
     """Record how the action ended; commit=False leaves the commit to a caller saving more with it."""
     values = _completion(outcome, outcome_kind, http_status, junction_request_id)
 
     def update() -> None:
-        with one_statement() as connection:
+        with one_statement(uow) as connection:
             connection.execute(_COMPLETE_ACTION, {**values, "action_id": row.id})
 
     if commit:
-        once_more_if_dropped(update, in_session=False)
+        once_more_if_dropped(update, session=None)
     else:  # in the caller's transaction, which its commit ends (or a dropped connection rolls back)
-        db.session.execute(_COMPLETE_ACTION, {**values, "action_id": row.id})
+        uow.session.execute(_COMPLETE_ACTION, {**values, "action_id": row.id})
     # As loaded, not as changed: the database already holds these values, so no flush may write them again.
     for key, value in values.items():
         set_committed_value(row, key, value)
     if commit:
-        _remember_done(row)
+        _remember_done(uow, row)
 
 
 # The page that shows a send's outcome is asked for right after the send, nearly always of the process
@@ -444,23 +445,23 @@ def complete_action(row: Action, *, outcome: dict[str, Any], outcome_kind: str, 
 _DONE_KEPT = 256
 
 
-def _recently_done() -> Kept:
-    return Kept.of(current_app.extensions, "invite.recently_done_actions")
+def _recently_done(uow: UnitOfWork) -> Kept:
+    return Kept.of(uow.kept, "invite.recently_done_actions")
 
 
-def _remember_done(row: Action) -> None:
-    _recently_done().keep(row.token, row, _DONE_KEPT)
+def _remember_done(uow: UnitOfWork, row: Action) -> None:
+    _recently_done(uow).keep(row.token, row, _DONE_KEPT)
 
 
 # Built once per process: building the select and its cache key per call was a third of the read's cost.
-_ACTION_BY_TOKEN = db.select(Action).where(Action.token == bindparam("token"))
+_ACTION_BY_TOKEN = select(Action).where(Action.token == bindparam("token"))
 
 
-def get_action(token: str) -> Action | None:
-    return once_more_if_dropped(lambda: db.session.scalar(_ACTION_BY_TOKEN, {"token": token}))
+def get_action(uow: UnitOfWork, token: str) -> Action | None:
+    return once_more_if_dropped(lambda: uow.session.scalar(_ACTION_BY_TOKEN, {"token": token}), session=uow.session)
 
 
-def get_action_to_show(token: str) -> Action | None:
+def get_action_to_show(uow: UnitOfWork, token: str) -> Action | None:
     """get_action for a page that only reads it: a row this process completed lately comes from memory.
     The Action may be shared with other requests, so it must not be changed."""
-    return _recently_done().get(token) or get_action(token)
+    return _recently_done(uow).get(token) or get_action(uow, token)

@@ -24,7 +24,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -34,6 +34,7 @@ from flask import Flask, current_app
 from sqlalchemy import delete, func, or_, select, update
 
 from invite.adapters.storage import PENDING, Action, db, get_action, utcnow
+from invite.adapters.unit_of_work import FLASK, UnitOfWork
 from invite.adapters.upstream import for_this_request
 from invite.bulk.models import (
     ACCESS_JOB,
@@ -208,19 +209,20 @@ def confirm_job(token: str, who: actions.Actor, *, resend_pending: bool = False)
     return job, True
 
 
-def start_access_job(changes: Iterable[Change], who: actions.Actor, *, plan_id: str, file_sha256: str,
-                     source: str) -> BulkJob:
+def start_access_job(uow: UnitOfWork, changes: Iterable[Change], who: actions.Actor, *, plan_id: str,
+                     file_sha256: str, source: str, waker: Callable[[int], None] | None = None) -> BulkJob:
     """Store an access plan's changes as a job that runs at once (the plan was the preview, and the caller
     has checked it against the org: invite.services.access_apply), one queued row per change in the order
-    given, and wake a worker. A second job for the same plan is refused by the database (IntegrityError)."""
+    given, and wake a worker (`waker`, else the app's queue: wake). A second job for the same plan is refused by
+    the database (IntegrityError)."""
     now = utcnow()
     job = BulkJob(token=new_token(), created_by=who.email, created_by_role=who.role, client_addr=who.client_addr,
                   channel=who.channel, os_user=who.os_user and who.os_user[:64], host=who.host and who.host[:255],
                   source=source[:255], state=RUNNING, created_at=now, confirmed_at=now, kind=ACCESS_JOB,
                   plan_id=plan_id, file_sha256=file_sha256)
-    db.session.add(job)
-    db.session.flush()
-    db.session.execute(BulkRow.__table__.insert(), [
+    uow.session.add(job)
+    uow.session.flush()
+    uow.session.execute(BulkRow.__table__.insert(), [
         {"job_id": job.id, "position": position, "email": change.email[:320],
          "role": (change.after or change.before).role if (change.after or change.before) else None,
          "teams": [dict(t) for t in (change.after or change.before).teams] if (change.after or change.before) else [],
@@ -229,9 +231,9 @@ def start_access_job(changes: Iterable[Change], who: actions.Actor, *, plan_id: 
          "invite_id": change.invite_id}
         for position, change in enumerate(changes, start=1)
     ])
-    db.session.commit()
+    uow.commit()
     _audit(job, "confirmed", who, plan_id=plan_id, file_sha256=file_sha256)
-    wake(job.id)
+    (waker or wake)(job.id)
     return job
 
 
@@ -609,10 +611,11 @@ def _send_row(app: Flask, job: BulkJob, row: BulkRow, control: _Control) -> None
         # made again (its earlier attempt's answer was lost, and may have been made).
         earlier = db.session.get(Action, row.action_id) if row.action_id else None
         retry_of = earlier if earlier is not None and earlier.outcome_kind == "unknown" else None
-        claim, error = access_changes.carry_out(upstream.client, token, actor, Change.from_json(row.change or {}),
+        claim, error = access_changes.carry_out(FLASK, upstream.client, token, actor,
+                                                Change.from_json(row.change or {}),
                                                 limits=upstream.limits, bulk_job_id=job.id, retry_of=retry_of)
     else:
-        claim, error = actions.send_and_report(upstream.client, token, actor, email=row.email,
+        claim, error = actions.send_and_report(FLASK, upstream.client, token, actor, email=row.email,
                                                role=row.role or "no_role", teams=row.teams, bulk_job_id=job.id,
                                                limits=upstream.limits,
                                                commit=False)  # the outcome is committed with the row's, below
@@ -664,11 +667,11 @@ def settle_in_doubt(job_id: int, client) -> int:
     """Rows a dead runner left in `sending`: settled from the audit trail and List Invites, never re-posted."""
     rows = list(db.session.scalars(select(BulkRow).where(BulkRow.job_id == job_id, BulkRow.state == SENDING)))
     for row in rows:
-        action = get_action(_token(row, current_app.secret_key)) or get_action(_legacy_token(row))
+        action = get_action(FLASK, _token(row, current_app.secret_key)) or get_action(FLASK, _legacy_token(row))
         if action is None:
             row.state = QUEUED  # claimed, but stopped before its audit row was written: nothing went out
         elif action.state == PENDING:
-            actions.settle_in_flight(client, action, commit=False)
+            actions.settle_in_flight(FLASK, client, action, commit=False)
             _record(row, action)
         else:
             _record(row, action)

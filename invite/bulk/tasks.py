@@ -25,6 +25,7 @@ from pathlib import Path
 from flask import Flask
 from huey import Huey, RedisHuey, SqliteHuey, crontab
 
+from invite.adapters.unit_of_work import FLASK
 from invite.config import Settings
 
 
@@ -72,7 +73,8 @@ class BulkQueue:
         settings = self.app.extensions["settings"]
         upstream = self.app.extensions["upstream"]
         with self.app.app_context():
-            result = reminders.run_check(upstream.client, self.app.secret_key, upstream.limits, settings.reminders,
+            result = reminders.run_check(FLASK, upstream.client, self.app.secret_key, upstream.limits,
+                                         settings.reminders,
                                          upstream.team_names(),
                                          in_doubt_after=reminders.in_doubt_after(settings.timeout_seconds))
         return dict(result.outcomes)

@@ -16,6 +16,7 @@ from typing import IO, Any, NoReturn
 import click
 from flask import current_app
 
+from invite.adapters.unit_of_work import FLASK
 from invite.cli import exits
 from invite.cli.acting import acting_option
 from invite.cli.bulk import follow
@@ -113,7 +114,7 @@ def apply_command(source: IO[bytes], max_removals: int, wait_for_end: bool, time
     plan = _read_plan(source, name, as_json)
     refuse_a_throwaway_junction()
     try:
-        job_id = access_apply.apply_plan(plan, actor=actor, client=current_app.extensions["upstream"].client,
+        job_id = access_apply.apply_plan(FLASK, plan, actor=actor, client=current_app.extensions["upstream"].client,
                                          max_removals=max_removals)
     except access_apply.ApplyRefused as refusal:
         _refused(refusal, plan, as_json, max_removals)

@@ -26,6 +26,7 @@ from invite.activity import queries
 from invite.activity.export import csv_lines, json_lines
 from invite.adapters.logs import JsonLogFormatter
 from invite.adapters.storage import ACTIONS, Action, Claim
+from invite.adapters.unit_of_work import FLASK
 from invite.adapters.upstream import Upstream, get_upstream
 from invite.cli import exits
 from invite.cli.access import access_group
@@ -333,7 +334,7 @@ def send(email: str, role: str, team_values: tuple[str, ...], no_team_anyway: bo
     upstream = _junction()
     token = _new_token(actor)
     email = email.strip()
-    _perform(lambda: actions.send_invite(upstream.client, token, actor, limits=upstream.limits, email=email,
+    _perform(lambda: actions.send_invite(FLASK, upstream.client, token, actor, limits=upstream.limits, email=email,
                                          role=role, teams=teams),
              email, "sent", as_json)
 
@@ -384,7 +385,7 @@ def resend(target: str, force: bool, as_json: bool, actor: actions.Actor) -> Non
                       data={"email": invite.email, "invite_id": invite.id, "last_sent_at": last.isoformat()}),
                as_json)
     token = _new_token(actor)  # the server's send limits (invite.services.actions) hold whatever --force says
-    _perform(lambda: actions.resend_invite(upstream.client, token, actor, invite, upstream.team_names(),
+    _perform(lambda: actions.resend_invite(FLASK, upstream.client, token, actor, invite, upstream.team_names(),
                                            limits=upstream.limits),
              invite.email, "resent", as_json)
 
@@ -412,8 +413,8 @@ def revoke(target: str, yes: bool, as_json: bool, actor: actions.Actor) -> None:
         finish(Report("declined", exits.NOT_DONE, "Nothing was revoked.",
                       "Add --yes to revoke without being asked.", data={"invite_id": invite.id}), as_json)
     token = _new_token(actor)
-    _perform(lambda: actions.revoke_invite(upstream.client, token, actor, invite_id=invite.id, email=invite.email,
-                                           role=invite.role, teams=teams_of(invite, names)),
+    _perform(lambda: actions.revoke_invite(FLASK, upstream.client, token, actor, invite_id=invite.id,
+                                           email=invite.email, role=invite.role, teams=teams_of(invite, names)),
              invite.email, "revoked", as_json)
 
 

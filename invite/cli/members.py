@@ -15,6 +15,7 @@ from flask import current_app
 
 from invite.activity import history
 from invite.adapters.storage import Action
+from invite.adapters.unit_of_work import FLASK
 from invite.adapters.upstream import get_upstream
 from invite.cli import exits
 from invite.cli.acting import acting_option
@@ -195,7 +196,8 @@ def set_role(target: str, role: str, team_values: tuple[str, ...], as_json: bool
                 f"{words.describe(before)}.", as_json=as_json, email=member.email, member_id=member.id)
     token = _token(actor)
     upstream = get_upstream()
-    _perform(lambda: actions.update_member(upstream.client, token, actor, member_id=member.id, email=member.email,
+    _perform(lambda: actions.update_member(FLASK, upstream.client, token, actor, member_id=member.id,
+                                           email=member.email,
                                            name=member.name, before=before, role=role, teams=chosen),
              member, "changed", as_json)
 
@@ -222,6 +224,6 @@ def remove(target: str, yes: bool, as_json: bool, actor: actions.Actor) -> None:
                     as_json=as_json, email=member.email, member_id=member.id)
     token = _token(actor)
     upstream = get_upstream()
-    _perform(lambda: actions.remove_member(upstream.client, token, actor, member_id=member.id, email=member.email,
-                                           name=member.name, before=before),
+    _perform(lambda: actions.remove_member(FLASK, upstream.client, token, actor, member_id=member.id,
+                                           email=member.email, name=member.name, before=before),
              member, "removed", as_json)

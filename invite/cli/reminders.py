@@ -14,6 +14,7 @@ from typing import Any, NoReturn
 import click
 from flask import current_app
 
+from invite.adapters.unit_of_work import FLASK
 from invite.adapters.upstream import get_upstream
 from invite.cli import exits
 from invite.cli.acting import acting_option
@@ -67,11 +68,11 @@ def plan(as_json: bool) -> None:
     policy = _policy()
     now = datetime.now(UTC)
     try:
-        planned = reminders.plan(get_upstream().client, policy, now)
+        planned = reminders.plan(FLASK, get_upstream().client, policy, now)
     except JunctionError as exc:
         message = views.failure(exc, "The pending invitations could not be listed")
         _finish("lookup_failed", exits.for_lookup(exc), message["title"], message["text"], as_json=as_json)
-    paused = reminders.paused_by()
+    paused = reminders.paused_by(FLASK)
     order = {DUE: 0, LATER: 1}
     planned.sort(key=lambda p: (order.get(p.decision.state, 2), p.decision.due_at or now, p.invite.email.lower()))
     items = [_item(p, now) for p in planned]
@@ -100,7 +101,7 @@ def run(as_json: bool) -> None:
     upstream = get_upstream()
     settings = current_app.extensions["settings"]
     in_doubt_after = reminders.in_doubt_after(settings.timeout_seconds)
-    result = reminders.run_check(upstream.client, current_app.secret_key, upstream.limits, policy,
+    result = reminders.run_check(FLASK, upstream.client, current_app.secret_key, upstream.limits, policy,
                                  upstream.team_names(), in_doubt_after=in_doubt_after)
     if result.error is not None:
         _finish("check_failed", exits.UNAVAILABLE, "Not checked: the pending invitations could not be listed.",
@@ -122,7 +123,7 @@ def run(as_json: bool) -> None:
 
 
 def _switch_all(paused: bool, actor: Actor, as_json: bool) -> NoReturn:
-    recorded = reminders.set_paused(paused, actor)
+    recorded = reminders.set_paused(FLASK, paused, actor)
     word = "Paused" if paused else "Resumed"
     text = ("No reminder goes out until `invite reminders resume`." if paused else
             "Reminders go out again at the next check.")

@@ -12,6 +12,7 @@ from markupsafe import Markup, escape
 
 from invite.adapters.cache import Kept
 from invite.adapters.storage import PENDING, Action, get_action_to_show
+from invite.adapters.unit_of_work import FLASK
 from invite.adapters.upstream import get_upstream
 from invite.auth import can, current_identity, require
 from invite.core import outcomes, tokens
@@ -193,7 +194,7 @@ def send_invite():
     names = {team.id: team.name for team in teams}
     upstream = get_upstream()
     try:
-        claim = actions.send_invite(
+        claim = actions.send_invite(FLASK,
             upstream.client,
             form.submission_token.data,
             current_actor(),
@@ -225,7 +226,7 @@ def _abandoned_after() -> timedelta:
 def result(token: str):
     if not TOKEN_PATTERN.match(token):
         abort(404)
-    action = get_action_to_show(token)
+    action = get_action_to_show(FLASK, token)
     if action is None or action.action not in ("send", "resend"):
         abort(404)
     outcome = action.outcome or {}

@@ -13,6 +13,7 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 
 from invite.activity import history
 from invite.adapters.storage import PENDING, get_action, get_action_to_show
+from invite.adapters.unit_of_work import FLASK
 from invite.adapters.upstream import get_upstream
 from invite.auth import require
 from invite.auth.permissions import can, current_identity
@@ -161,7 +162,7 @@ def change_confirm(member_id: str):
     if not forms.token_is_valid(current_app.secret_key, change.token, "update_member", member_id,
                                 current_identity().email):
         return redirect(url_for("members.member_page", member_id=member_id, notice="expired"), code=303)
-    if (existing := get_action(change.token)) is not None:
+    if (existing := get_action(FLASK, change.token)) is not None:
         return redirect(url_for("members.done", member_id=member_id, token=existing.token), code=303)
     _, member = _load(member_id)
     if change.errors:
@@ -173,7 +174,7 @@ def change_confirm(member_id: str):
                                token=change.token, is_self=True, describe=words.describe, self_missing=True,
                                nav_section="members"), 422
     try:
-        claim = actions.update_member(get_upstream().client, change.token, current_actor(), member_id=member_id,
+        claim = actions.update_member(FLASK, get_upstream().client, change.token, current_actor(), member_id=member_id,
                                       email=member.email, name=member.name, before=before, role=change.role,
                                       teams=after["teams"])
     except actions.TokenClash:
@@ -204,7 +205,7 @@ def remove(member_id: str):
     token = (request.form.get("submission_token") or "").strip()
     if not forms.token_is_valid(current_app.secret_key, token, "remove_member", member_id, current_identity().email):
         return redirect(url_for("members.member_page", member_id=member_id, notice="expired"), code=303)
-    if (existing := get_action(token)) is not None:
+    if (existing := get_action(FLASK, token)) is not None:
         return redirect(url_for("members.done", member_id=member_id, token=existing.token), code=303)
     _, member = _load(member_id)
     names = get_upstream().team_names()
@@ -215,7 +216,7 @@ def remove(member_id: str):
         return render_template("members/remove.html", member=member, row=views.member_row(member, names, ""),
                                token=token, is_self=True, self_missing=True, nav_section="members"), 422
     try:
-        claim = actions.remove_member(get_upstream().client, token, current_actor(), member_id=member_id,
+        claim = actions.remove_member(FLASK, get_upstream().client, token, current_actor(), member_id=member_id,
                                       email=member.email, name=member.name,
                                       before=_seen(seen_role, seen_teams, names))
     except actions.TokenClash:
@@ -226,7 +227,7 @@ def remove(member_id: str):
 @bp.get("/members/<member_id>/done/<token>")
 @require("view")
 def done(member_id: str, token: str):
-    action = get_action_to_show(token)
+    action = get_action_to_show(FLASK, token)
     outcome = (action.outcome or {}) if action is not None else {}
     if action is None or action.action not in _ACTIONS or outcome.get("member_id") != canonical_uuid(member_id):
         abort(404)

@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
+from invite.adapters.unit_of_work import FLASK
 from invite.adapters.upstream import get_upstream
 from invite.auth import require
 from invite.core import reminders as rules
@@ -46,7 +47,7 @@ def overview():
     problem = None
     planned: list[reminders.Planned] = []
     try:
-        planned = reminders.plan(get_upstream().client, policy, now)
+        planned = reminders.plan(FLASK, get_upstream().client, policy, now)
     except JunctionError as exc:
         problem = views.failure(exc, "Could not load the invitations")
     week = sorted((p for p in planned if p.decision.state in (DUE, LATER) and p.decision.due_at is not None
@@ -56,7 +57,7 @@ def overview():
     return render_template(
         "reminders/overview.html", nav_section="reminders", policy=policy, policy_words=rules.describe_policy(policy),
         now=now, week=week,
-        stale=stale, problem=problem, paused=reminders.paused_by(), trail=reminders.switch_trail(),
+        stale=stale, problem=problem, paused=reminders.paused_by(FLASK), trail=reminders.switch_trail(FLASK),
         pause_token=forms.issue(current_app.secret_key, "pause"),
         resume_token=forms.issue(current_app.secret_key, "resume"), ago=when.ago,
         words=rules.words, due_state=DUE, notice=request.args.get("notice"))
@@ -79,7 +80,7 @@ def _pause(paused: bool):
     if not forms.verified(request.form, current_app.secret_key, action):
         return redirect(url_for("reminders.overview", notice="expired"), code=303)
     # A second click (or tab) changes nothing and records nothing: set_paused decides, in the same transaction.
-    reminders.set_paused(paused, current_actor(), form_token=request.form.get("submission_token"))
+    reminders.set_paused(FLASK, paused, current_actor(), form_token=request.form.get("submission_token"))
     return redirect(url_for("reminders.overview", notice=action + "d"), code=303)
 
 
@@ -96,7 +97,7 @@ def switch(invite_id: str):
     # The address is the one the token was issued for (switch_verified): the trail records what the page showed.
     email = (request.form.get("email") or "").strip()[:320] or None
     # A second click changes nothing and records nothing: set_switch decides, in the same transaction.
-    reminders.set_switch(invite_id, action == "reminders_off", current_actor(), email,
+    reminders.set_switch(FLASK, invite_id, action == "reminders_off", current_actor(), email,
                          form_token=request.form.get("submission_token"))
     return redirect(back, code=303)
 
@@ -106,7 +107,7 @@ def switch(invite_id: str):
 
 def _stale_now() -> tuple[list[reminders.Planned], dict[str, Any] | None]:
     try:
-        planned = reminders.plan(get_upstream().client, _policy())
+        planned = reminders.plan(FLASK, get_upstream().client, _policy())
     except JunctionError as exc:
         return [], views.failure(exc, "Could not load the invitations")
     return sorted((p for p in planned if p.decision.stale), key=lambda p: p.invite.invited_at), None
@@ -147,8 +148,8 @@ def revoke_stale():
             results.append((email, "No longer pending: nothing to revoke."))
             continue
         try:
-            claim = actions.revoke_invite(client, token, current_actor(), invite_id=invite.id, email=invite.email,
-                                          role=invite.role, teams=teams_of(invite, names))
+            claim = actions.revoke_invite(FLASK, client, token, current_actor(), invite_id=invite.id,
+                                          email=invite.email, role=invite.role, teams=teams_of(invite, names))
         except actions.TokenClash:
             results.append((email, "The form had expired: not revoked."))
             continue

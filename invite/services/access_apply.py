@@ -15,12 +15,12 @@ ApplyRefused, and none changed anything. Web pages and the command line call the
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from invite.adapters.storage import db
+from invite.adapters.unit_of_work import UnitOfWork
 from invite.bulk import jobs
 from invite.bulk.models import BulkJob
 from invite.core.access import INVITE, REINVITE, REMOVE, REVOKE, UPDATE, Change, OrgState, Plan, fingerprint
@@ -140,37 +140,39 @@ def job_order(changes: Sequence[Change]) -> list[Change]:
     return sorted(changes, key=lambda c: 1 if _promotes(c) else order[c.kind])
 
 
-def applied_as(plan_id: str) -> int | None:
+def applied_as(uow: UnitOfWork, plan_id: str) -> int | None:
     """The job that applied this plan, if any."""
-    return db.session.scalar(select(BulkJob.id).where(BulkJob.plan_id == plan_id))
+    return uow.session.scalar(select(BulkJob.id).where(BulkJob.plan_id == plan_id))
 
 
-def apply_plan(plan: Plan, *, actor: Actor, client: JunctionClient, max_removals: int) -> int:
+def apply_plan(uow: UnitOfWork, plan: Plan, *, actor: Actor, client: JunctionClient, max_removals: int,
+               waker: Callable[[int], None] | None = None) -> int:
     """Start the job that applies exactly `plan`, and return its id; or raise an ApplyRefused (nothing changed).
 
     Refused, in this order: a plan with no change (NothingToApply); more removals than `max_removals`
     (TooManyRemovals, before Junction is read); a plan already applied (AlreadyApplied); an org whose
     fingerprint is no longer the plan's (PlanDrifted). A JunctionError reading the org goes to the caller:
-    nothing was changed then either.
+    nothing was changed then either. `waker` asks a worker to run the job; without one, the app's queue
+    (jobs.wake: a queue that cannot be reached loses nothing, the workers' sweep starts a running job).
     """
     if plan.is_empty:
         raise NothingToApply(plan)
     removals = [c for c in plan.changes if c.kind == REMOVE]
     if len(removals) > max(max_removals, 0):
         raise TooManyRemovals(plan, removals, max(max_removals, 0))
-    earlier = applied_as(plan.id)
+    earlier = applied_as(uow, plan.id)
     if earlier is not None:
         raise AlreadyApplied(plan, earlier)
-    db.session.commit()  # end the read: Junction's answer may take a while
+    uow.commit()  # end the read: Junction's answer may take a while
     state = read_state(client)
     now = fingerprint(state)
     if now != plan.fingerprint:
         raise PlanDrifted(plan, state, now, _moved(plan, state))
     source = f"access plan {plan.id[:12]}" + (f" of {plan.source}" if plan.source else "")
     try:
-        job = jobs.start_access_job(job_order(plan.changes), actor, plan_id=plan.id, file_sha256=plan.file_sha256,
-                                    source=source)
+        job = jobs.start_access_job(uow, job_order(plan.changes), actor, plan_id=plan.id,
+                                    file_sha256=plan.file_sha256, source=source, waker=waker)
     except IntegrityError:  # another apply of the same plan started its job first
-        db.session.rollback()
-        raise AlreadyApplied(plan, applied_as(plan.id) or 0) from None
+        uow.rollback()
+        raise AlreadyApplied(plan, applied_as(uow, plan.id) or 0) from None
     return job.id

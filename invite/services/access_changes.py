@@ -26,6 +26,7 @@ from datetime import datetime
 from typing import Any
 
 from invite.adapters.storage import Action, Claim
+from invite.adapters.unit_of_work import UnitOfWork
 from invite.core import member_outcomes as member_words
 from invite.core import outcomes
 from invite.core.access import INVITE, REINVITE, REMOVE, REVOKE, UPDATE, Change
@@ -66,7 +67,7 @@ def _made(client: JunctionClient, change: Change, after: dict[str, Any]) -> bool
         member.role != "team_admin" or sorted(member.team_ids) == team_ids)
 
 
-def _settle_retry(client: JunctionClient, token: str, actor: Actor, change: Change, earlier: datetime,
+def _settle_retry(uow: UnitOfWork, client: JunctionClient, token: str, actor: Actor, change: Change, earlier: datetime,
                   bulk_job_id: int) -> tuple[Claim, JunctionError | None] | None:
     """A row retried after an unknown outcome, settled from Junction's lists: the claim when the change is
     made already (recorded as made) or the lists could not be read (recorded unknown again, nothing done);
@@ -111,11 +112,11 @@ def _settle_retry(client: JunctionClient, token: str, actor: Actor, change: Chan
                 "success", member_words.CHANGED, title, lost, before=before, after=None if removal else grant,
                 checked=True), "member_removed" if removal else "member_changed"
         outcome = {**outcome, "member_id": change.member_id, "name": name}
-    claim = actions.record_without_call(token, actor, result=outcome, result_kind=kind, error=error, **fields)
+    claim = actions.record_without_call(uow, token, actor, result=outcome, result_kind=kind, error=error, **fields)
     return claim, error
 
 
-def carry_out(client: JunctionClient, token: str, actor: Actor, change: Change, *, limits: SendLimits,
+def carry_out(uow: UnitOfWork, client: JunctionClient, token: str, actor: Actor, change: Change, *, limits: SendLimits,
               bulk_job_id: int, retry_of: Action | None = None) -> tuple[Claim, JunctionError | None]:
     """The change as one audited action; the claim (its row holds the outcome) and the error Junction's
     answer raised, if any, for the job to pace itself by. A send's completion is left uncommitted, for the
@@ -124,25 +125,26 @@ def carry_out(client: JunctionClient, token: str, actor: Actor, change: Change, 
     `retry_of`: the earlier attempt, when its outcome stayed unknown and a person chose to retry; the change
     is then settled from Junction's lists first, and made only when they show it not made."""
     if retry_of is not None:
-        settled = _settle_retry(client, token, actor, change, retry_of.created_at, bulk_job_id)
+        settled = _settle_retry(uow, client, token, actor, change, retry_of.created_at, bulk_job_id)
         if settled is not None:
             return settled
     before, after = _grant(change, "before"), _grant(change, "after")
     name = change.name or change.email
     if change.kind in (INVITE, REINVITE):
         return actions.send_and_report(
-            client, token, actor, limits=limits, email=change.email, role=after["role"] or "no_role",
+            uow, client, token, actor, limits=limits, email=change.email, role=after["role"] or "no_role",
             teams=after["teams"], action=ACTION_OF[change.kind], invite_id=change.invite_id, bulk_job_id=bulk_job_id,
             commit=False)
     if change.kind == UPDATE:
         return actions.update_member_and_report(
-            client, token, actor, member_id=change.member_id or "", email=change.email, name=name, before=before,
+            uow, client, token, actor, member_id=change.member_id or "", email=change.email, name=name, before=before,
             role=after["role"] or "no_role", teams=after["teams"], bulk_job_id=bulk_job_id)
     if change.kind == REVOKE:
-        return actions.revoke_and_report(client, token, actor, invite_id=change.invite_id or "", email=change.email,
+        return actions.revoke_and_report(uow, client, token, actor, invite_id=change.invite_id or "",
+                                         email=change.email,
                                          role=before["role"], teams=before["teams"], bulk_job_id=bulk_job_id)
     if change.kind == REMOVE:
-        return actions.remove_member_and_report(client, token, actor, member_id=change.member_id or "",
+        return actions.remove_member_and_report(uow, client, token, actor, member_id=change.member_id or "",
                                                 email=change.email, name=name, before=before,
                                                 bulk_job_id=bulk_job_id)
     raise ValueError(f"not a kind of change: {change.kind!r}")

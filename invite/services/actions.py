@@ -1,6 +1,7 @@
 """Every state-changing call to Junction goes through here: recorded first, performed, then completed.
 
-Every channel (the pages, the command line, bulk jobs, and any added later) hands over what the person
+Every channel (the pages, the command line, bulk jobs, and any added later) hands over the unit of work it
+reaches the database through (invite/adapters/unit_of_work.py: Flask's for those three), what the person
 asked for, who they are and a token the server issued (invite.core.tokens); it gets back the recorded
 Action, whose `outcome` says what to show. A token seen before returns the first Action untouched, so
 nothing is sent or revoked twice, but only for the same person, action and address: anything else is a
@@ -19,6 +20,7 @@ from typing import Any
 
 from invite.adapters import metrics
 from invite.adapters.storage import PENDING, Action, Claim, claim_action, complete_action
+from invite.adapters.unit_of_work import UnitOfWork
 from invite.core import member_outcomes as member_words
 from invite.core import outcomes, tokens
 from invite.core.actor import Actor
@@ -81,7 +83,7 @@ def _same(first: str | None, second: str | None) -> bool:
     return (first or "").strip().lower() == (second or "").strip().lower()
 
 
-def _start(token: str, actor: Actor, limits: SendLimits | None = None, **fields: Any) -> Claim:
+def _start(uow: UnitOfWork, token: str, actor: Actor, limits: SendLimits | None = None, **fields: Any) -> Claim:
     if tokens.channel_of(token) is None:
         raise TokenClash("not a token this server issued")
     hold_back = None
@@ -89,7 +91,7 @@ def _start(token: str, actor: Actor, limits: SendLimits | None = None, **fields:
         def hold_back(earlier: list[datetime], now: datetime) -> dict[str, Any] | None:
             held = judge(limits, fields["target_email"], earlier, now)
             return None if held is None else {"outcome": held_back_outcome(held), "outcome_kind": "held_back"}
-    claim = claim_action(token, actor_email=actor.email, actor_role=actor.role, client_addr=actor.client_addr,
+    claim = claim_action(uow, token, actor_email=actor.email, actor_role=actor.role, client_addr=actor.client_addr,
                          request_id=actor.request_id, own_request_id=actor.own_request_id, channel=actor.channel,
                          os_user=actor.os_user, host=actor.host, hold_back=hold_back, **fields)
     row = claim.action
@@ -113,9 +115,9 @@ def held_back_outcome(held: HeldBack) -> dict[str, Any]:
     return outcome
 
 
-def _finish(row: Action, outcome: dict[str, Any], kind: str, error: JunctionError | None = None, *,
+def _finish(uow: UnitOfWork, row: Action, outcome: dict[str, Any], kind: str, error: JunctionError | None = None, *,
             commit: bool = True) -> None:
-    complete_action(row, outcome=outcome, outcome_kind=kind, http_status=error.http_status if error else 200,
+    complete_action(uow, row, outcome=outcome, outcome_kind=kind, http_status=error.http_status if error else 200,
                     junction_request_id=error.request_id if error else None, commit=commit)
     _log("completed", row)
     metrics.count_action(row.action, kind)
@@ -129,23 +131,24 @@ def _look_up_pending(client: JunctionClient, email: str) -> tuple[Invite | None,
         return None, follow_up
 
 
-def send_invite(client: JunctionClient, token: str, actor: Actor, *, limits: SendLimits, email: str, role: str,
-                teams: list[dict[str, str]], action: str = "send", invite_id: str | None = None) -> Claim:
+def send_invite(uow: UnitOfWork, client: JunctionClient, token: str, actor: Actor, *, limits: SendLimits, email: str,
+                role: str, teams: list[dict[str, str]], action: str = "send", invite_id: str | None = None) -> Claim:
     """Create or resend an invitation (action "send" from the form, "resend" from the list)."""
-    claim, _ = send_and_report(client, token, actor, limits=limits, email=email, role=role, teams=teams,
+    claim, _ = send_and_report(uow, client, token, actor, limits=limits, email=email, role=role, teams=teams,
                                action=action, invite_id=invite_id)
     return claim
 
 
-def send_and_report(client: JunctionClient, token: str, actor: Actor, *, limits: SendLimits, email: str, role: str,
-                    teams: list[dict[str, str]], action: str = "send", invite_id: str | None = None,
-                    bulk_job_id: int | None = None, commit: bool = True) -> tuple[Claim, JunctionError | None]:
+def send_and_report(uow: UnitOfWork, client: JunctionClient, token: str, actor: Actor, *, limits: SendLimits,
+                    email: str, role: str, teams: list[dict[str, str]], action: str = "send",
+                    invite_id: str | None = None, bulk_job_id: int | None = None,
+                    commit: bool = True) -> tuple[Claim, JunctionError | None]:
     """send_invite, also handing back the error Junction's answer raised (a bulk job paces itself by it).
 
     commit=False leaves the completed action uncommitted, for a caller that saves its own record of the
     outcome in the same transaction (the action itself was committed before Junction was called).
     """
-    claim = _start(token, actor, limits, action=action, target_email=email, role=role, teams=teams,
+    claim = _start(uow, token, actor, limits, action=action, target_email=email, role=role, teams=teams,
                    invite_id=invite_id, bulk_job_id=bulk_job_id)
     if not claim.is_new or claim.action.state != PENDING:
         return claim, None
@@ -156,46 +159,47 @@ def send_and_report(client: JunctionClient, token: str, actor: Actor, *, limits:
         status = client.create_or_resend_invite(email, role, team_ids)
     except ValidationError as exc:
         mapped = map_issues_to_fields(exc.issues, team_ids, {t["id"]: t["name"] for t in teams})
-        _finish(row, outcomes.form_outcome(outcomes.validation_alert(action), mapped.fields, mapped.form,
+        _finish(uow, row, outcomes.form_outcome(outcomes.validation_alert(action), mapped.fields, mapped.form,
                                            mapped.invalid_team_ids), "validation_error", exc, commit=commit)
         return claim, exc
     except JunctionError as exc:
         if not exc.may_have_taken_effect:
-            _finish(row, outcomes.form_outcome(outcomes.describe_not_sent(exc)), _error_kind(exc), exc, commit=commit)
+            _finish(uow, row, outcomes.form_outcome(outcomes.describe_not_sent(exc)), _error_kind(exc), exc,
+                    commit=commit)
             return claim, exc
-        settle_unanswered(client, row, exc, started_at, commit=commit)
+        settle_unanswered(uow, client, row, exc, started_at, commit=commit)
         return claim, exc
-    _finish(row, outcomes.result_outcome(status), status.value, commit=commit)
+    _finish(uow, row, outcomes.result_outcome(status), status.value, commit=commit)
     return claim, None
 
 
-def settle_unanswered(client: JunctionClient, row: Action, error: JunctionError, started_at: datetime, *,
-                      commit: bool = True) -> None:
+def settle_unanswered(uow: UnitOfWork, client: JunctionClient, row: Action, error: JunctionError,
+                      started_at: datetime, *, commit: bool = True) -> None:
     """A send whose answer never came (or could not be read): record what List Invites shows for it now."""
     pending, check_error = _look_up_pending(client, row.target_email)
     outcome = outcomes.describe_unknown(error, row.target_email, started_at, pending, check_error)
     kind = "confirmed_pending" if outcome.get("status") == "confirmed_pending" else "unknown"
-    _finish(row, outcome, kind, error, commit=commit)
+    _finish(uow, row, outcome, kind, error, commit=commit)
 
 
-def resend_invite(client: JunctionClient, token: str, actor: Actor, invite: Invite,
+def resend_invite(uow: UnitOfWork, client: JunctionClient, token: str, actor: Actor, invite: Invite,
                   team_names: Mapping[str, str], *, limits: SendLimits) -> Claim:
     """Re-post the invitation's own email, role and team bindings as Junction lists them, never anyone's input."""
-    return send_invite(client, token, actor, limits=limits, email=invite.email, role=invite.role,
+    return send_invite(uow, client, token, actor, limits=limits, email=invite.email, role=invite.role,
                        teams=teams_of(invite, team_names), action="resend", invite_id=invite.id)
 
 
-def revoke_invite(client: JunctionClient, token: str, actor: Actor, *, invite_id: str, email: str,
+def revoke_invite(uow: UnitOfWork, client: JunctionClient, token: str, actor: Actor, *, invite_id: str, email: str,
                   role: str | None, teams: list[dict[str, str]]) -> Claim:
     """Revoke a pending invitation; the outcome (kind "revoke") is a message for the invitations list."""
-    return revoke_and_report(client, token, actor, invite_id=invite_id, email=email, role=role, teams=teams)[0]
+    return revoke_and_report(uow, client, token, actor, invite_id=invite_id, email=email, role=role, teams=teams)[0]
 
 
-def revoke_and_report(client: JunctionClient, token: str, actor: Actor, *, invite_id: str, email: str,
+def revoke_and_report(uow: UnitOfWork, client: JunctionClient, token: str, actor: Actor, *, invite_id: str, email: str,
                       role: str | None, teams: list[dict[str, str]],
                       bulk_job_id: int | None = None) -> tuple[Claim, JunctionError | None]:
     """revoke_invite, also handing back the error Junction's answer raised (a job paces itself by it)."""
-    claim = _start(token, actor, action="revoke", target_email=email, role=role, teams=teams, invite_id=invite_id,
+    claim = _start(uow, token, actor, action="revoke", target_email=email, role=role, teams=teams, invite_id=invite_id,
                    bulk_job_id=bulk_job_id)
     if not claim.is_new:
         return claim, None
@@ -203,29 +207,30 @@ def revoke_and_report(client: JunctionClient, token: str, actor: Actor, *, invit
     try:
         client.revoke_invite(invite_id)
     except NotFoundError as exc:
-        _finish(row, outcomes.describe_revoke_failure(exc, email), "already_gone", exc)
+        _finish(uow, row, outcomes.describe_revoke_failure(exc, email), "already_gone", exc)
         return claim, exc
     except ValidationError as exc:
-        _finish(row, outcomes.revoke_outcome("error", "Not revoked: Junction did not accept that invitation id.",
+        _finish(uow, row, outcomes.revoke_outcome("error", "Not revoked: Junction did not accept that invitation id.",
                                              "Reload the invitations list and try again."), "invalid_id", exc)
         return claim, exc
     except JunctionError as exc:
         if not exc.may_have_taken_effect:
-            _finish(row, outcomes.describe_revoke_failure(exc, email), _error_kind(exc), exc)
+            _finish(uow, row, outcomes.describe_revoke_failure(exc, email), _error_kind(exc), exc)
             return claim, exc
-        _settle_revoke(client, row, exc)
+        _settle_revoke(uow, client, row, exc)
         return claim, exc
-    _finish(row, outcomes.revoke_outcome("success", f"Revoked the invitation for {email}.",
+    _finish(uow, row, outcomes.revoke_outcome("success", f"Revoked the invitation for {email}.",
                                          "The link in their email no longer works."), "revoked")
     return claim, None
 
 
-def _settle_revoke(client: JunctionClient, row: Action, error: JunctionError, *, commit: bool = True) -> None:
+def _settle_revoke(uow: UnitOfWork, client: JunctionClient, row: Action, error: JunctionError, *,
+                   commit: bool = True) -> None:
     """A revoke whose answer never came: record what List Invites shows for the address now."""
     still_pending, check_error = _look_up_pending(client, row.target_email)
     outcome, kind = outcomes.describe_revoke_unknown(error, row.target_email, row.invite_id or "", still_pending,
                                                      check_error)
-    _finish(row, outcome, kind, error, commit=commit)
+    _finish(uow, row, outcome, kind, error, commit=commit)
 
 
 # ------------------------------------------------------------------------------------------ members (issue 24)
@@ -368,20 +373,22 @@ def _member_failure(client: JunctionClient, exc: JunctionError, member_id: str, 
     return _settle_member(client, member_id, email, name, before, after, exc, verb, team_names)
 
 
-def update_member(client: JunctionClient, token: str, actor: Actor, *, member_id: str, email: str, name: str,
+def update_member(uow: UnitOfWork, client: JunctionClient, token: str, actor: Actor, *, member_id: str, email: str,
+                  name: str,
                   before: dict[str, Any], role: str, teams: list[dict[str, str]]) -> Claim:
     """Change a member's role and teams to `role`/`teams`, provided Junction still lists them as `before`
     (member_words.snapshot: what the person saw). The outcome (kind "member") says what happened."""
-    return update_member_and_report(client, token, actor, member_id=member_id, email=email, name=name,
+    return update_member_and_report(uow, client, token, actor, member_id=member_id, email=email, name=name,
                                     before=before, role=role, teams=teams)[0]
 
 
-def update_member_and_report(client: JunctionClient, token: str, actor: Actor, *, member_id: str, email: str,
+def update_member_and_report(uow: UnitOfWork, client: JunctionClient, token: str, actor: Actor, *, member_id: str,
+                             email: str,
                              name: str, before: dict[str, Any], role: str, teams: list[dict[str, str]],
                              bulk_job_id: int | None = None) -> tuple[Claim, JunctionError | None]:
     """update_member, also handing back the error Junction's answer (or the check before) raised."""
     after = member_words.snapshot(role, teams if role == "team_admin" else [])
-    claim = _start(token, actor, action="update_member", target_email=email, role=role, teams=after["teams"],
+    claim = _start(uow, token, actor, action="update_member", target_email=email, role=role, teams=after["teams"],
                    outcome={"before": before, "member_id": member_id, "name": name}, bulk_job_id=bulk_job_id)
     if not claim.is_new:
         return claim, None
@@ -390,7 +397,7 @@ def update_member_and_report(client: JunctionClient, token: str, actor: Actor, *
     try:
         _guard(client, member_id, email, name, before, "changed", role != "org_admin", names)
     except _Refused as refused:
-        _finish(row, {**refused.outcome, "member_id": member_id, "name": name}, refused.kind, refused.error)
+        _finish(uow, row, {**refused.outcome, "member_id": member_id, "name": name}, refused.kind, refused.error)
         return claim, refused.error
     try:
         client.update_member(member_id, role=role,
@@ -398,28 +405,30 @@ def update_member_and_report(client: JunctionClient, token: str, actor: Actor, *
     except JunctionError as exc:
         outcome, kind = _member_failure(client, exc, member_id, email, name, before, after, "changed", "change again",
                                         names)
-        _finish(row, {**outcome, "member_id": member_id, "name": name}, kind, exc)
+        _finish(uow, row, {**outcome, "member_id": member_id, "name": name}, kind, exc)
         return claim, exc
-    _finish(row, {**member_words.member_outcome(
+    _finish(uow, row, {**member_words.member_outcome(
         "success", member_words.CHANGED, f"Changed {name}: {member_words.describe(after)}.",
         f"Before: {member_words.describe(before)}.", before=before, after=after),
         "member_id": member_id, "name": name}, "member_changed")
     return claim, None
 
 
-def remove_member(client: JunctionClient, token: str, actor: Actor, *, member_id: str, email: str, name: str,
+def remove_member(uow: UnitOfWork, client: JunctionClient, token: str, actor: Actor, *, member_id: str, email: str,
+                  name: str,
                   before: dict[str, Any]) -> Claim:
     """Remove a member from the org, provided Junction still lists them as `before` and they are not its last
     Org admin. The outcome (kind "member") says what happened."""
-    return remove_member_and_report(client, token, actor, member_id=member_id, email=email, name=name,
+    return remove_member_and_report(uow, client, token, actor, member_id=member_id, email=email, name=name,
                                     before=before)[0]
 
 
-def remove_member_and_report(client: JunctionClient, token: str, actor: Actor, *, member_id: str, email: str,
+def remove_member_and_report(uow: UnitOfWork, client: JunctionClient, token: str, actor: Actor, *, member_id: str,
+                             email: str,
                              name: str, before: dict[str, Any],
                              bulk_job_id: int | None = None) -> tuple[Claim, JunctionError | None]:
     """remove_member, also handing back the error Junction's answer (or the check before) raised."""
-    claim = _start(token, actor, action="remove_member", target_email=email, role=before.get("role"),
+    claim = _start(uow, token, actor, action="remove_member", target_email=email, role=before.get("role"),
                    teams=before.get("teams") or [], outcome={"before": before, "member_id": member_id, "name": name},
                    bulk_job_id=bulk_job_id)
     if not claim.is_new:
@@ -429,47 +438,47 @@ def remove_member_and_report(client: JunctionClient, token: str, actor: Actor, *
     try:
         _guard(client, member_id, email, name, before, "removed", True, names)
     except _Refused as refused:
-        _finish(row, {**refused.outcome, "member_id": member_id, "name": name}, refused.kind, refused.error)
+        _finish(uow, row, {**refused.outcome, "member_id": member_id, "name": name}, refused.kind, refused.error)
         return claim, refused.error
     try:
         client.remove_member(member_id)
     except JunctionError as exc:
         outcome, kind = _member_failure(client, exc, member_id, email, name, before, None, "removed", "remove again",
                                         names)
-        _finish(row, {**outcome, "member_id": member_id, "name": name}, kind, exc)
+        _finish(uow, row, {**outcome, "member_id": member_id, "name": name}, kind, exc)
         return claim, exc
-    _finish(row, {**member_words.member_outcome(
+    _finish(uow, row, {**member_words.member_outcome(
         "success", member_words.CHANGED, f"Removed {name} ({email}) from the org.",
         f"Before: {member_words.describe(before)}. They no longer have access to the org in Junction.",
         before=before), "member_id": member_id, "name": name}, "member_removed")
     return claim, None
 
 
-def record_without_call(token: str, actor: Actor, *, result: dict[str, Any], result_kind: str,
+def record_without_call(uow: UnitOfWork, token: str, actor: Actor, *, result: dict[str, Any], result_kind: str,
                         error: JunctionError | None = None, **fields: Any) -> Claim:
     """An attempt settled from Junction's lists instead of a call (an access job's row retried after an
     unknown outcome: the change an earlier attempt made, or a check that failed): written ahead under its
     token like any action (`fields` are its columns), then completed with `result` and `result_kind`, what the
     lists showed. Nothing is asked of Junction here."""
-    claim = _start(token, actor, **fields)
+    claim = _start(uow, token, actor, **fields)
     if claim.is_new and claim.action.state == PENDING:
-        _finish(claim.action, result, result_kind, error)
+        _finish(uow, claim.action, result, result_kind, error)
     return claim
 
 
 # ------------------------------------------------------------------------------------------ in flight
 
 
-def settle_in_flight(client: JunctionClient, row: Action, *, commit: bool = True) -> None:
+def settle_in_flight(uow: UnitOfWork, client: JunctionClient, row: Action, *, commit: bool = True) -> None:
     """An action left under way by a process that died mid-call (a bulk or access job's worker killed): record
     what Junction lists now, as its own channel would have after an answer that never came. Never acts again."""
     if row.action in ("send", "resend"):
         gone = OutcomeUnknownError("The worker stopped while this invitation was being sent.")
-        settle_unanswered(client, row, gone, row.created_at, commit=commit)
+        settle_unanswered(uow, client, row, gone, row.created_at, commit=commit)
         return
     gone = OutcomeUnknownError("The worker stopped while this change was on its way to Junction.")
     if row.action == "revoke":
-        _settle_revoke(client, row, gone, commit=commit)
+        _settle_revoke(uow, client, row, gone, commit=commit)
         return
     stored = row.outcome or {}
     before = stored.get("before") or {}
@@ -478,4 +487,4 @@ def settle_in_flight(client: JunctionClient, row: Action, *, commit: bool = True
     names = {t["id"]: t["name"] for t in [*before.get("teams", []), *(after or {}).get("teams", [])]}
     verb = "changed" if after is not None else "removed"
     outcome, kind = _settle_member(client, member_id, row.target_email, name, before, after, gone, verb, names)
-    _finish(row, {**outcome, "member_id": member_id, "name": name}, kind, gone, commit=commit)
+    _finish(uow, row, {**outcome, "member_id": member_id, "name": name}, kind, gone, commit=commit)

@@ -25,7 +25,8 @@ from sqlalchemy import func, select
 
 from invite.adapters import metrics
 from invite.adapters import reminder_switches as switches
-from invite.adapters.storage import MAILED, PENDING, Action, db
+from invite.adapters.storage import MAILED, PENDING, Action
+from invite.adapters.unit_of_work import UnitOfWork
 from invite.core import reminders as policy_rules
 from invite.core import tokens
 from invite.core.actor import Actor
@@ -82,7 +83,7 @@ class CheckResult:
         return sum(1 for item in self.planned if item.decision.state == DUE)
 
 
-def _trails(invites: Iterable[Invite], off: Mapping[str, Switch]) -> dict[str, Trail]:
+def _trails(uow: UnitOfWork, invites: Iterable[Invite], off: Mapping[str, Switch]) -> dict[str, Trail]:
     """One query: every send or resend of these addresses, and every reminder of these invitations."""
     invites = list(invites)
     by_email: dict[str, list[Invite]] = {}
@@ -94,7 +95,7 @@ def _trails(invites: Iterable[Invite], off: Mapping[str, Switch]) -> dict[str, T
     emails = list(by_email)
     for start in range(0, len(emails), 500):  # keeps each IN list short
         chunk = emails[start:start + 500]
-        rows = db.session.execute(
+        rows = uow.session.execute(
             select(func.lower(Action.target_email), Action.created_at, Action.outcome_kind, Action.channel,
                    Action.invite_id)
             .where(func.lower(Action.target_email).in_(chunk), Action.action.in_(("send", "resend"))))
@@ -107,28 +108,29 @@ def _trails(invites: Iterable[Invite], off: Mapping[str, Switch]) -> dict[str, T
                 attempts[invite_id] += 1
                 if mailed:
                     sent[invite_id] += 1
-    db.session.commit()  # end the read: the next look sees other writers
+    uow.commit()  # end the read: the next look sees other writers
     paused = off.get(switches.ALL)
     return {invite.id: Trail(History(reminders_sent=sent[invite.id], last_sent=last.get(invite.email.strip().lower()),
                                      switched_off=off.get(invite.id), paused=paused), attempts[invite.id])
             for invite in invites}
 
 
-def plan(client: JunctionClient, policy: ReminderPolicy, now: datetime | None = None) -> list[Planned]:
+def plan(uow: UnitOfWork, client: JunctionClient, policy: ReminderPolicy, now: datetime | None = None) -> list[Planned]:
     """Every pending invitation (List Invites, read once) and what the policy decides for it now.
 
     Raises JunctionError when Junction could not be read."""
     now = now or datetime.now(UTC)
     invites = list(client.iter_invites())
-    trails = _trails(invites, switches.current())
+    trails = _trails(uow, invites, switches.current(uow))
     return [Planned(invite, policy_rules.decide(policy, invite, trails[invite.id].history, now)) for invite in invites]
 
 
-def decisions(invites: Iterable[Invite], policy: ReminderPolicy, now: datetime | None = None) -> dict[str, Decision]:
+def decisions(uow: UnitOfWork, invites: Iterable[Invite], policy: ReminderPolicy,
+              now: datetime | None = None) -> dict[str, Decision]:
     """What the policy decides now for each of these invitations (a page of the list): invite id -> Decision."""
     now = now or datetime.now(UTC)
     invites = list(invites)
-    trails = _trails(invites, switches.current(invite.id for invite in invites))
+    trails = _trails(uow, invites, switches.current(uow, (invite.id for invite in invites)))
     return {invite.id: policy_rules.decide(policy, invite, trails[invite.id].history, now) for invite in invites}
 
 
@@ -138,10 +140,11 @@ def token_for(secret: str, invite: Invite, attempt: int) -> str:
                         nonce=f"reminder\x1f{invite.id}\x1f{attempt}")
 
 
-def remind(client: JunctionClient, secret: str, limits: SendLimits, policy: ReminderPolicy, invite: Invite,
+def remind(uow: UnitOfWork, client: JunctionClient, secret: str, limits: SendLimits, policy: ReminderPolicy,
+           invite: Invite,
            team_names: Mapping[str, str], attempt: int) -> Action | None:
     """Resend one invitation as a reminder; the recorded Action, or None when another worker has it under way."""
-    claim = actions.resend_invite(client, token_for(secret, invite, attempt), actor(policy), invite, team_names,
+    claim = actions.resend_invite(uow, client, token_for(secret, invite, attempt), actor(policy), invite, team_names,
                                   limits=limits)
     if not claim.is_new:
         return None if claim.action.state == PENDING else claim.action
@@ -153,37 +156,38 @@ def remind(client: JunctionClient, secret: str, limits: SendLimits, policy: Remi
     return claim.action
 
 
-def remind_next(client: JunctionClient, secret: str, limits: SendLimits, policy: ReminderPolicy, invite: Invite,
+def remind_next(uow: UnitOfWork, client: JunctionClient, secret: str, limits: SendLimits, policy: ReminderPolicy,
+                invite: Invite,
                 team_names: Mapping[str, str]) -> Action | None:
     """remind() with the attempt number the trail gives now."""
-    trail = _trails([invite], {})[invite.id]
-    return remind(client, secret, limits, policy, invite, team_names, trail.attempts)
+    trail = _trails(uow, [invite], {})[invite.id]
+    return remind(uow, client, secret, limits, policy, invite, team_names, trail.attempts)
 
 
-def settle_in_doubt(client: JunctionClient, older_than: timedelta, now: datetime | None = None) -> int:
+def settle_in_doubt(uow: UnitOfWork, client: JunctionClient, older_than: timedelta, now: datetime | None = None) -> int:
     """Reminders left under way longer than any live call lasts (a worker killed mid-call): settled from
     List Invites, never posted again."""
     cutoff = (now or datetime.now(UTC)) - older_than
-    rows = list(db.session.scalars(select(Action).where(Action.channel == CHANNEL, Action.state == PENDING,
+    rows = list(uow.session.scalars(select(Action).where(Action.channel == CHANNEL, Action.state == PENDING,
                                                         Action.created_at < cutoff)))
-    db.session.commit()
+    uow.commit()
     for row in rows:
         gone = OutcomeUnknownError("The worker stopped while this reminder was being sent.")
-        actions.settle_unanswered(client, row, gone, row.created_at)
+        actions.settle_unanswered(uow, client, row, gone, row.created_at)
         metrics.count_reminder(row.outcome_kind)
     if rows:
         log.info("reminders: settled %d left in flight", len(rows), extra={"fields": {"settled": len(rows)}})
     return len(rows)
 
 
-def run_check(client: JunctionClient, secret: str, limits: SendLimits, policy: ReminderPolicy,
+def run_check(uow: UnitOfWork, client: JunctionClient, secret: str, limits: SendLimits, policy: ReminderPolicy,
               team_names: Mapping[str, str], *, in_doubt_after: timedelta, now: datetime | None = None) -> CheckResult:
     """One check: settle what a dead worker left, read List Invites once, send every reminder due."""
     result = CheckResult()
     if not policy.on:
         return result
     try:
-        result.settled = settle_in_doubt(client, in_doubt_after, now)
+        result.settled = settle_in_doubt(uow, client, in_doubt_after, now)
         invites = list(client.iter_invites())
     except JunctionError as exc:
         result.error = str(exc)
@@ -191,7 +195,7 @@ def run_check(client: JunctionClient, secret: str, limits: SendLimits, policy: R
         log.warning("reminders: check failed: %s", exc, extra={"fields": {"outcome": "check_failed"}})
         return result
     moment = now or datetime.now(UTC)
-    trails = _trails(invites, switches.current())
+    trails = _trails(uow, invites, switches.current(uow))
     for invite in invites:
         decision = policy_rules.decide(policy, invite, trails[invite.id].history, moment)
         result.planned.append(Planned(invite, decision))
@@ -199,7 +203,7 @@ def run_check(client: JunctionClient, secret: str, limits: SendLimits, policy: R
     for item in result.planned:
         if item.decision.state != DUE:
             continue
-        row = remind(client, secret, limits, policy, item.invite, team_names, trails[item.invite.id].attempts)
+        row = remind(uow, client, secret, limits, policy, item.invite, team_names, trails[item.invite.id].attempts)
         result.outcomes[row.outcome_kind if row is not None else "under_way_elsewhere"] += 1
     log.info("reminders check: %d pending, %d due, sent %s", len(result.planned), result.due, dict(result.outcomes),
              extra={"fields": {"pending": len(result.planned), "due": result.due, "reminders": dict(result.outcomes),
@@ -216,12 +220,12 @@ def _trail_token(form_token: str | None) -> str:
     return "switch-" + secrets.token_hex(24)
 
 
-def set_switch(invite_id: str, off: bool, who: Actor, email: str | None = None,
+def set_switch(uow: UnitOfWork, invite_id: str, off: bool, who: Actor, email: str | None = None,
                form_token: str | None = None) -> bool:
     """Reminders off (or on again) for one invitation, recorded with who and when, in the audit trail too.
     False when nothing changed (they already were so, or the form was posted before): nothing is recorded."""
     action = "reminders_off" if off else "reminders_on"
-    row = switches.record(invite_id, off, who, token=_trail_token(form_token), action=action, email=email)
+    row = switches.record(uow, invite_id, off, who, token=_trail_token(form_token), action=action, email=email)
     if row is None:
         return False
     audit_log.info("reminders %s for %s by %s", "switched off" if off else "switched on", email or invite_id,
@@ -230,11 +234,11 @@ def set_switch(invite_id: str, off: bool, who: Actor, email: str | None = None,
     return True
 
 
-def set_paused(paused: bool, who: Actor, form_token: str | None = None) -> bool:
+def set_paused(uow: UnitOfWork, paused: bool, who: Actor, form_token: str | None = None) -> bool:
     """Pause (or resume) every reminder, recorded with who and when, in the audit trail too. False when nothing
     changed (they already were so, or the form was posted before): nothing is recorded."""
     action = "reminders_pause" if paused else "reminders_resume"
-    row = switches.record(switches.ALL, paused, who, token=_trail_token(form_token), action=action)
+    row = switches.record(uow, switches.ALL, paused, who, token=_trail_token(form_token), action=action)
     if row is None:
         return False
     audit_log.info("reminders %s by %s", "paused" if paused else "resumed", who.email,
@@ -243,10 +247,10 @@ def set_paused(paused: bool, who: Actor, form_token: str | None = None) -> bool:
     return True
 
 
-def switch_trail(limit: int = 20) -> list[switches.ReminderSwitch]:
+def switch_trail(uow: UnitOfWork, limit: int = 20) -> list[switches.ReminderSwitch]:
     """The latest switches and pauses, newest first: who, when, what."""
-    return switches.trail(limit)
+    return switches.trail(uow, limit)
 
 
-def paused_by() -> Switch | None:
-    return switches.current().get(switches.ALL)
+def paused_by(uow: UnitOfWork) -> Switch | None:
+    return switches.current(uow).get(switches.ALL)

@@ -20,6 +20,7 @@ from flask_wtf.csrf import CSRFError
 
 from invite.activity import queries
 from invite.adapters.storage import PENDING, Action, get_action
+from invite.adapters.unit_of_work import FLASK
 from invite.adapters.upstream import get_upstream
 from invite.auth import require
 from invite.core import rows as views
@@ -96,7 +97,7 @@ def _done_message(token: str | None) -> dict | None:
     """The message for ?done=<token>, read from the Action the revoke recorded."""
     if not token:
         return None
-    action = get_action(token)
+    action = get_action(FLASK, token)
     if action is None or action.action != "revoke":
         return None
     if action.state == PENDING:
@@ -256,7 +257,7 @@ def _reminder_cells(invites: tuple[Invite, ...]) -> dict[str, dict[str, Any]]:
     if not invites or not policy.on:
         return {}
     now = datetime.now(UTC)
-    decided = reminders.decisions(invites, policy, now)
+    decided = reminders.decisions(FLASK, invites, policy, now)
     placeholder = "00000000-0000-0000-0000-000000000000"
     switch_url = url_for("reminders.switch", invite_id=placeholder).split(placeholder)
     back = request.full_path if request.query_string else request.path
@@ -305,7 +306,7 @@ def _start_row_post(raw_id: str, action: str):
     if form is None:
         q = request.form.get("q", "")[:MAX_QUERY_CHARS].strip()
         return invite_id, None, redirect(_list_url(q, notice="expired"), code=303)
-    if (existing := get_action(form.token)) is not None:
+    if (existing := get_action(FLASK, form.token)) is not None:
         return invite_id, form, _after_existing(existing, form.q)
     return invite_id, form, None
 
@@ -337,14 +338,14 @@ def resend(invite_id: str):
             exc, "Nothing was sent: the invitation could not be looked up"))
     if invite is None or (not form.confirmed and last_sent_within(invite, _cooldown_minutes())):
         # A second click that raced the first finds the first one's action by now: show its result.
-        if (existing := get_action(form.token)) is not None:
+        if (existing := get_action(FLASK, form.token)) is not None:
             return _after_existing(existing, form.q)
         if invite is None:
             return redirect(_list_url(form.q, notice="gone"), code=303)
         return _render_resend(invite_id, form, invite=invite)
     upstream = get_upstream()
     try:
-        claim = actions.resend_invite(_client(), form.token, current_actor(), invite, upstream.team_names(),
+        claim = actions.resend_invite(FLASK, _client(), form.token, current_actor(), invite, upstream.team_names(),
                                       limits=upstream.limits)
     except actions.TokenClash:
         return redirect(_list_url(form.q, notice="expired"), code=303)
@@ -405,12 +406,12 @@ def revoke(invite_id: str):
         return _render_revoke(invite_id, email=form.email, q=form.q, token=form.token, retry_post=True,
                               problem=views.failure(exc, "Nothing was revoked: the invitation could not be looked up"))
     if invite is None:
-        if (existing := get_action(form.token)) is not None:
+        if (existing := get_action(FLASK, form.token)) is not None:
             return _after_existing(existing, form.q)
         return redirect(_list_url(form.q, notice="gone"), code=303)
 
     try:
-        claim = actions.revoke_invite(_client(), form.token, current_actor(), invite_id=invite.id,
+        claim = actions.revoke_invite(FLASK, _client(), form.token, current_actor(), invite_id=invite.id,
                                       email=invite.email, role=invite.role,
                                       teams=teams_of(invite, get_upstream().team_names()))
     except actions.TokenClash:
