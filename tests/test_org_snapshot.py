@@ -32,20 +32,22 @@ def snapshot_app(sandbox, database_url):
 
 
 def refresh(app, **kwargs):
+    from invite.adapters.unit_of_work import FLASK
     from invite.services import org_snapshot
 
     with app.app_context():
-        return org_snapshot.refresh(app.extensions["upstream"].client, **kwargs)
+        return org_snapshot.refresh(FLASK, app.extensions["upstream"].client, **kwargs)
 
 
 def test_a_refresh_copies_the_org_whole_and_the_next_replaces_it(snapshot_app, sandbox):
     from invite.adapters import org_snapshot
     from invite.adapters.storage import db
+    from invite.adapters.unit_of_work import FLASK
 
     first = refresh(snapshot_app)
     assert (first.outcome, first.members, first.invites) == ("refreshed", 8, 12)
     with snapshot_app.app_context():
-        assert (org_snapshot.state().members, org_snapshot.state().invites) == (8, 12)
+        assert (org_snapshot.state(FLASK).members, org_snapshot.state(FLASK).invites) == (8, 12)
         known = org_snapshot.lookup(db.engine, ["DANA.WHITFIELD@acmehealth.com ", "kofi.mensah@acmehealth.com",
                                                 "nobody@example.com"], max_age=timedelta(minutes=1))
     assert [m.email for m in known.members] == ["dana.whitfield@acmehealth.com"]
@@ -67,13 +69,38 @@ def test_a_refresh_copies_the_org_whole_and_the_next_replaces_it(snapshot_app, s
         assert [i.email for i in known.invites] == ["grace.new@example.com"]
         assert known.taken_at == second.taken_at
         # A walk that began before the stored copy's is dropped, whole.
-        assert not org_snapshot.replace([], [], taken_at=first.taken_at)
+        assert not org_snapshot.replace(FLASK, [], [], taken_at=first.taken_at)
         assert db.session.scalar(select(func.count()).select_from(org_snapshot.OrgPerson)) == 22
+
+
+def test_a_refresh_needs_no_flask(sandbox, tmp_path):
+    import sqlalchemy as sa
+
+    from invite.adapters import org_snapshot as copies
+    from invite.adapters.unit_of_work import SqlAlchemyUnitOfWork
+    from invite.junction import JunctionClient
+    from invite.sandbox import DEMO_KEY, DEMO_ORG_ID
+    from invite.services import org_snapshot
+
+    url = f"sqlite:///{tmp_path / 'plain.db'}"
+    make_app(app_env(sandbox, url)).extensions["upstream"].client.close()  # only to migrate it
+    engine = sa.create_engine(url)
+    uow = SqlAlchemyUnitOfWork(engine)
+    try:
+        with JunctionClient(base_url=sandbox.base_url, management_key=DEMO_KEY, org_id=DEMO_ORG_ID,
+                            timeout=10) as client:
+            result = org_snapshot.refresh(uow, client)
+        assert (result.outcome, result.members, result.invites) == ("refreshed", 8, 12)
+        assert (copies.state(uow).members, copies.state(uow).invites) == (8, 12)
+    finally:
+        uow.dispose()
+        engine.dispose()
 
 
 def test_two_workers_at_once_walk_once_and_replacements_never_mix(snapshot_app, sandbox):
     from invite.adapters import org_snapshot
     from invite.adapters.storage import db, utcnow
+    from invite.adapters.unit_of_work import FLASK
     from invite.junction import Member
 
     outcomes: list[str] = []
@@ -98,7 +125,7 @@ def test_two_workers_at_once_walk_once_and_replacements_never_mix(snapshot_app, 
         def replace(people, taken_at):
             with snapshot_app.app_context():
                 done.wait(10)
-                org_snapshot.replace(people, [], taken_at=taken_at)
+                org_snapshot.replace(FLASK, people, [], taken_at=taken_at)
 
         racers = [threading.Thread(target=replace, args=copy) for copy in copies]
         for racer in racers:
@@ -108,7 +135,7 @@ def test_two_workers_at_once_walk_once_and_replacements_never_mix(snapshot_app, 
         names = set(db.session.scalars(select(org_snapshot.OrgPerson.name)))
         count = db.session.scalar(select(func.count()).select_from(org_snapshot.OrgPerson))
         assert (names, count) == ({"newer"}, 200)
-        assert (org_snapshot.state().members, org_snapshot.state().invites) == (200, 0)
+        assert (org_snapshot.state(FLASK).members, org_snapshot.state(FLASK).invites) == (200, 0)
 
 
 LONG_LIST = "\n".join(["Dana.Whitfield@acmehealth.com", "KOFI.MENSAH@acmehealth.com"]
@@ -205,6 +232,7 @@ def test_a_real_worker_takes_the_copy_as_it_starts_and_none_when_it_is_off(sandb
     import time
 
     from invite.adapters import org_snapshot
+    from invite.adapters.unit_of_work import FLASK
     from tests.bulk_support import running_bulk
 
     with running_bulk(sandbox, tmp_path) as (app, _client, workers):
@@ -212,9 +240,9 @@ def test_a_real_worker_takes_the_copy_as_it_starts_and_none_when_it_is_off(sandb
         assert "org_snapshot.refresh" in periodic
         deadline = time.monotonic() + 60
         with app.app_context():
-            while time.monotonic() < deadline and org_snapshot.state().taken_at is None:
+            while time.monotonic() < deadline and org_snapshot.state(FLASK).taken_at is None:
                 time.sleep(0.2)
-            taken = org_snapshot.state()
+            taken = org_snapshot.state(FLASK)
         assert (taken.members, taken.invites) == (8, 12), workers[0].log()[-3000:]
     off = make_app(app_env(sandbox, f"sqlite:///{tmp_path / 'off.db'}", INVITE_ORG_SNAPSHOT_EVERY="off"))
     try:

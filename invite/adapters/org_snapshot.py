@@ -42,6 +42,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from invite.adapters.storage import CleanJSON, FittedString, UTCDateTime, db, utcnow
+from invite.adapters.unit_of_work import UnitOfWork
 from invite.junction import Creator, Invite, Member
 
 MEMBER = "member"
@@ -102,19 +103,19 @@ _PEOPLE = OrgPerson.__table__
 _SNAPSHOT = OrgSnapshot.__table__
 
 
-def state() -> State | None:
+def state(uow: UnitOfWork) -> State | None:
     """The snapshot's row (None before migration 0014's row exists)."""
-    row = db.session.execute(select(_SNAPSHOT.c.taken_at, _SNAPSHOT.c.members, _SNAPSHOT.c.invites)
-                             .where(_SNAPSHOT.c.id == SNAPSHOT_ID)).first()
-    db.session.commit()
+    with uow.engine.connect() as connection:
+        row = connection.execute(select(_SNAPSHOT.c.taken_at, _SNAPSHOT.c.members, _SNAPSHOT.c.invites)
+                                 .where(_SNAPSHOT.c.id == SNAPSHOT_ID)).first()
     return State(*row) if row is not None else None
 
 
-def claim(me: str, *, lease: timedelta, fresh_for: timedelta, now: datetime | None = None) -> bool:
+def claim(uow: UnitOfWork, me: str, *, lease: timedelta, fresh_for: timedelta, now: datetime | None = None) -> bool:
     """Take the lease for one refresh: False when another worker holds it, or the copy is younger than
     `fresh_for` (another worker's periodic task has just taken it)."""
     now = now or utcnow()
-    with db.engine.begin() as connection:
+    with uow.engine.begin() as connection:
         taken = connection.execute(
             update(_SNAPSHOT)
             .where(_SNAPSHOT.c.id == SNAPSHOT_ID,
@@ -124,9 +125,9 @@ def claim(me: str, *, lease: timedelta, fresh_for: timedelta, now: datetime | No
     return bool(taken)
 
 
-def release(me: str) -> None:
+def release(uow: UnitOfWork, me: str) -> None:
     """Give the lease back (after a refresh, or a walk that failed)."""
-    with db.engine.begin() as connection:
+    with uow.engine.begin() as connection:
         connection.execute(update(_SNAPSHOT).where(_SNAPSHOT.c.id == SNAPSHOT_ID, _SNAPSHOT.c.refreshing_by == me)
                            .values(refreshing_by=None, refreshing_until=None))
 
@@ -145,7 +146,7 @@ def _invite_row(invite: Invite) -> dict[str, Any]:
             "creator": {"type": creator.type, "id": creator.id, "name": creator.name, "email": creator.email}}
 
 
-def replace(members: Iterable[Member], invites: Iterable[Invite], *, taken_at: datetime) -> bool:
+def replace(uow: UnitOfWork, members: Iterable[Member], invites: Iterable[Invite], *, taken_at: datetime) -> bool:
     """The copy replaced whole by these members and invitations, in one transaction. False, and nothing
     changed, when the stored copy is as new or newer (a slower walk that began earlier)."""
     rows: dict[tuple[str, str], dict[str, Any]] = {}
@@ -154,7 +155,7 @@ def replace(members: Iterable[Member], invites: Iterable[Invite], *, taken_at: d
     counts = {MEMBER: 0, INVITE: 0}
     for kind, _id in rows:
         counts[kind] += 1
-    with db.engine.begin() as connection:
+    with uow.engine.begin() as connection:
         # First, so that a second replacement waits here for this one's commit (the row's lock) and then
         # finds it newer, rather than deleting before this one inserted.
         newer = connection.execute(

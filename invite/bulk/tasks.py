@@ -94,13 +94,14 @@ class BulkQueue:
         `fresh_for` seconds (default: half of INVITE_ORG_SNAPSHOT_EVERY). "refreshed", "skipped" or "failed"."""
         from datetime import timedelta
 
+        from invite.adapters.unit_of_work import FLASK
         from invite.services import org_snapshot
 
         settings = self.app.extensions["settings"]
         if fresh_for is None:
             fresh_for = (settings.org_snapshot_every or timedelta(0)).total_seconds() / 2
         with self.app.app_context():
-            result = org_snapshot.refresh(self.app.extensions["upstream"].client,
+            result = org_snapshot.refresh(FLASK, self.app.extensions["upstream"].client,
                                           fresh_for=timedelta(seconds=fresh_for))
         return result.outcome
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from invite.adapters import org_snapshot
 from invite.adapters.storage import utcnow
+from invite.adapters.unit_of_work import UnitOfWork
 from invite.bulk.standing import walk
 from invite.junction import JunctionError
 
@@ -44,22 +45,22 @@ def _me() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def refresh(client: Any, *, fresh_for: timedelta = timedelta(0), now: Any = utcnow) -> Refreshed:
+def refresh(uow: UnitOfWork, client: Any, *, fresh_for: timedelta = timedelta(0), now: Any = utcnow) -> Refreshed:
     """Walk the org and replace the copy, unless another worker is at it or the copy is younger than
     `fresh_for` (the periodic task passes half its period: another worker's run has just taken it)."""
     me = _me()
-    if not org_snapshot.claim(me, lease=LEASE, fresh_for=fresh_for, now=now()):
+    if not org_snapshot.claim(uow, me, lease=LEASE, fresh_for=fresh_for, now=now()):
         return Refreshed("skipped")
     started = now()
     try:
         found = walk(client)
-        org_snapshot.replace(found.members, found.invites, taken_at=started)
+        org_snapshot.replace(uow, found.members, found.invites, taken_at=started)
     except JunctionError as exc:
         log.warning("the org's copy was not refreshed: %s", exc.message,
                     extra={"fields": {"org_snapshot": "failed", "problem": exc.message}})
         return Refreshed("failed", problem=exc.message)
     finally:
-        org_snapshot.release(me)
+        org_snapshot.release(uow, me)
     seconds = (now() - started).total_seconds()
     log.info("the org's copy refreshed: %d members, %d pending invitations in %.1f s", len(found.members),
              len(found.invites), seconds,
