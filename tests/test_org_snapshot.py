@@ -163,6 +163,34 @@ def test_a_long_lists_preview_reads_a_fresh_copy_without_walking_junction(snapsh
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_command_lines_preview_says_which_it_read_and_the_job_keeps_it(snapshot_app, sandbox, tmp_path):
+    from invite.bulk.models import BulkJob
+
+    listing = tmp_path / "people.csv"
+    listing.write_text(LONG_LIST)
+
+    def bulk(*args: str):
+        return snapshot_app.test_cli_runner().invoke(
+            args=["invite", "bulk", str(listing), *args], env={"NO_COLOR": "1", "INVITE_ACTOR": None})
+
+    walked = bulk("--dry-run")
+    assert "Checked against Junction's members and invitations when you previewed the list" in walked.output
+    refresh(snapshot_app)
+    before = list_walks(sandbox)
+    read = bulk("--dry-run")
+    assert list_walks(sandbox) == before
+    assert "Checked against the org as of less than a minute ago" in read.output
+    as_json = bulk("--dry-run", "--json")
+    assert '"checked_as_of": "20' in as_json.output
+    started = bulk("--yes", "--as", "ada@example.com")
+    assert started.exit_code == 0, started.output
+    with snapshot_app.app_context():
+        from invite.adapters.storage import db
+        job = db.session.scalars(db.select(BulkJob).order_by(BulkJob.id.desc())).first()
+        assert job is not None and job.checked_as_of is not None
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_a_preview_too_old_to_confirm_is_checked_against_junction_itself(snapshot_app, sandbox):
     from invite.adapters.storage import db, utcnow
     from invite.bulk.models import BulkJob
