@@ -15,6 +15,9 @@ from playwright.sync_api import Browser, BrowserContext, Page
 
 # Long enough for a loaded CI machine, short enough that a broken page fails in seconds, not minutes.
 ACTION_TIMEOUT_MS = 8_000
+# A navigation waits for the server as well as the browser: a page of 2,000 teams took more than 8 s to load
+# at a load average of 15 on two cores. A page that never loads still fails, after 30 s.
+NAVIGATION_TIMEOUT_MS = 30_000
 VIEWPORT = {"width": 1280, "height": 900}
 
 
@@ -65,6 +68,7 @@ def new_context(chromium_browser) -> Iterator[Callable[..., BrowserContext]]:
     def make(**options) -> BrowserContext:
         context = chromium_browser.new_context(viewport=VIEWPORT, **options)
         context.set_default_timeout(ACTION_TIMEOUT_MS)
+        context.set_default_navigation_timeout(NAVIGATION_TIMEOUT_MS)
         contexts.append(context)
         return context
 

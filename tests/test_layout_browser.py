@@ -43,15 +43,26 @@ def heading(page: Page) -> Locator:
     return page.get_by_role("heading", level=1)
 
 
-def fits_and_is_accessible(page: Page, label: str) -> None:
-    """At each width: the page is no wider than the window, and axe finds nothing serious."""
+def fits(page: Page, label: str) -> None:
+    """At each width the page is no wider than the window."""
     for width in WIDTHS:
         page.set_viewport_size({"width": width, "height": 844 if width < 600 else 900})
         widths = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
         assert widths[0] <= widths[1], f"{label} at {width} px: the page is {widths[0]} px wide in {widths[1]} px"
+
+
+def assert_axe_clean_at_each_width(page: Page, label: str) -> None:
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 844 if width < 600 else 900})
         results = Axe().run(page)
         serious = [v for v in results.response["violations"] if v["impact"] in {"serious", "critical"}]
         assert not serious, (label, width, [(v["id"], [n["target"] for n in v["nodes"]]) for v in serious])
+
+
+def fits_and_is_accessible(page: Page, label: str) -> None:
+    """At each width: the page is no wider than the window, and axe finds nothing serious."""
+    fits(page, label)
+    assert_axe_clean_at_each_width(page, label)
 
 
 def send_form(page: Page, url: str, email: str, role: str) -> None:
@@ -296,7 +307,12 @@ def test_a_flagged_team_among_2000_is_in_view_with_its_fix(page, big_live, big_o
     expect(flagged.locator(".team-problem")).to_have_text(f"Untick {far_down['name']}, or refresh the team list.")
     expect(flagged).to_be_in_viewport()
     expect(page.locator(".team-chips")).to_contain_text("1 selected")
-    fits_and_is_accessible(page, "form with a flagged team among 2,000")
+    fits(page, "form with a flagged team among 2,000")
+    # Axe then reads the page with only the first few of the 2,000 teams left in it: the flagged one and its
+    # neighbours. Every team's markup is the same, and the form with hundreds of teams is checked whole above;
+    # all 2,000 took axe 20-60 s at each width (an include or exclude context does not spare axe the tree).
+    page.evaluate("document.querySelectorAll('#team-list > li:nth-child(n+6)').forEach(li => li.remove())")
+    assert_axe_clean_at_each_width(page, "form with a flagged team among 2,000")
 
 
 def test_activity_on_a_phone_keeps_the_chart_legible_and_the_request_id_copyable(page, live, sandbox):

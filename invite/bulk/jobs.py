@@ -129,7 +129,8 @@ def new_token() -> str:
 DRAFTS_KEPT_FOR = timedelta(days=1)
 
 
-def create_draft(rows: Iterable[DraftRow], who: actions.Actor, *, source: str | None = None) -> BulkJob:
+def create_draft(rows: Iterable[DraftRow], who: actions.Actor, *, source: str | None = None,
+                 checked_as_of: datetime | None = None) -> BulkJob:
     """Store a previewed list; nothing is sent until confirm_job is called with its token.
 
     Previews never confirmed are deleted a day later, here, so they do not pile up.
@@ -139,7 +140,7 @@ def create_draft(rows: Iterable[DraftRow], who: actions.Actor, *, source: str | 
     db.session.execute(delete(BulkJob).where(BulkJob.id.in_(stale)))
     job = BulkJob(token=new_token(), created_by=who.email, created_by_role=who.role, client_addr=who.client_addr,
                   channel=who.channel, os_user=who.os_user and who.os_user[:64], host=who.host and who.host[:255],
-                  source=(source or "pasted")[:255], state=DRAFT, created_at=utcnow())
+                  source=(source or "pasted")[:255], state=DRAFT, created_at=utcnow(), checked_as_of=checked_as_of)
     db.session.add(job)
     db.session.flush()
     db.session.execute(BulkRow.__table__.insert(), [
@@ -754,25 +755,32 @@ def active_job_ids() -> list[int]:
     return list(db.session.scalars(select(BulkJob.id).where(BulkJob.state == RUNNING).order_by(BulkJob.id)))
 
 
-def preview_list(rows, default_role: str):
+def preview_list(rows, default_role: str, *, use_copy: bool = True):
     """The preview of a parsed list (invite.bulk.preview.build_preview) against the org as Junction lists it
     now: the process's team list, and the members and pending invitations found for the list's addresses
-    (invite.bulk.standing: searched address by address for a short list, both lists walked for a long one).
-    A JunctionError goes to the caller: nothing was stored."""
+    (invite.bulk.standing: searched address by address for a short list; for a long one, the worker's copy of
+    the org while younger than INVITE_ORG_SNAPSHOT_MAX_AGE, else both lists walked; use_copy=False: Junction
+    itself, as when a preview too old to confirm is checked again). A JunctionError goes to the caller:
+    nothing was stored."""
+    from functools import partial
+
+    from invite.adapters import org_snapshot
     from invite.bulk.preview import judge_locally, with_standing
     from invite.bulk.standing import standing_of
 
     upstream = current_app.extensions["upstream"]
+    known = (partial(org_snapshot.lookup, db.engine, max_age=current_app.extensions["settings"].org_snapshot_max_age)
+             if use_copy else None)
     # Junction is asked about the addresses on another thread while this one checks the rows' own cells
     # (addresses, roles, teams: the preview's own work, 0.4 s for 5,000 rows), so the two overlap. The calls
     # made on other threads count in the request's Server-Timing (for_this_request).
     emails = [row.email for row in rows]
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bulk-standing") as pool:
         standing = pool.submit(for_this_request(lambda: standing_of(upstream.client, emails,
-                                                                    on_thread=for_this_request)))
+                                                                    on_thread=for_this_request, known=known)))
         local = judge_locally(rows, default_role=default_role, teams=upstream.teams.get().value)
         found = standing.result()
-        return with_standing(local, members=found.members, invites=found.invites)
+        return with_standing(local, members=found.members, invites=found.invites, as_of=found.as_of)
 
 
 def preview_draft_rows(preview) -> list[DraftRow]:
