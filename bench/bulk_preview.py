@@ -17,6 +17,13 @@ answer, with the app's Server-Timing and the Junction calls the sandbox received
 Chromium (/usr/bin/chromium) uploads the list as a file and presses Preview; timed from the navigation's start (the
 POST) to the preview page's load event, from the page's own Navigation Timing, with its size and DOM nodes.
 Each is measured --rounds times (3) and the median reported. A measurement, not a test: it exits 0.
+
+Before the rounds, the worker's copy of the org (issue 25: invite/adapters/org_snapshot.py, which a list of
+more than 50 addresses is checked against while it is younger than INVITE_ORG_SNAPSHOT_MAX_AGE) is taken
+once, as a production worker does when it starts and every INVITE_ORG_SNAPSHOT_EVERY after:
+`python -m invite.bulk.worker --refresh-org-snapshot` with the dashboard's settings. --no-org-snapshot leaves
+it out (and marks a copy an earlier run left in the database as never taken), so a long list walks
+Junction's lists as a dashboard with no worker running would.
 """
 
 from __future__ import annotations
@@ -36,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from harness import ROOT, Dashboard, machine_info
+from harness import ROOT, Dashboard, child_env, machine_info
 
 from invite.bulk.parser import parse_bulk
 from invite.bulk.preview import VERDICTS, build_preview
@@ -149,6 +156,30 @@ class SeededSandbox:
 
 
 # --------------------------------------------------------------------------------------------- measuring
+
+
+def forget_org_snapshot(database_url: str) -> None:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(database_url)
+    with engine.begin() as connection:
+        connection.execute(sa.text("UPDATE org_snapshot SET taken_at = NULL"))
+    engine.dispose()
+    print("no copy of the org: a long list walks Junction", flush=True)
+
+
+def refresh_org_snapshot(sandbox: SeededSandbox, database_url: str) -> None:
+    """The worker's copy of the org taken once, by the worker's own command, on the dashboard's database."""
+    env = child_env(INVITE_SANDBOX="1", JUNCTION_API_BASE_URL=sandbox.url, DATABASE_URL=database_url,
+                    JUNCTION_TIMEOUT_SECONDS="60")
+    before = sandbox.requests_total()
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "invite.bulk.worker", "--refresh-org-snapshot"],  # noqa: S603
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    if done.returncode != 0:
+        raise RuntimeError(f"the worker's refresh exited with {done.returncode}: {done.stdout}{done.stderr}")
+    print(f"the worker's copy of the org taken in {time.perf_counter() - started:.1f} s (the command's whole run), "
+          f"{sandbox.requests_total() - before} Junction calls", flush=True)
 
 
 def post_preview(session: requests.Session, url: str, text: str) -> tuple[float, float, str]:
@@ -281,6 +312,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--database-url", help="the dashboard's database (default: a scratch SQLite file)")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--no-org-snapshot", action="store_true",
+                        help="take no copy of the org first: a long list walks Junction, as with no worker running")
     parser.add_argument("--serve-sandbox", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve_sandbox:
@@ -318,6 +351,11 @@ def main(argv: list[str] | None = None) -> int:
         sandbox = SeededSandbox(stack, args)
         dashboard = Dashboard(stack, run_dir, sandbox, workers=1, threads=8, ttl_seconds=3600, label="preview",
                               database_url=args.database_url)
+        database_url = args.database_url or f"sqlite:///{run_dir / 'bench.db'}"
+        if args.no_org_snapshot:  # a copy an earlier run left in the database counts as never taken
+            forget_org_snapshot(database_url)
+        else:  # the database is migrated now: Dashboard ran the release command
+            refresh_org_snapshot(sandbox, database_url)
         with requests.Session() as session:  # the team list loaded, connections open: as a running dashboard
             post_preview(session, dashboard.url, "warm.up@example.com\n")
         if args.browser:

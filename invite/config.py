@@ -67,6 +67,10 @@ class Settings:
     # compares the org with it. No file: no drift check.
     access_file: Path | None = None
     access_drift_check_every: timedelta = timedelta(hours=1)
+    # The org's members and invitations copied by the worker (issue 25): how often (None: never, previews
+    # always ask Junction), and how old a copy a long list's preview may still use.
+    org_snapshot_every: timedelta | None = timedelta(minutes=5)
+    org_snapshot_max_age: timedelta = timedelta(minutes=15)
 
 
 def _flag(value: str | None) -> bool:
@@ -221,6 +225,41 @@ def _access(env: Mapping[str, str], problems: list[str]) -> tuple[Path | None, t
     return path, every
 
 
+DEFAULT_ORG_SNAPSHOT_EVERY = timedelta(minutes=5)
+DEFAULT_ORG_SNAPSHOT_MAX_AGE = timedelta(minutes=15)
+
+
+def _org_snapshot(env: Mapping[str, str], problems: list[str]) -> tuple[timedelta | None, timedelta]:
+    """INVITE_ORG_SNAPSHOT_EVERY (a duration of at least 1m, or `off`) and INVITE_ORG_SNAPSHOT_MAX_AGE (longer
+    than the period: else most previews would find the copy too old and ask Junction anyway)."""
+    every: timedelta | None = DEFAULT_ORG_SNAPSHOT_EVERY
+    max_age = DEFAULT_ORG_SNAPSHOT_MAX_AGE
+    raw_every = env.get("INVITE_ORG_SNAPSHOT_EVERY", "").strip()
+    if raw_every.lower() == "off":
+        every = None
+    elif raw_every:
+        try:
+            every = parse_duration(raw_every)
+        except ValueError as exc:
+            problems.append(f"INVITE_ORG_SNAPSHOT_EVERY: {exc}, or off.")
+            return DEFAULT_ORG_SNAPSHOT_EVERY, max_age
+        if every < timedelta(minutes=1):
+            problems.append("INVITE_ORG_SNAPSHOT_EVERY must be at least 1m: the worker looks once a minute at most.")
+            return DEFAULT_ORG_SNAPSHOT_EVERY, max_age
+    raw_age = env.get("INVITE_ORG_SNAPSHOT_MAX_AGE", "").strip()
+    if raw_age:
+        try:
+            max_age = parse_duration(raw_age)
+        except ValueError as exc:
+            problems.append(f"INVITE_ORG_SNAPSHOT_MAX_AGE: {exc}.")
+            return every, DEFAULT_ORG_SNAPSHOT_MAX_AGE
+    if every is not None and max_age <= every:
+        problems.append(f"INVITE_ORG_SNAPSHOT_MAX_AGE ({raw_age or '15m'}) must be longer than "
+                        f"INVITE_ORG_SNAPSHOT_EVERY ({raw_every or '5m'}): a copy is taken every period, and a "
+                        "preview uses it only while it is younger than the maximum age.")
+    return every, max_age
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     problems: list[str] = []
@@ -293,6 +332,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     metrics_cidrs, metrics_token = _metrics_access(env, problems)
     reminders = _reminder_policy(env, problems)
     access_file, access_every = _access(env, problems)
+    snapshot_every, snapshot_max_age = _org_snapshot(env, problems)
 
     if problems:
         raise ConfigError(problems)
@@ -322,6 +362,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         reminders=reminders,
         access_file=access_file,
         access_drift_check_every=access_every,
+        org_snapshot_every=snapshot_every,
+        org_snapshot_max_age=snapshot_max_age,
     )
 
 

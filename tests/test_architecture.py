@@ -148,7 +148,7 @@ def test_no_channel_imports_another_channels_modules():
 # The services that take a unit of work (docs/architecture.md) reach the database through it alone: never through
 # Flask-SQLAlchemy's db, nor by picking Flask's unit of work themselves (that is the channel's choice).
 THROUGH_A_UNIT_OF_WORK = ("invite.services.actions", "invite.services.reminders", "invite.services.access_changes",
-                          "invite.services.access_apply", "invite.bulk.jobs")
+                          "invite.services.access_apply", "invite.services.org_snapshot", "invite.bulk.jobs")
 FLASKS_DATABASE = {"db", "FLASK", "FlaskUnitOfWork"}
 
 

@@ -264,7 +264,7 @@ def revise(draft: BulkJob, rows: Sequence[InputRow], changed: set[int], who: act
                                 message=was.preview_message, sendable=False,
                                 resendable=was.verdict == jobs.RESENDABLE, role_text=row.role_text)
         new_rows.append(row)
-    revised = jobs.create_draft(FLASK, new_rows, who, source=draft.source)
+    revised = jobs.create_draft(FLASK, new_rows, who, source=draft.source, checked_as_of=draft.checked_as_of)
     db.session.execute(update(BulkJob).where(BulkJob.id == revised.id).values(created_at=draft.created_at))
     db.session.commit()
     db.session.refresh(revised)

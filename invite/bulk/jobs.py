@@ -149,8 +149,8 @@ def new_token() -> str:
 DRAFTS_KEPT_FOR = timedelta(days=1)
 
 
-def create_draft(uow: UnitOfWork, rows: Iterable[DraftRow], who: actions.Actor, *,
-                 source: str | None = None) -> BulkJob:
+def create_draft(uow: UnitOfWork, rows: Iterable[DraftRow], who: actions.Actor, *, source: str | None = None,
+                 checked_as_of: datetime | None = None) -> BulkJob:
     """Store a previewed list; nothing is sent until confirm_job is called with its token.
 
     Previews never confirmed are deleted a day later, here, so they do not pile up.
@@ -160,7 +160,7 @@ def create_draft(uow: UnitOfWork, rows: Iterable[DraftRow], who: actions.Actor, 
     uow.session.execute(delete(BulkJob).where(BulkJob.id.in_(stale)))
     job = BulkJob(token=new_token(), created_by=who.email, created_by_role=who.role, client_addr=who.client_addr,
                   channel=who.channel, os_user=who.os_user and who.os_user[:64], host=who.host and who.host[:255],
-                  source=(source or "pasted")[:255], state=DRAFT, created_at=utcnow())
+                  source=(source or "pasted")[:255], state=DRAFT, created_at=utcnow(), checked_as_of=checked_as_of)
     uow.session.add(job)
     uow.session.flush()
     uow.session.execute(BulkRow.__table__.insert(), [
@@ -786,24 +786,32 @@ def active_job_ids(uow: UnitOfWork) -> list[int]:
     return list(uow.session.scalars(select(BulkJob.id).where(BulkJob.state == RUNNING).order_by(BulkJob.id)))
 
 
-def preview_list(upstream: Any, rows, default_role: str, *,
+def preview_list(uow: UnitOfWork, upstream: Any, rows, default_role: str, *,
+                 copy_max_age: timedelta | None = None,
                  on_thread: Callable[[Callable[[], Any]], Callable[[], Any]] = lambda call: call):
     """The preview of a parsed list (invite.bulk.preview.build_preview) against the org as Junction lists it
     now: the process's team list, and the members and pending invitations found for the list's addresses
-    (invite.bulk.standing: searched address by address for a short list, both lists walked for a long one).
-    A JunctionError goes to the caller: nothing was stored."""
+    (invite.bulk.standing: searched address by address for a short list; for a long one, the worker's copy of
+    the org while younger than `copy_max_age`, else both lists walked; no copy_max_age: Junction
+    itself, as when a preview too old to confirm is checked again). A JunctionError goes to the caller:
+    nothing was stored."""
+    from functools import partial
+
+    from invite.adapters import org_snapshot
     from invite.bulk.preview import judge_locally, with_standing
     from invite.bulk.standing import standing_of
 
+    known = partial(org_snapshot.lookup, uow.engine, max_age=copy_max_age) if copy_max_age is not None else None
     # Junction is asked about the addresses on another thread while this one checks the rows' own cells
     # (addresses, roles, teams: the preview's own work, 0.4 s for 5,000 rows), so the two overlap. The calls
     # made on other threads count in the request's Server-Timing (on_thread: the page's for_this_request).
     emails = [row.email for row in rows]
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bulk-standing") as pool:
-        standing = pool.submit(on_thread(lambda: standing_of(upstream.client, emails, on_thread=on_thread)))
+        standing = pool.submit(on_thread(lambda: standing_of(upstream.client, emails, on_thread=on_thread,
+                                                             known=known)))
         local = judge_locally(rows, default_role=default_role, teams=upstream.teams.get().value)
         found = standing.result()
-        return with_standing(local, members=found.members, invites=found.invites)
+        return with_standing(local, members=found.members, invites=found.invites, as_of=found.as_of)
 
 
 def draft_rows(preview, cooldown_minutes: float) -> list[DraftRow]:

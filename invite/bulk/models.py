@@ -72,6 +72,9 @@ class BulkJob(db.Model):
     # from; the trail reaches both from each of its actions through bulk_job_id.
     plan_id: Mapped[str | None] = mapped_column(FittedString(64))
     file_sha256: Mapped[str | None] = mapped_column(FittedString(64))
+    # A preview checked against the worker's copy of the org (invite/adapters/org_snapshot.py): when that copy
+    # was taken. None: Junction itself was asked when the list was previewed.
+    checked_as_of: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     @property
     def is_access(self) -> bool:

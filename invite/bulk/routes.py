@@ -33,7 +33,7 @@ from invite.bulk.forms import ROLES_LEAST_FIRST, BulkListForm, ConfirmForm, JobC
 from invite.bulk.in_app import waker
 from invite.bulk.models import DRAFT, SKIPPED
 from invite.bulk.parser import MAX_BYTES, TEMPLATE_CSV, BulkInputError, InputRow, parse_bulk
-from invite.bulk.preview import VERDICTS
+from invite.bulk.preview import VERDICTS, checked_against
 from invite.core.invite_rules import ROLE_LABELS
 from invite.core.safe_text import fit
 from invite.junction import JunctionError
@@ -133,17 +133,22 @@ def preview():
 
 def _preview_page(form: BulkListForm, rows: list[InputRow], default_role: str, source: str,
                   notice: str | None = None, notice_title: str = "Checked again",
-                  box_rows: list[InputRow] | None = None):
-    """Check the rows against Junction, store them as a draft to confirm, and show its first page (the
-    edit box below holds `box_rows`, the rows as typed, when given)."""
+                  box_rows: list[InputRow] | None = None, use_copy: bool = True):
+    """Check the rows against Junction (or the worker's copy of the org, for a long list, unless `use_copy` is
+    False), store them as a draft to confirm, and show its first page (the edit box below holds `box_rows`,
+    the rows as typed, when given)."""
     try:
-        result = jobs.preview_list(current_app.extensions["upstream"], rows, default_role, on_thread=for_this_request)
+        settings = current_app.extensions["settings"]
+        result = jobs.preview_list(FLASK, current_app.extensions["upstream"], rows, default_role,
+                                   copy_max_age=settings.org_snapshot_max_age if use_copy else None,
+                                   on_thread=for_this_request)
     except JunctionError as exc:
         return _render_list_page(form, status=502, error=(
             f"The list could not be checked against Junction ({exc.message}) Nothing was sent or stored; "
             "preview again in a minute."))
     cooldown = current_app.extensions["settings"].resend_cooldown_minutes
-    draft = jobs.create_draft(FLASK, jobs.draft_rows(result, cooldown), _who(), source=source)
+    draft = jobs.create_draft(FLASK, jobs.draft_rows(result, cooldown), _who(), source=source,
+                              checked_as_of=result.as_of)
     form.text.data = _as_csv(box_rows or rows)
     return _render_draft(draft, 1, form=form, notice=notice, notice_title=notice_title)
 
@@ -162,6 +167,8 @@ def _render_draft(draft, page: int, *, form: BulkListForm | None = None, notice:
         confirm=ConfirmForm(formdata=None, token=draft.token), verdicts=VERDICTS, verdict_labels=VERDICT_LABELS,
         role_labels=ROLE_LABELS, roles=ROLES_LEAST_FIRST, source=draft.source or "pasted", notice=notice,
         notice_title=notice_title, problem_verdicts=PROBLEM_VERDICTS, marked=marked,
+        checked=checked_against(draft.checked_as_of, draft.created_at,
+                                current_app.extensions["settings"].org_snapshot_every),
         page_url=lambda number: url_for("bulk.draft_view", job_id=draft.id, page=number) + "#rows",
     )
 
@@ -318,7 +325,7 @@ def confirm():
         stored = drafts.stored_rows(stale.job)
         box = drafts.as_list_text_rows(stored, current_app.extensions["upstream"].teams.get().value)
         return _preview_page(BulkListForm(formdata=None), [drafts.as_input(row) for row in stored], "no_role",
-                             stale.job.source or "pasted", notice=str(stale), box_rows=box)
+                             stale.job.source or "pasted", notice=str(stale), box_rows=box, use_copy=False)
     except jobs.JobError as refused:
         flash(str(refused), "error")
         return redirect(url_for("bulk.index"), code=303)

@@ -10,7 +10,9 @@ Junction answers this two ways, and neither is cheap for every list:
 
 So a list of at most SMALL_LIST addresses is searched address by address, after a first page of each list
 shows whether the org is big enough for that to pay (an org whose members and invitations each fit on one
-page is known whole from those two calls); a longer list walks both lists, side by side. Found either way,
+page is known whole from those two calls). A longer list is looked up in the worker's copy of the org
+(invite/adapters/org_snapshot.py, the caller's `known`: one query, milliseconds) while that copy is young
+enough, and otherwise walks both lists, side by side. Found any way,
 a member or invitation counts for an address only when its email is the address (without case): a search
 also finds longer addresses that contain it. Nothing here sends anything; a row that changed in Junction
 since is caught by Junction's own answer when it is sent.
@@ -21,13 +23,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 from typing import Any, Protocol, TypeVar
 
 from invite.core.invite_rules import email_errors
 from invite.junction import Invite, Member, Page
 
-__all__ = ["LOOKUPS_AT_ONCE", "SMALL_LIST", "Standing", "standing_of"]
+__all__ = ["LOOKUPS_AT_ONCE", "SMALL_LIST", "Known", "Standing", "standing_of", "walk"]
 
 # Measured with bench/bulk_preview.py --threshold on the issue's org (20,008 members, 10,012 invitations,
 # 50 ms a call; bench/README.md): 50 addresses searched in 0.95 s where both lists walked took 13.8 s.
@@ -61,7 +64,23 @@ class Standing:
 
     members: list[Member]
     invites: list[Invite]
-    how: str  # "walked" (both lists read to the end) or "searched" (address by address, after a first page)
+    # "walked" (both lists read to the end), "searched" (address by address, after a first page) or "copy"
+    # (the worker's copy of the org, taken at as_of)
+    how: str
+    as_of: datetime | None = None
+
+
+class Known(Protocol):
+    """What the worker's copy says of some addresses (invite.adapters.org_snapshot.Known)."""
+
+    @property
+    def members(self) -> list[Member]: ...
+
+    @property
+    def invites(self) -> list[Invite]: ...
+
+    @property
+    def taken_at(self) -> datetime: ...
 
 
 def _key(email: str) -> str:
@@ -87,13 +106,21 @@ def _same(work: Callable[[], U]) -> Callable[[], U]:
 
 def standing_of(client: _Lists, emails: Sequence[str], *, small_list: int = SMALL_LIST,
                 at_once: int = LOOKUPS_AT_ONCE,
-                on_thread: Callable[[Callable[[], Any]], Callable[[], Any]] = _same) -> Standing:
+                on_thread: Callable[[Callable[[], Any]], Callable[[], Any]] = _same,
+                known: Callable[[list[str]], Known | None] | None = None) -> Standing:
     """Members and pending invitations for these addresses: searched one by one for a list of at most
-    `small_list` distinct valid addresses, else both lists walked. A JunctionError goes to the caller.
+    `small_list` distinct valid addresses; else read from `known` (the worker's copy of the org: None when it
+    is missing or too old), else both lists walked. A JunctionError goes to the caller.
     `on_thread` wraps the work handed to a pool's thread (the web passes upstream.for_this_request, so those
     calls count in the request's Server-Timing)."""
     if len({_key(e) for e in emails if _key(e)}) > small_list:
-        return _walk(client, on_thread)
+        # Every distinct address, unchecked: an invalid one matches nothing in the copy, and validating 5,000
+        # addresses here (0.4 ms each) would compete for the interpreter with the preview's own checks of
+        # the same addresses, the longest part of a long list's preview once Junction is not walked.
+        copy = known(list({_key(e): e for e in emails if _key(e)}.values())) if known is not None else None
+        if copy is not None:
+            return Standing(copy.members, copy.invites, "copy", copy.taken_at)
+        return walk(client, on_thread)
     wanted = addresses_to_check(emails)
     if not wanted:
         return Standing([], [], "searched")
@@ -107,7 +134,8 @@ def standing_of(client: _Lists, emails: Sequence[str], *, small_list: int = SMAL
         return Standing(_settle(members), _settle(invites), "searched")
 
 
-def _walk(client: _Lists, on_thread: Callable[[Callable[[], Any]], Callable[[], Any]]) -> Standing:
+def walk(client: _Lists, on_thread: Callable[[Callable[[], Any]], Callable[[], Any]] = _same) -> Standing:
+    """Every member and pending invitation: both lists read to the end (the worker's copy is made so too)."""
     # The two walks go side by side: each is a chain of page requests, so together they take about as long
     # as the longer one.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bulk-preview") as pool:

@@ -10,6 +10,11 @@ tokens, invite/services/reminders.py).
 
 And, with ACCESS_FILE set, the access drift check (issue 27) every ACCESS_DRIFT_CHECK_EVERY: it only reads
 Junction and the file and keeps a report (invite/services/access_drift.py), so two at once cost a second read.
+
+And the copy of the org's members and invitations a long bulk list's preview reads (issue 25), every
+INVITE_ORG_SNAPSHOT_EVERY unless it is off, and once when the worker starts: one worker at a time walks Junction
+(a lease in the database), and a copy younger than half the period is left alone
+(invite/services/org_snapshot.py).
 """
 
 from __future__ import annotations
@@ -36,6 +41,11 @@ class BulkQueue:
         if settings.access_file is not None:
             every = max(1, int(settings.access_drift_check_every.total_seconds() // 60))
             self.huey.periodic_task(every_minutes(every), name="access.drift_check")(self.check_access_drift)
+        self._refresh_org_snapshot = None
+        if settings.org_snapshot_every is not None:
+            every = max(1, int(settings.org_snapshot_every.total_seconds() // 60))
+            self.huey.periodic_task(every_minutes(every), name="org_snapshot.refresh")(self.refresh_org_snapshot)
+            self._refresh_org_snapshot = self.huey.task(name="org_snapshot.refresh_now")(self.refresh_org_snapshot)
 
     def _run(self, job_id: int) -> str:
         from invite.bulk.in_app import run_job
@@ -77,6 +87,30 @@ class BulkQueue:
         with self.app.app_context():
             result = access_drift.check(self.app.extensions["upstream"].client, settings.access_file)
         return result.differ
+
+
+    def refresh_org_snapshot(self, fresh_for: float | None = None) -> str:
+        """One refresh of the org's copy, unless another worker is at it or the copy is younger than
+        `fresh_for` seconds (default: half of INVITE_ORG_SNAPSHOT_EVERY). "refreshed", "skipped" or "failed"."""
+        from datetime import timedelta
+
+        from invite.adapters.unit_of_work import FLASK
+        from invite.services import org_snapshot
+
+        settings = self.app.extensions["settings"]
+        if fresh_for is None:
+            fresh_for = (settings.org_snapshot_every or timedelta(0)).total_seconds() / 2
+        with self.app.app_context():
+            result = org_snapshot.refresh(FLASK, self.app.extensions["upstream"].client,
+                                          fresh_for=timedelta(seconds=fresh_for))
+        return result.outcome
+
+    def refresh_org_snapshot_soon(self) -> bool:
+        """Queue one refresh now (a worker starting: the copy may be missing or old); False when it is off."""
+        if self._refresh_org_snapshot is None:
+            return False
+        self._refresh_org_snapshot()
+        return True
 
 
 def every_minutes(every: int):

@@ -18,6 +18,9 @@ JOBS_PER_WORKER = 2
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m invite.bulk.worker", description=__doc__)
     parser.add_argument("--jobs", type=int, default=JOBS_PER_WORKER, help="jobs run at once by this process")
+    parser.add_argument("--refresh-org-snapshot", action="store_true",
+                        help="take the copy of the org's members and invitations once, as the periodic task does, "
+                             "and exit (0 when refreshed)")
     args = parser.parse_args(argv)
     try:
         settings = load_settings()
@@ -38,7 +41,12 @@ def main(argv: list[str] | None = None) -> int:
     with app.app_context():
         serialize_sqlite_writes(db.engine)
     queue = app.extensions["bulk_queue"]
+    if args.refresh_org_snapshot:
+        outcome = queue.refresh_org_snapshot(fresh_for=0)
+        print(f"The org's copy of members and invitations: {outcome}.")
+        return 0 if outcome == "refreshed" else 1
     queue.sweep()
+    queue.refresh_org_snapshot_soon()
     # On SQLite the consumer polls (Redis blocks on the list): a short maximum delay starts a confirmed job
     # within a quarter of a second, for one cheap query four times a second while idle.
     consumer = queue.huey.create_consumer(workers=max(1, args.jobs), worker_type="thread", periodic=True,

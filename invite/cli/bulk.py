@@ -12,16 +12,19 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Sequence
+from datetime import datetime
 from typing import IO, Any, NoReturn
 
 import click
 from flask import current_app
 
+from invite.adapters.storage import utcnow
 from invite.adapters.unit_of_work import FLASK
 from invite.bulk import jobs
 from invite.bulk.in_app import waker
 from invite.bulk.models import CANCELLED, DONE, SKIPPED, STOPPED
 from invite.bulk.parser import MAX_BYTES, BulkInputError, parse_bulk
+from invite.bulk.preview import checked_against
 from invite.cli import exits
 from invite.cli.acting import acting_option, as_option, cli_actor
 from invite.cli.configuration import ConfiguredGroup, refuse_a_throwaway_junction
@@ -155,14 +158,18 @@ def send(source: IO[bytes], role: str, dry_run: bool, yes: bool, resend_pending:
              outcome="bad_list")
     refuse_a_throwaway_junction()
     try:
-        preview = jobs.preview_list(current_app.extensions["upstream"], parsed, role)
+        preview = jobs.preview_list(FLASK, current_app.extensions["upstream"], parsed, role,
+                                    copy_max_age=current_app.extensions["settings"].org_snapshot_max_age)
     except JunctionError as exc:
         message = views.failure(exc, "The list could not be checked against Junction; nothing was stored or sent")
         _end(exits.for_lookup(exc), message["title"], message["text"], as_json=as_json, outcome="lookup_failed")
     rows = jobs.draft_rows(preview, current_app.extensions["settings"].resend_cooldown_minutes)
     _print_preview(rows, preview.counts, resend_pending, as_json)
+    if not as_json:  # where the members and invitations came from: Junction now, or the worker's copy
+        say(checked_against(preview.as_of, utcnow(), current_app.extensions["settings"].org_snapshot_every))
     to_send = sum(_will_send(row, resend_pending) for row in rows)
-    summary = {"rows": len(rows), "counts": preview.counts, "to_send": to_send, "dry_run": dry_run}
+    summary = {"rows": len(rows), "counts": preview.counts, "to_send": to_send, "dry_run": dry_run,
+               "checked_as_of": preview.as_of.isoformat() if preview.as_of else None}
     if dry_run:
         problems = len(rows) - len(preview.ready)
         _end(exits.NOT_DONE if problems else exits.DONE,
@@ -175,15 +182,17 @@ def send(source: IO[bytes], role: str, dry_run: bool, yes: bool, resend_pending:
     if not yes and not asked(f"Send {_plural(to_send, 'invitation')}?"):
         _end(exits.NOT_DONE, "Nothing was sent.", "Add --yes to send without being asked.", as_json=as_json,
              outcome="declined", job_id=None, **summary)
-    job = _start(rows, actor, name, resend_pending)
+    job = _start(rows, actor, name, resend_pending, preview.as_of)
     _end(exits.DONE, f"Job {job.id} started: {_plural(to_send, 'invitation')} to send.",
          f"The bulk worker sends them. Watch it with `invite bulk wait {job.id}` (or /bulk/{job.id}).",
          as_json=as_json, outcome="started", job_id=job.id, **summary)
 
 
-def _start(rows: Sequence[jobs.DraftRow], actor: Actor, name: str, resend_pending: bool):
+def _start(rows: Sequence[jobs.DraftRow], actor: Actor, name: str, resend_pending: bool,
+           checked_as_of: datetime | None):
     """The page's two steps at once: store the previewed list, then confirm it with its one-time token."""
-    draft = jobs.create_draft(FLASK, rows, actor, source=f"{name} (command line, {actor.os_user}@{actor.host})")
+    draft = jobs.create_draft(FLASK, rows, actor, source=f"{name} (command line, {actor.os_user}@{actor.host})",
+                              checked_as_of=checked_as_of)
     job, _started = jobs.confirm_job(FLASK, draft.token, actor, waker=waker(), resend_pending=resend_pending)
     return job
 
