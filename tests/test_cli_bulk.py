@@ -75,7 +75,9 @@ def test_a_dry_run_prints_the_preview_problems_first_and_stores_and_sends_nothin
     out = result.stdout.splitlines()
     assert out[0] == "5 rows: 1 invalid address, 1 duplicate, 1 unknown team, 2 ready."
     assert out[1].split() == ["ROW", "VERDICT", "EMAIL", "ROLE", "TEAMS", "MESSAGE"]
-    verdicts = [(line[:5].strip(), line[7:37].strip()) for line in out[2:]]
+    # Then where the members and invitations came from: Junction itself, as no worker has copied the org.
+    assert out[-1].startswith("Checked against Junction's members and invitations when you previewed the list")
+    verdicts = [(line[:5].strip(), line[7:37].strip()) for line in out[2:-1]]
     assert verdicts == [("3", "Invalid address"), ("5", "Duplicate"), ("6", "Unknown team"), ("2", "Ready"),
                         ("4", "Ready")]
     assert "No team named “Cardio”. Did you mean" in out[4]
@@ -108,6 +110,7 @@ def test_json_lines_one_per_row_then_a_summary(quiet, sandbox, tmp_path):
     assert (second["verdict"], second["teams"][0]["name"], second["role"]) == ("ready", "Cardiology", "team_admin")
     assert summary == {"type": "summary", "exit_code": 1, "title": summary["title"], "text": "1 row is not ready.",
                        "outcome": "dry_run", "job_id": None, "rows": 2, "dry_run": True, "to_send": 2,
+                       "checked_as_of": None,
                        "counts": {"invalid_email": 0, "duplicate": 0, "already_member": 0, "invalid_role": 0,
                                   "unknown_team": 0, "ambiguous_team": 0, "already_pending": 1, "ready": 1}}
 
