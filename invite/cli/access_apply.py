@@ -22,7 +22,7 @@ from invite.cli import exits
 from invite.cli.acting import acting_option
 from invite.cli.bulk import follow
 from invite.cli.configuration import configured, refuse_a_throwaway_junction
-from invite.cli.terminal import emit_json, json_option, say
+from invite.cli.terminal import emit_json, end, json_option, say
 from invite.core import rows as views
 from invite.core.access import KIND_WORDS, KINDS, Plan
 from invite.core.actor import Actor
@@ -32,16 +32,6 @@ from invite.services import access_apply
 MAX_PLAN_BYTES = 20 * 1024 * 1024  # a plan for tens of thousands of people; anything larger is not a plan
 
 
-def _end(code: int, title: str, text: str = "", *, as_json: bool, **data: Any) -> NoReturn:
-    """One closing message (stderr unless all went well) or, with --json, one summary object."""
-    if as_json:
-        emit_json({"type": "summary", "exit_code": code, "title": title, "text": text, **data})
-    else:
-        err = code != exits.DONE
-        say(title, "ok" if code == exits.DONE else "error", err=err)
-        if text:
-            say(f"  {text}", err=err)
-    click.get_current_context().exit(code)
 
 
 def _read_plan(source: IO[bytes], name: str, as_json: bool) -> Plan:
@@ -60,7 +50,7 @@ def _read_plan(source: IO[bytes], name: str, as_json: bool) -> Plan:
             problem = str(exc)
         except (KeyError, TypeError, AttributeError):
             problem = "not a plan: a field a plan has is missing or of the wrong type"
-    _end(exits.NOT_DONE, f"{name}: {problem}.", "Make the plan with `invite access plan FILE --out plan.json`; "
+    end(exits.NOT_DONE, f"{name}: {problem}.", "Make the plan with `invite access plan FILE --out plan.json`; "
          "nothing was changed.", as_json=as_json, outcome="bad_plan", job_id=None)
 
 
@@ -87,7 +77,7 @@ def _refused(refusal: access_apply.ApplyRefused, plan: Plan, as_json: bool, max_
         data["job_id"] = refusal.job_id
     # An empty plan asks for nothing: the org already matches the file, which is what was wanted.
     code = exits.DONE if isinstance(refusal, access_apply.NothingToApply) else exits.NOT_DONE
-    _end(code, refusal.title, text, as_json=as_json, **data)
+    end(code, refusal.title, text, as_json=as_json, **data)
 
 
 @click.command("apply", epilog=exits.EXPLAINED)
@@ -122,12 +112,12 @@ def apply_command(source: IO[bytes], max_removals: int, wait_for_end: bool, time
     except JunctionError as exc:
         message = views.failure(exc, "The org could not be read from Junction to check the plan; nothing was "
                                      "changed")
-        _end(exits.for_lookup(exc), message["title"], message["text"], as_json=as_json, outcome="lookup_failed",
+        end(exits.for_lookup(exc), message["title"], message["text"], as_json=as_json, outcome="lookup_failed",
              job_id=None, plan_id=plan.id)
     summary = {"outcome": "started", "job_id": job_id, "plan_id": plan.id, "file_sha256": plan.file_sha256,
                "counts": plan.counts()}
     if not wait_for_end:
-        _end(exits.DONE, f"Job {job_id} started: applying plan {plan.id[:12]} ({counts_text(plan)}).",
+        end(exits.DONE, f"Job {job_id} started: applying plan {plan.id[:12]} ({counts_text(plan)}).",
              f"The bulk worker makes the changes. Watch them with `invite bulk wait {job_id}` (or /bulk/{job_id}).",
              as_json=as_json, **summary)
     if as_json:

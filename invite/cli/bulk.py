@@ -28,7 +28,7 @@ from invite.bulk.preview import checked_against
 from invite.cli import exits
 from invite.cli.acting import acting_option, as_option, cli_actor
 from invite.cli.configuration import ConfiguredGroup, refuse_a_throwaway_junction
-from invite.cli.terminal import Column, asked, emit_json, interactive, json_option, say, table
+from invite.cli.terminal import Column, asked, emit_json, end, interactive, json_option, say, table
 from invite.core import rows as views
 from invite.core import vocabulary
 from invite.core.actor import Actor
@@ -65,16 +65,6 @@ def bulk_group() -> None:
     """
 
 
-def _end(code: int, title: str, text: str = "", *, as_json: bool = False, **data: Any) -> NoReturn:
-    """One closing message (stderr unless all went well) or, with --json, one summary object."""
-    if as_json:
-        emit_json({"type": "summary", "exit_code": code, "title": title, "text": text, **data})
-    else:
-        err = code != exits.DONE
-        say(title, "ok" if code == exits.DONE else "error", err=err)
-        if text:
-            say(f"  {text}", err=err)
-    click.get_current_context().exit(code)
 
 
 def _plural(count: int, noun: str) -> str:
@@ -154,7 +144,7 @@ def send(source: IO[bytes], role: str, dry_run: bool, yes: bool, resend_pending:
     try:
         parsed = parse_bulk(_read(source))
     except BulkInputError as exc:
-        _end(exits.NOT_DONE, f"{name}: {exc.message}", "Nothing was stored or sent.", as_json=as_json,
+        end(exits.NOT_DONE, f"{name}: {exc.message}", "Nothing was stored or sent.", as_json=as_json,
              outcome="bad_list")
     refuse_a_throwaway_junction()
     try:
@@ -162,7 +152,7 @@ def send(source: IO[bytes], role: str, dry_run: bool, yes: bool, resend_pending:
                                     copy_max_age=current_app.extensions["settings"].org_snapshot_max_age)
     except JunctionError as exc:
         message = views.failure(exc, "The list could not be checked against Junction; nothing was stored or sent")
-        _end(exits.for_lookup(exc), message["title"], message["text"], as_json=as_json, outcome="lookup_failed")
+        end(exits.for_lookup(exc), message["title"], message["text"], as_json=as_json, outcome="lookup_failed")
     rows = jobs.draft_rows(preview, current_app.extensions["settings"].resend_cooldown_minutes)
     _print_preview(rows, preview.counts, resend_pending, as_json)
     if not as_json:  # where the members and invitations came from: Junction now, or the worker's copy
@@ -172,18 +162,18 @@ def send(source: IO[bytes], role: str, dry_run: bool, yes: bool, resend_pending:
                "checked_as_of": preview.as_of.isoformat() if preview.as_of else None}
     if dry_run:
         problems = len(rows) - len(preview.ready)
-        _end(exits.NOT_DONE if problems else exits.DONE,
+        end(exits.NOT_DONE if problems else exits.DONE,
              f"Dry run: {_plural(to_send, 'invitation')} would be sent; nothing was stored or sent.",
              f"{_plural(problems, 'row')} {'is' if problems == 1 else 'are'} not ready." if problems else "",
              as_json=as_json, outcome="dry_run", job_id=None, **summary)
     if not to_send:
-        _end(exits.NOT_DONE, "Nothing to send: no row is ready.", "Correct the list and run it again.",
+        end(exits.NOT_DONE, "Nothing to send: no row is ready.", "Correct the list and run it again.",
              as_json=as_json, outcome="nothing_to_send", job_id=None, **summary)
     if not yes and not asked(f"Send {_plural(to_send, 'invitation')}?"):
-        _end(exits.NOT_DONE, "Nothing was sent.", "Add --yes to send without being asked.", as_json=as_json,
+        end(exits.NOT_DONE, "Nothing was sent.", "Add --yes to send without being asked.", as_json=as_json,
              outcome="declined", job_id=None, **summary)
     job = _start(rows, actor, name, resend_pending, preview.as_of)
-    _end(exits.DONE, f"Job {job.id} started: {_plural(to_send, 'invitation')} to send.",
+    end(exits.DONE, f"Job {job.id} started: {_plural(to_send, 'invitation')} to send.",
          f"The bulk worker sends them. Watch it with `invite bulk wait {job.id}` (or /bulk/{job.id}).",
          as_json=as_json, outcome="started", job_id=job.id, **summary)
 
@@ -203,7 +193,7 @@ def _start(rows: Sequence[jobs.DraftRow], actor: Actor, name: str, resend_pendin
 def _status_or_end(job_id: int, as_json: bool = False) -> jobs.JobStatus:
     status = jobs.job_status(FLASK, job_id) if 1 <= job_id <= JOB_ID_MAX else None
     if status is None or status.job.state == "draft":
-        _end(exits.NOT_DONE, f"There is no bulk job {job_id}.", "`invite bulk status` takes the number "
+        end(exits.NOT_DONE, f"There is no bulk job {job_id}.", "`invite bulk status` takes the number "
              "`invite bulk FILE` printed.", as_json=as_json, outcome="no_such_job")
     return status
 
@@ -363,7 +353,7 @@ def follow(job_id: int, timeout: float | None, as_json: bool) -> NoReturn:
         found = _watch_with_lines(job_id, first, deadline, as_json)
     job = found.job
     if not _ended(found):
-        _end(exits.NOT_DONE, f"Job {job_id} is still {_state_words(found).lower()} after {timeout:g} s.",
+        end(exits.NOT_DONE, f"Job {job_id} is still {_state_words(found).lower()} after {timeout:g} s.",
              f"It goes on: `invite bulk wait {job_id}` again, or /bulk/{job_id}.", as_json=as_json,
              outcome="timeout", job_id=job_id)
     code = end_code(job_id)
@@ -376,7 +366,7 @@ def follow(job_id: int, timeout: float | None, as_json: bool) -> NoReturn:
     elif unknown:
         text = (f"{_plural(unknown, 'row')}: Junction may or may not have sent the invitation; "
                 f"`invite bulk retry-unknown {job_id}` sends {'it' if unknown == 1 else 'them'} again. {text}").strip()
-    _end(code, f"Job {job_id} {_state_words(found).lower()}: {progress_text(found)}.", text, as_json=as_json,
+    end(code, f"Job {job_id} {_state_words(found).lower()}: {progress_text(found)}.", text, as_json=as_json,
          outcome="ended", job_id=job_id, state=job.state, counts=found.counts)
 
 
@@ -390,18 +380,18 @@ def retry_unknown(job_id: int, yes: bool, as_json: bool, actor: Actor) -> None:
     _status_or_end(job_id, as_json)
     unknown = jobs.unknown_count(FLASK, job_id)
     if not unknown:
-        _end(exits.NOT_DONE, f"Nothing was sent: no row of job {job_id} is unknown.", as_json=as_json,
+        end(exits.NOT_DONE, f"Nothing was sent: no row of job {job_id} is unknown.", as_json=as_json,
              outcome="nothing_unknown", job_id=job_id)
     if not yes and not asked(
             f"Retry the {unknown} unknown {'row' if unknown == 1 else 'rows'} of job {job_id}? Junction did not "
             "say whether these invitations went out, and its invitations list did not show them. Sending again "
             "may resend an invitation that did arrive."):
-        _end(exits.NOT_DONE, "Nothing was sent.", "Add --yes to retry without being asked.", as_json=as_json,
+        end(exits.NOT_DONE, "Nothing was sent.", "Add --yes to retry without being asked.", as_json=as_json,
              outcome="declined", job_id=job_id)
     try:
         count = jobs.retry_unknown(FLASK, job_id, actor, waker=waker())
     except jobs.JobError as exc:
-        _end(exits.NOT_DONE, f"Nothing was sent: {exc}", as_json=as_json, outcome="refused", job_id=job_id)
-    _end(exits.DONE, f"Sending the {_plural(count, 'unknown row')} of job {job_id} again.",
+        end(exits.NOT_DONE, f"Nothing was sent: {exc}", as_json=as_json, outcome="refused", job_id=job_id)
+    end(exits.DONE, f"Sending the {_plural(count, 'unknown row')} of job {job_id} again.",
          f"Watch it with `invite bulk wait {job_id}`.", as_json=as_json, outcome="retrying", job_id=job_id,
          rows=count)

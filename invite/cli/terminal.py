@@ -16,10 +16,11 @@ import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import chain
-from typing import IO, Any
+from typing import IO, Any, NoReturn
 
 import click
 
+from invite.cli import exits
 from invite.core.safe_text import BIDI_CONTROLS, clean_text
 
 STYLES = {
@@ -130,3 +131,16 @@ def stream(rows: Iterable[Any], *, as_json: bool, to_json: Callable[[Any], Mappi
     count = table(columns, (to_cells(row) for row in rows))
     say(f"({count} {noun})" if count != 1 else f"(1 {noun.rstrip('s')})")
     return count
+
+
+def end(code: int, title: str, text: str = "", *, as_json: bool = False, **data: Any) -> NoReturn:
+    """End the command with one closing message (stderr unless all went well) or, with --json, one summary
+    object carrying `data`."""
+    if as_json:
+        emit_json({"type": "summary", "exit_code": code, "title": title, "text": text, **data})
+    else:
+        err = code != exits.DONE
+        say(title, "ok" if code == exits.DONE else "error", err=err)
+        if text:
+            say(f"  {text}", err=err)
+    click.get_current_context().exit(code)
